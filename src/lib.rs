@@ -1,3 +1,7 @@
 //! beian: the identity-verification core of ICP filing. See README.md and DESIGN.md.
 
+pub mod app;
+pub mod config;
 pub mod filing;
+pub mod http;
+pub mod store;

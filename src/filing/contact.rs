@@ -53,7 +53,9 @@ pub struct PersonName(String);
 pub enum PersonNameError {
     #[error("a name has 2 to 40 characters")]
     Length,
-    #[error("a name has Chinese characters (with · for minority names) or Latin letters, nothing else")]
+    #[error(
+        "a name has Chinese characters (with · for minority names) or Latin letters, nothing else"
+    )]
     Characters,
 }
 
@@ -62,14 +64,22 @@ impl PersonName {
         // Names are typed with •, ・ or . for the middle dot; the ID card prints ·.
         let s: String = fold_width(raw)
             .chars()
-            .map(|c| if matches!(c, '•' | '・' | '．' | '.') { '·' } else { c })
+            .map(|c| {
+                if matches!(c, '•' | '・' | '．' | '.') {
+                    '·'
+                } else {
+                    c
+                }
+            })
             .collect();
         let n = s.chars().count();
         if !(2..=40).contains(&n) {
             return Err(PersonNameError::Length);
         }
         let han = s.chars().all(|c| is_han(c) || c == '·');
-        let latin = s.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'');
+        let latin = s
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-' || c == '\'');
         if !(han || latin) || s.starts_with('·') || s.ends_with('·') {
             return Err(PersonNameError::Characters);
         }
@@ -100,19 +110,43 @@ mod tests {
 
     #[test]
     fn email_addresses() {
-        assert_eq!(EmailAddress::parse(" ZhangSan@Example.CN ").unwrap().as_str(), "ZhangSan@example.cn");
-        assert!(EmailAddress::parse("zhangsan@例子.中国").unwrap().as_str().contains("xn--"));
-        for bad in ["zhangsan", "@example.cn", "a@b", "a..b@example.cn", "a b@example.cn", "a@http://x.cn"] {
+        assert_eq!(
+            EmailAddress::parse(" ZhangSan@Example.CN ")
+                .unwrap()
+                .as_str(),
+            "ZhangSan@example.cn"
+        );
+        assert!(EmailAddress::parse("zhangsan@例子.中国")
+            .unwrap()
+            .as_str()
+            .contains("xn--"));
+        for bad in [
+            "zhangsan",
+            "@example.cn",
+            "a@b",
+            "a..b@example.cn",
+            "a b@example.cn",
+            "a@http://x.cn",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn person_names() {
-        assert_eq!(PersonName::parse("买买提•艾力").unwrap().as_str(), "买买提·艾力");
+        assert_eq!(
+            PersonName::parse("买买提•艾力").unwrap().as_str(),
+            "买买提·艾力"
+        );
         assert!(PersonName::parse("John Smith").is_ok());
-        assert_eq!(PersonName::parse("张").unwrap_err(), PersonNameError::Length);
-        assert_eq!(PersonName::parse("张3").unwrap_err(), PersonNameError::Characters);
+        assert_eq!(
+            PersonName::parse("张").unwrap_err(),
+            PersonNameError::Length
+        );
+        assert_eq!(
+            PersonName::parse("张3").unwrap_err(),
+            PersonNameError::Characters
+        );
         assert_eq!(PersonName::parse("欧阳娜娜").unwrap().masked(), "欧***");
     }
 }

@@ -9,7 +9,9 @@ use std::fmt;
 use super::text::compact;
 
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CreditCode(String);
@@ -18,7 +20,9 @@ pub struct CreditCode(String);
 pub enum CreditCodeError {
     #[error("a unified social credit code has 18 characters")]
     Length,
-    #[error("a unified social credit code uses only digits and the letters A-H J-N P Q R T U W X Y")]
+    #[error(
+        "a unified social credit code uses only digits and the letters A-H J-N P Q R T U W X Y"
+    )]
     Characters,
     #[error("the characters 3 to 8 of a credit code are a division code (digits)")]
     Region,
@@ -100,7 +104,11 @@ mod tests {
     fn accepts_public_codes() {
         // Codes printed on public business licences and registries: Huawei Technologies,
         // Tencent (Shenzhen), and the example used across GB 32100 write-ups.
-        for s in ["914403001922038216", "9144030071526726XG", "91350100M000100Y43"] {
+        for s in [
+            "914403001922038216",
+            "9144030071526726XG",
+            "91350100M000100Y43",
+        ] {
             assert!(CreditCode::parse(s).is_ok(), "{s}");
         }
         let c = CreditCode::parse("914403001922038216").unwrap();
@@ -116,10 +124,22 @@ mod tests {
 
     #[test]
     fn refuses_each_fault_with_its_code() {
-        assert_eq!(CreditCode::parse("91440300192203821").unwrap_err(), CreditCodeError::Length);
-        assert_eq!(CreditCode::parse("91440300192203821I").unwrap_err(), CreditCodeError::Characters);
-        assert_eq!(CreditCode::parse("9144A3001922038216").unwrap_err(), CreditCodeError::Region);
-        assert_eq!(CreditCode::parse("914403001922038217").unwrap_err(), CreditCodeError::CheckCharacter);
+        assert_eq!(
+            CreditCode::parse("91440300192203821").unwrap_err(),
+            CreditCodeError::Length
+        );
+        assert_eq!(
+            CreditCode::parse("91440300192203821I").unwrap_err(),
+            CreditCodeError::Characters
+        );
+        assert_eq!(
+            CreditCode::parse("9144A3001922038216").unwrap_err(),
+            CreditCodeError::Region
+        );
+        assert_eq!(
+            CreditCode::parse("914403001922038217").unwrap_err(),
+            CreditCodeError::CheckCharacter
+        );
     }
 
     fn valid_code() -> impl Strategy<Value = String> {

@@ -134,8 +134,16 @@ mod tests {
     fn region_status_covers_each_case() {
         let d = Divisions::embedded();
         assert_eq!(d.region_status("110101"), RegionStatus::Current);
-        assert_eq!(d.region_status("441900"), RegionStatus::Current, "东莞 has no counties");
-        assert_eq!(d.region_status("440524"), RegionStatus::ProvinceOnly, "former 潮阳县");
+        assert_eq!(
+            d.region_status("441900"),
+            RegionStatus::Current,
+            "东莞 has no counties"
+        );
+        assert_eq!(
+            d.region_status("440524"),
+            RegionStatus::ProvinceOnly,
+            "former 潮阳县"
+        );
         assert_eq!(d.region_status("810000"), RegionStatus::ResidencePermit);
         assert_eq!(d.region_status("990101"), RegionStatus::Unknown);
         assert_eq!(d.region_status("11010"), RegionStatus::Unknown);
@@ -145,6 +153,9 @@ mod tests {
     fn place_names_skip_placeholder_city_names() {
         let d = Divisions::embedded();
         assert_eq!(d.place_name("110101").as_deref(), Some("北京市东城区"));
-        assert_eq!(d.place_name("130102").as_deref(), Some("河北省石家庄市长安区"));
+        assert_eq!(
+            d.place_name("130102").as_deref(),
+            Some("河北省石家庄市长安区")
+        );
     }
 }

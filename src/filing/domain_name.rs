@@ -62,7 +62,9 @@ impl DomainName {
             if label.len() > 63 {
                 return Err(DomainError::TooLong);
             }
-            let ldh = label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            let ldh = label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
             if !ldh || label.starts_with('-') || label.ends_with('-') {
                 return Err(DomainError::Invalid);
             }
@@ -87,7 +89,10 @@ impl DomainName {
     /// The registered domain (filings are per registered domain; subdomains follow it).
     pub fn registered(&self) -> &str {
         let labels: Vec<usize> = self.0.match_indices('.').map(|(i, _)| i).collect();
-        let keep = if CN_SECOND_LEVEL.iter().any(|sfx| self.0.ends_with(&format!(".{sfx}"))) {
+        let keep = if CN_SECOND_LEVEL
+            .iter()
+            .any(|sfx| self.0.ends_with(&format!(".{sfx}")))
+        {
             3
         } else {
             2
@@ -115,28 +120,65 @@ mod tests {
 
     #[test]
     fn lower_cases_and_converts_internationalised_names() {
-        assert_eq!(DomainName::parse("ZhangSan-Notes.CN.").unwrap().as_str(), "zhangsan-notes.cn");
+        assert_eq!(
+            DomainName::parse("ZhangSan-Notes.CN.").unwrap().as_str(),
+            "zhangsan-notes.cn"
+        );
         let idn = DomainName::parse("张三.中国").unwrap();
         assert!(idn.as_str().starts_with("xn--"), "{}", idn.as_str());
         assert_eq!(idn.unicode(), "张三.中国");
-        assert_eq!(DomainName::parse("例子。公司").unwrap().unicode(), "例子.公司");
+        assert_eq!(
+            DomainName::parse("例子。公司").unwrap().unicode(),
+            "例子.公司"
+        );
     }
 
     #[test]
     fn refuses_urls_and_malformed_names() {
-        assert_eq!(DomainName::parse("https://a.cn/").unwrap_err(), DomainError::NotAName);
-        assert_eq!(DomainName::parse("a.cn:8080").unwrap_err(), DomainError::NotAName);
-        assert_eq!(DomainName::parse("localhost").unwrap_err(), DomainError::SingleLabel);
-        assert_eq!(DomainName::parse("-a.cn").unwrap_err(), DomainError::Invalid);
-        assert_eq!(DomainName::parse("a..cn").unwrap_err(), DomainError::Invalid);
-        assert_eq!(DomainName::parse("1.2.3.4").unwrap_err(), DomainError::Invalid);
-        assert_eq!(DomainName::parse(&format!("{}.cn", "a".repeat(64))).unwrap_err(), DomainError::TooLong);
+        assert_eq!(
+            DomainName::parse("https://a.cn/").unwrap_err(),
+            DomainError::NotAName
+        );
+        assert_eq!(
+            DomainName::parse("a.cn:8080").unwrap_err(),
+            DomainError::NotAName
+        );
+        assert_eq!(
+            DomainName::parse("localhost").unwrap_err(),
+            DomainError::SingleLabel
+        );
+        assert_eq!(
+            DomainName::parse("-a.cn").unwrap_err(),
+            DomainError::Invalid
+        );
+        assert_eq!(
+            DomainName::parse("a..cn").unwrap_err(),
+            DomainError::Invalid
+        );
+        assert_eq!(
+            DomainName::parse("1.2.3.4").unwrap_err(),
+            DomainError::Invalid
+        );
+        assert_eq!(
+            DomainName::parse(&format!("{}.cn", "a".repeat(64))).unwrap_err(),
+            DomainError::TooLong
+        );
     }
 
     #[test]
     fn finds_the_registered_domain() {
-        assert_eq!(DomainName::parse("www.example.com.cn").unwrap().registered(), "example.com.cn");
-        assert_eq!(DomainName::parse("blog.zhangsan.cn").unwrap().registered(), "zhangsan.cn");
-        assert!(DomainName::parse("zhangsan.cn").unwrap().is_registered_domain());
+        assert_eq!(
+            DomainName::parse("www.example.com.cn")
+                .unwrap()
+                .registered(),
+            "example.com.cn"
+        );
+        assert_eq!(
+            DomainName::parse("blog.zhangsan.cn").unwrap().registered(),
+            "zhangsan.cn"
+        );
+        assert!(DomainName::parse("zhangsan.cn")
+            .unwrap()
+            .is_registered_domain());
     }
 }

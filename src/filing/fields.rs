@@ -18,9 +18,10 @@ pub struct FieldErrors(BTreeMap<String, FieldError>);
 
 impl FieldErrors {
     pub fn add(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
-        self.0
-            .entry(path.to_string())
-            .or_insert(FieldError { code, message: message.into() });
+        self.0.entry(path.to_string()).or_insert(FieldError {
+            code,
+            message: message.into(),
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -50,7 +51,11 @@ pub fn join(path: &str, key: &str) -> String {
 }
 
 impl Reader<'_> {
-    pub fn object<'v>(&mut self, v: Option<&'v Value>, path: &str) -> Option<&'v Map<String, Value>> {
+    pub fn object<'v>(
+        &mut self,
+        v: Option<&'v Value>,
+        path: &str,
+    ) -> Option<&'v Map<String, Value>> {
         match v {
             Some(Value::Object(m)) => Some(m),
             None | Some(Value::Null) => {
@@ -58,14 +63,20 @@ impl Reader<'_> {
                 None
             }
             Some(_) => {
-                self.errors.add(path, "not_an_object", "an object is expected here");
+                self.errors
+                    .add(path, "not_an_object", "an object is expected here");
                 None
             }
         }
     }
 
     /// A required, non-empty string.
-    pub fn string<'v>(&mut self, obj: &'v Map<String, Value>, key: &str, path: &str) -> Option<&'v str> {
+    pub fn string<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        path: &str,
+    ) -> Option<&'v str> {
         let p = join(path, key);
         match obj.get(key) {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
@@ -74,23 +85,34 @@ impl Reader<'_> {
                 None
             }
             Some(Value::String(_)) => {
-                self.errors.add(&p, "required", "this field may not be empty");
+                self.errors
+                    .add(&p, "required", "this field may not be empty");
                 None
             }
             Some(_) => {
-                self.errors.add(&p, "not_a_string", "a string is expected here");
+                self.errors
+                    .add(&p, "not_a_string", "a string is expected here");
                 None
             }
         }
     }
 
     /// An optional string: absent, null and empty are all None.
-    pub fn optional_string<'v>(&mut self, obj: &'v Map<String, Value>, key: &str, path: &str) -> Option<&'v str> {
+    pub fn optional_string<'v>(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        key: &str,
+        path: &str,
+    ) -> Option<&'v str> {
         match obj.get(key) {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
             None | Some(Value::Null) | Some(Value::String(_)) => None,
             Some(_) => {
-                self.errors.add(&join(path, key), "not_a_string", "a string is expected here");
+                self.errors.add(
+                    &join(path, key),
+                    "not_a_string",
+                    "a string is expected here",
+                );
                 None
             }
         }
@@ -108,11 +130,13 @@ impl Reader<'_> {
         let p = join(path, key);
         match obj.get(key) {
             Some(Value::Array(items)) if items.len() < min => {
-                self.errors.add(&p, "too_few", format!("at least {min} expected"));
+                self.errors
+                    .add(&p, "too_few", format!("at least {min} expected"));
                 &[]
             }
             Some(Value::Array(items)) if items.len() > max => {
-                self.errors.add(&p, "too_many", format!("at most {max} allowed"));
+                self.errors
+                    .add(&p, "too_many", format!("at most {max} allowed"));
                 &[]
             }
             Some(Value::Array(items)) => items,
@@ -122,7 +146,8 @@ impl Reader<'_> {
                 &[]
             }
             Some(_) => {
-                self.errors.add(&p, "not_an_array", "an array is expected here");
+                self.errors
+                    .add(&p, "not_an_array", "an array is expected here");
                 &[]
             }
         }
@@ -133,7 +158,11 @@ impl Reader<'_> {
             Some(Value::Bool(b)) => Some(*b),
             None | Some(Value::Null) => None,
             Some(_) => {
-                self.errors.add(&join(path, key), "not_a_boolean", "true or false is expected here");
+                self.errors.add(
+                    &join(path, key),
+                    "not_a_boolean",
+                    "true or false is expected here",
+                );
                 None
             }
         }

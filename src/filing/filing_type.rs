@@ -119,7 +119,12 @@ pub struct FilingDecision {
 
 pub fn decide(form: &OrderForm, facts: &RegistryFacts) -> FilingDecision {
     let mut basis = Vec::new();
-    let filed_here_or_there = |domain: &str| facts.websites.iter().find(|w| w.domain == domain && w.same_subject);
+    let filed_here_or_there = |domain: &str| {
+        facts
+            .websites
+            .iter()
+            .find(|w| w.domain == domain && w.same_subject)
+    };
     let mut any_new_domain = false;
     for svc in &form.services {
         for d in &svc.domains {
@@ -128,11 +133,18 @@ pub fn decide(form: &OrderForm, facts: &RegistryFacts) -> FilingDecision {
                     "domain {} is filed under this subject as {} ({})",
                     d.registered(),
                     w.filing_number,
-                    if w.provider == Provider::Here { "with us" } else { "with another provider" }
+                    if w.provider == Provider::Here {
+                        "with us"
+                    } else {
+                        "with another provider"
+                    }
                 )),
                 None => {
                     any_new_domain = true;
-                    basis.push(format!("domain {} is not filed under this subject", d.registered()));
+                    basis.push(format!(
+                        "domain {} is not filed under this subject",
+                        d.registered()
+                    ));
                 }
             }
         }
@@ -140,7 +152,10 @@ pub fn decide(form: &OrderForm, facts: &RegistryFacts) -> FilingDecision {
     let all_apps_without_domains = form.services.iter().all(|s| s.domains.is_empty());
     let filing_type = match &facts.subject {
         None => {
-            basis.insert(0, "the subject's certificate is not in the filing registry".into());
+            basis.insert(
+                0,
+                "the subject's certificate is not in the filing registry".into(),
+            );
             FilingType::FirstFiling
         }
         Some(s) => {
@@ -149,7 +164,11 @@ pub fn decide(form: &OrderForm, facts: &RegistryFacts) -> FilingDecision {
                 format!(
                     "the subject is filed as {} ({})",
                     s.filing_number,
-                    if s.provider == Provider::Here { "with us" } else { "with another provider" }
+                    if s.provider == Provider::Here {
+                        "with us"
+                    } else {
+                        "with another provider"
+                    }
                 ),
             );
             match (any_new_domain || all_apps_without_domains, s.provider) {
@@ -176,7 +195,11 @@ mod tests {
     }
 
     fn subject(provider: Provider) -> Option<FiledSubject> {
-        Some(FiledSubject { filing_number: "京ICP备12345678号".into(), provider, name_matches: true })
+        Some(FiledSubject {
+            filing_number: "京ICP备12345678号".into(),
+            provider,
+            name_matches: true,
+        })
     }
 
     fn website(provider: Provider) -> FiledWebsite {
@@ -197,15 +220,34 @@ mod tests {
 
     #[test]
     fn subject_and_domain_filed_elsewhere_is_an_access_filing() {
-        let facts = RegistryFacts { subject: subject(Provider::Other), websites: vec![website(Provider::Other)], ..Default::default() };
-        assert_eq!(decide(&form(), &facts).filing_type, FilingType::AccessFiling);
+        let facts = RegistryFacts {
+            subject: subject(Provider::Other),
+            websites: vec![website(Provider::Other)],
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&form(), &facts).filing_type,
+            FilingType::AccessFiling
+        );
     }
 
     #[test]
     fn a_new_domain_for_a_filed_subject_depends_on_where_the_subject_is() {
-        let elsewhere = RegistryFacts { subject: subject(Provider::Other), ..Default::default() };
-        assert_eq!(decide(&form(), &elsewhere).filing_type, FilingType::NewWebsiteSubjectElsewhere);
-        let here = RegistryFacts { subject: subject(Provider::Here), ..Default::default() };
-        assert_eq!(decide(&form(), &here).filing_type, FilingType::NewWebsiteSubjectHere);
+        let elsewhere = RegistryFacts {
+            subject: subject(Provider::Other),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&form(), &elsewhere).filing_type,
+            FilingType::NewWebsiteSubjectElsewhere
+        );
+        let here = RegistryFacts {
+            subject: subject(Provider::Here),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&form(), &here).filing_type,
+            FilingType::NewWebsiteSubjectHere
+        );
     }
 }

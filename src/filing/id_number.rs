@@ -70,7 +70,11 @@ pub fn check_character(first17: &[u8]) -> char {
 
 impl ResidentId {
     /// Parses a typed or read number; `today` bounds the birth date.
-    pub fn parse(raw: &str, divisions: &Divisions, today: NaiveDate) -> Result<Self, IdNumberError> {
+    pub fn parse(
+        raw: &str,
+        divisions: &Divisions,
+        today: NaiveDate,
+    ) -> Result<Self, IdNumberError> {
         let s = compact(raw).to_ascii_uppercase();
         if s.len() == 15 && s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdNumberError::Legacy15);
@@ -171,44 +175,92 @@ mod tests {
     #[test]
     fn accepts_the_public_vectors() {
         // The two examples printed in GB 11643-1999 itself, and the one of DESIGN.md.
-        for s in ["11010519491231002X", "440524188001010014", "11010119900307803X"] {
+        for s in [
+            "11010519491231002X",
+            "440524188001010014",
+            "11010119900307803X",
+        ] {
             assert!(parse(s).is_ok(), "{s}");
         }
         let id = parse("11010519491231002X").unwrap();
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert!(!id.is_male());
         assert!(parse("440524188001010014").unwrap().is_male());
     }
 
     #[test]
     fn folds_lower_case_x_spaces_and_full_width() {
-        assert_eq!(parse("11010519491231002x").unwrap().as_str(), "11010519491231002X");
-        assert_eq!(parse(" 110105 19491231 002X ").unwrap().as_str(), "11010519491231002X");
-        assert_eq!(parse("１１０１０５１９４９１２３１００２Ｘ").unwrap().as_str(), "11010519491231002X");
+        assert_eq!(
+            parse("11010519491231002x").unwrap().as_str(),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            parse(" 110105 19491231 002X ").unwrap().as_str(),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            parse("１１０１０５１９４９１２３１００２Ｘ")
+                .unwrap()
+                .as_str(),
+            "11010519491231002X"
+        );
     }
 
     #[test]
     fn refuses_each_kind_of_bad_number_with_its_code() {
-        assert_eq!(parse("110105491231002").unwrap_err(), IdNumberError::Legacy15);
-        assert_eq!(parse("1101051949123100").unwrap_err(), IdNumberError::Length);
-        assert_eq!(parse("11010519491231002Y").unwrap_err(), IdNumberError::Characters);
-        assert_eq!(parse("110105194912310021").unwrap_err(), IdNumberError::CheckCharacter);
+        assert_eq!(
+            parse("110105491231002").unwrap_err(),
+            IdNumberError::Legacy15
+        );
+        assert_eq!(
+            parse("1101051949123100").unwrap_err(),
+            IdNumberError::Length
+        );
+        assert_eq!(
+            parse("11010519491231002Y").unwrap_err(),
+            IdNumberError::Characters
+        );
+        assert_eq!(
+            parse("110105194912310021").unwrap_err(),
+            IdNumberError::CheckCharacter
+        );
         // Valid check characters, impossible dates: computed, so the date is the only fault.
-        assert_eq!(parse(&with_check("11010519490231002")).unwrap_err(), IdNumberError::BirthDate);
-        assert_eq!(parse(&with_check("11010530000101002")).unwrap_err(), IdNumberError::BirthDateInFuture);
-        assert_eq!(parse(&with_check("99010519491231002")).unwrap_err(), IdNumberError::Region);
+        assert_eq!(
+            parse(&with_check("11010519490231002")).unwrap_err(),
+            IdNumberError::BirthDate
+        );
+        assert_eq!(
+            parse(&with_check("11010530000101002")).unwrap_err(),
+            IdNumberError::BirthDateInFuture
+        );
+        assert_eq!(
+            parse(&with_check("99010519491231002")).unwrap_err(),
+            IdNumberError::Region
+        );
     }
 
     #[test]
     fn residence_permit_numbers_are_accepted_and_marked() {
         let id = parse(&with_check("81000019900101001")).unwrap();
-        assert_eq!(id.region_status(Divisions::embedded()), RegionStatus::ResidencePermit);
+        assert_eq!(
+            id.region_status(Divisions::embedded()),
+            RegionStatus::ResidencePermit
+        );
     }
 
     #[test]
     fn masks_birth_date_and_sequence() {
-        assert_eq!(parse("11010519491231002X").unwrap().masked(), "110105********002X");
-        assert_eq!(format!("{:?}", parse("11010519491231002X").unwrap()), "ResidentId(110105********002X)");
+        assert_eq!(
+            parse("11010519491231002X").unwrap().masked(),
+            "110105********002X"
+        );
+        assert_eq!(
+            format!("{:?}", parse("11010519491231002X").unwrap()),
+            "ResidentId(110105********002X)"
+        );
     }
 
     fn with_check(first17: &str) -> String {
@@ -219,7 +271,12 @@ mod tests {
         let counties = Divisions::embedded().county_codes();
         (0..counties.len(), 0i64..45_000, 0u32..1000).prop_map(move |(i, days, seq)| {
             let birth = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Duration::days(days);
-            with_check(&format!("{}{}{:03}", counties[i], birth.format("%Y%m%d"), seq))
+            with_check(&format!(
+                "{}{}{:03}",
+                counties[i],
+                birth.format("%Y%m%d"),
+                seq
+            ))
         })
     }
 

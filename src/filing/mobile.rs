@@ -66,7 +66,10 @@ fn table() -> &'static BlockTable {
             let (Ok(first), Ok(last)) = (first.parse::<u32>(), last.parse::<u32>()) else {
                 continue;
             };
-            if let Some(p) = ((first / 10_000) as usize).checked_sub(100).filter(|p| *p < 200) {
+            if let Some(p) = ((first / 10_000) as usize)
+                .checked_sub(100)
+                .filter(|p| *p < 200)
+            {
                 prefixes[p] = true;
             }
             ranges.push((first, last, Block { province, carrier }));
@@ -92,7 +95,12 @@ impl MobileNumber {
             return Err(MobileError::Format);
         }
         let prefix3: usize = s[..3].parse().map_err(|_| MobileError::Format)?;
-        if !table().prefixes.get(prefix3 - 100).copied().unwrap_or(false) {
+        if !table()
+            .prefixes
+            .get(prefix3 - 100)
+            .copied()
+            .unwrap_or(false)
+        {
             return Err(MobileError::UnknownPrefix);
         }
         Ok(MobileNumber(s))
@@ -129,16 +137,36 @@ mod tests {
 
     #[test]
     fn accepts_common_spellings() {
-        for s in ["13800138000", "138 0013 8000", "+86 138-0013-8000", "008613800138000", "8613800138000", "１３８００１３８０００"] {
-            assert_eq!(MobileNumber::parse(s).unwrap().as_str(), "13800138000", "{s}");
+        for s in [
+            "13800138000",
+            "138 0013 8000",
+            "+86 138-0013-8000",
+            "008613800138000",
+            "8613800138000",
+            "１３８００１３８０００",
+        ] {
+            assert_eq!(
+                MobileNumber::parse(s).unwrap().as_str(),
+                "13800138000",
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn refuses_landlines_and_unknown_ranges() {
-        assert_eq!(MobileNumber::parse("010-88886666").unwrap_err(), MobileError::Format);
-        assert_eq!(MobileNumber::parse("1380013800").unwrap_err(), MobileError::Format);
-        assert_eq!(MobileNumber::parse("12000138000").unwrap_err(), MobileError::UnknownPrefix);
+        assert_eq!(
+            MobileNumber::parse("010-88886666").unwrap_err(),
+            MobileError::Format
+        );
+        assert_eq!(
+            MobileNumber::parse("1380013800").unwrap_err(),
+            MobileError::Format
+        );
+        assert_eq!(
+            MobileNumber::parse("12000138000").unwrap_err(),
+            MobileError::UnknownPrefix
+        );
     }
 
     #[test]
@@ -149,7 +177,11 @@ mod tests {
         assert!(!beijing.is_virtual_operator());
         // 1705 is almost entirely virtual operators in the package's data.
         let virt = (0..1000)
-            .filter_map(|i| MobileNumber::parse(&format!("1705{i:03}0000")).ok()?.block())
+            .filter_map(|i| {
+                MobileNumber::parse(&format!("1705{i:03}0000"))
+                    .ok()?
+                    .block()
+            })
             .filter(Block::is_virtual_operator)
             .count();
         assert!(virt > 500, "{virt}");

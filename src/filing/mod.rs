@@ -8,6 +8,7 @@ pub mod domain_name;
 pub mod fields;
 pub mod filing_type;
 pub mod id_number;
+pub mod materials;
 pub mod mobile;
 pub mod order;
 pub mod rules;

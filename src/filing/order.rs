@@ -140,11 +140,14 @@ pub struct ParseContext<'a> {
 impl OrderForm {
     pub fn parse(input: &Value, ctx: &ParseContext) -> Result<OrderForm, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let mut r = Reader { errors: &mut errors };
+        let mut r = Reader {
+            errors: &mut errors,
+        };
         let root = match input {
             Value::Object(m) => Some(m),
             _ => {
-                r.errors.add("", "not_an_object", "the body is a JSON object");
+                r.errors
+                    .add("", "not_an_object", "the body is a JSON object");
                 None
             }
         };
@@ -244,11 +247,25 @@ fn parse_subject(r: &mut Reader, v: Option<&Value>, ctx: &ParseContext) -> Optio
         }
     });
     let name = r.string(m, "name", path).and_then(|n| {
-        bounded_text(r, n, &join(path, "name"), 2, 100, "a subject name has 2 to 100 characters")
+        bounded_text(
+            r,
+            n,
+            &join(path, "name"),
+            2,
+            100,
+            "a subject name has 2 to 100 characters",
+        )
     });
     let certificate = parse_certificate(r, m.get("certificate"), kind, ctx);
     let address = r.string(m, "address", path).and_then(|a| {
-        bounded_text(r, a, &join(path, "address"), 4, 200, "an address has 4 to 200 characters")
+        bounded_text(
+            r,
+            a,
+            &join(path, "address"),
+            4,
+            200,
+            "an address has 4 to 200 characters",
+        )
     });
     let principal = parse_person(r, m.get("principal"), &join(path, "principal"), ctx);
     let legal_representative = r
@@ -256,7 +273,11 @@ fn parse_subject(r: &mut Reader, v: Option<&Value>, ctx: &ParseContext) -> Optio
         .and_then(|n| match PersonName::parse(n) {
             Ok(n) => Some(n),
             Err(e) => {
-                r.errors.add(&join(path, "legal_representative"), "invalid_name", e.to_string());
+                r.errors.add(
+                    &join(path, "legal_representative"),
+                    "invalid_name",
+                    e.to_string(),
+                );
                 None
             }
         });
@@ -271,7 +292,14 @@ fn parse_subject(r: &mut Reader, v: Option<&Value>, ctx: &ParseContext) -> Optio
     })
 }
 
-fn bounded_text(r: &mut Reader, s: &str, path: &str, min: usize, max: usize, msg: &str) -> Option<String> {
+fn bounded_text(
+    r: &mut Reader,
+    s: &str,
+    path: &str,
+    min: usize,
+    max: usize,
+    msg: &str,
+) -> Option<String> {
     let s = fold_width(s);
     let n = s.chars().count();
     if n < min || n > max || s.chars().any(char::is_control) {
@@ -311,53 +339,79 @@ fn parse_certificate(
             }
         },
         ("resident_id", Some(_)) => {
-            r.errors.add(&type_path, "certificate_type_mismatch", "a unit files with its unified social credit code (uscc)");
+            r.errors.add(
+                &type_path,
+                "certificate_type_mismatch",
+                "a unit files with its unified social credit code (uscc)",
+            );
             return None;
         }
         ("uscc", _) => {
-            r.errors.add(&type_path, "certificate_type_mismatch", "an individual files with a resident ID card (resident_id)");
+            r.errors.add(
+                &type_path,
+                "certificate_type_mismatch",
+                "an individual files with a resident ID card (resident_id)",
+            );
             return None;
         }
         _ => {
-            r.errors.add(&type_path, "unknown_certificate_type", "resident_id or uscc");
+            r.errors.add(
+                &type_path,
+                "unknown_certificate_type",
+                "resident_id or uscc",
+            );
             return None;
         }
     };
     Some(cert)
 }
 
-fn parse_person(r: &mut Reader, v: Option<&Value>, path: &str, ctx: &ParseContext) -> Option<Person> {
+fn parse_person(
+    r: &mut Reader,
+    v: Option<&Value>,
+    path: &str,
+    ctx: &ParseContext,
+) -> Option<Person> {
     let m = r.object(v, path)?;
-    let name = r.string(m, "name", path).and_then(|n| match PersonName::parse(n) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            r.errors.add(&join(path, "name"), "invalid_name", e.to_string());
-            None
-        }
-    });
-    let id_number = r
-        .string(m, "id_number", path)
-        .and_then(|n| match ResidentId::parse(n, ctx.divisions, ctx.today) {
-            Ok(id) => Some(id),
+    let name = r
+        .string(m, "name", path)
+        .and_then(|n| match PersonName::parse(n) {
+            Ok(n) => Some(n),
             Err(e) => {
-                r.errors.add(&join(path, "id_number"), e.code(), e.to_string());
+                r.errors
+                    .add(&join(path, "name"), "invalid_name", e.to_string());
                 None
             }
         });
-    let mobile = r.string(m, "mobile", path).and_then(|n| match MobileNumber::parse(n) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            r.errors.add(&join(path, "mobile"), e.code(), e.to_string());
-            None
+    let id_number = r.string(m, "id_number", path).and_then(|n| {
+        match ResidentId::parse(n, ctx.divisions, ctx.today) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                r.errors
+                    .add(&join(path, "id_number"), e.code(), e.to_string());
+                None
+            }
         }
     });
-    let email = r.string(m, "email", path).and_then(|n| match EmailAddress::parse(n) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            r.errors.add(&join(path, "email"), "invalid_email", e.to_string());
-            None
-        }
-    });
+    let mobile = r
+        .string(m, "mobile", path)
+        .and_then(|n| match MobileNumber::parse(n) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                r.errors.add(&join(path, "mobile"), e.code(), e.to_string());
+                None
+            }
+        });
+    let email = r
+        .string(m, "email", path)
+        .and_then(|n| match EmailAddress::parse(n) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                r.errors
+                    .add(&join(path, "email"), "invalid_email", e.to_string());
+                None
+            }
+        });
     Some(Person {
         name: name?,
         id_number: id_number?,
@@ -372,22 +426,39 @@ fn parse_service(r: &mut Reader, v: &Value, path: &str, ctx: &ParseContext) -> O
         "website" => Some(ServiceKind::Website),
         "app" => Some(ServiceKind::App),
         _ => {
-            r.errors.add(&join(path, "kind"), "unknown_service_kind", "website or app");
+            r.errors.add(
+                &join(path, "kind"),
+                "unknown_service_kind",
+                "website or app",
+            );
             None
         }
     };
     let name = r.string(m, "name", path).and_then(|n| {
         let max = ctx.max_site_name_chars;
-        bounded_text(r, n, &join(path, "name"), 1, max, &format!("a name has at most {max} characters"))
+        bounded_text(
+            r,
+            n,
+            &join(path, "name"),
+            1,
+            max,
+            &format!("a name has at most {max} characters"),
+        )
     });
     let min_domains = usize::from(kind == Some(ServiceKind::Website));
     let mut domains: Vec<DomainName> = Vec::new();
-    for (i, d) in r.array(m, "domains", path, min_domains, MAX_DOMAINS).iter().enumerate() {
+    for (i, d) in r
+        .array(m, "domains", path, min_domains, MAX_DOMAINS)
+        .iter()
+        .enumerate()
+    {
         let p = format!("{path}.domains.{i}");
         match d.as_str().map(DomainName::parse) {
             Some(Ok(d)) => domains.push(d),
             Some(Err(e)) => r.errors.add(&p, e.code(), e.to_string()),
-            None => r.errors.add(&p, "not_a_string", "a string is expected here"),
+            None => r
+                .errors
+                .add(&p, "not_a_string", "a string is expected here"),
         }
     }
     let mut pre_approvals: Vec<String> = Vec::new();
@@ -459,7 +530,10 @@ pub(crate) mod tests {
                 "subject.province",
             ]
         );
-        assert_eq!(errors.get("subject.certificate.number").unwrap().code, "id_check_character");
+        assert_eq!(
+            errors.get("subject.certificate.number").unwrap().code,
+            "id_check_character"
+        );
     }
 
     #[test]
@@ -467,12 +541,20 @@ pub(crate) mod tests {
         let mut body = minimal_body();
         body["subject"]["kind"] = json!("enterprise");
         let errors = OrderForm::parse(&body, &ctx()).unwrap_err();
-        assert_eq!(errors.get("subject.certificate.type").unwrap().code, "certificate_type_mismatch");
+        assert_eq!(
+            errors.get("subject.certificate.type").unwrap().code,
+            "certificate_type_mismatch"
+        );
     }
 
     #[test]
     fn missing_parts_and_wrong_shapes_are_field_errors_not_panics() {
-        for body in [json!(null), json!([]), json!({}), json!({"subject": 1, "services": {}})] {
+        for body in [
+            json!(null),
+            json!([]),
+            json!({}),
+            json!({"subject": 1, "services": {}}),
+        ] {
             assert!(!OrderForm::parse(&body, &ctx()).unwrap_err().is_empty());
         }
         let errors = OrderForm::parse(&json!({"subject": {}, "services": []}), &ctx()).unwrap_err();

@@ -105,7 +105,16 @@ mod tests {
 
     #[test]
     fn the_happy_path_is_allowed_in_order() {
-        let path = [Draft, CollectingMaterials, Ready, Submitted, FirstReview, SmsVerification, BureauReview, Approved];
+        let path = [
+            Draft,
+            CollectingMaterials,
+            Ready,
+            Submitted,
+            FirstReview,
+            SmsVerification,
+            BureauReview,
+            Approved,
+        ];
         for pair in path.windows(2) {
             assert_eq!(pair[0].move_to(pair[1]), Ok(pair[1]));
         }

@@ -160,11 +160,17 @@ impl RuleBook {
         )
     }
 
-    fn from_sources(provinces: &str, naming: &str, reasons: &str, pre_approvals: &str) -> anyhow::Result<RuleBook> {
+    fn from_sources(
+        provinces: &str,
+        naming: &str,
+        reasons: &str,
+        pre_approvals: &str,
+    ) -> anyhow::Result<RuleBook> {
         let provinces: ProvincesFile = toml::from_str(provinces).context("provinces.toml")?;
         let naming: NamingRules = toml::from_str(naming).context("naming.toml")?;
         let reasons: ReasonsFile = toml::from_str(reasons).context("reasons.toml")?;
-        let pre_approvals: PreApprovalsFile = toml::from_str(pre_approvals).context("pre_approvals.toml")?;
+        let pre_approvals: PreApprovalsFile =
+            toml::from_str(pre_approvals).context("pre_approvals.toml")?;
         let book = RuleBook {
             provinces: provinces.provinces,
             naming,
@@ -220,7 +226,10 @@ mod tests {
 
     #[test]
     fn a_catalogue_without_a_used_code_is_refused() {
-        let reasons = REASONS.replace("[reasons.phone_not_local]", "[reasons.phone_not_local_renamed]");
+        let reasons = REASONS.replace(
+            "[reasons.phone_not_local]",
+            "[reasons.phone_not_local_renamed]",
+        );
         let err = RuleBook::from_sources(PROVINCES, NAMING, &reasons, PRE_APPROVALS).unwrap_err();
         assert!(err.to_string().contains("phone_not_local"), "{err}");
     }

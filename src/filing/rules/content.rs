@@ -11,19 +11,28 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
     for (i, svc) in form.services.iter().enumerate() {
         for (code, t) in &book.pre_approvals {
             let declared = svc.pre_approvals.iter().any(|p| p == code);
-            let keyword = t.name_keywords.iter().find(|k| svc.name.contains(k.as_str()));
+            let keyword = t
+                .name_keywords
+                .iter()
+                .find(|k| svc.name.contains(k.as_str()));
             match (declared, applies(t), keyword) {
                 (false, true, Some(k)) => f.push(
                     "pre_approval_required",
                     Blocking,
                     format!("services.{i}.pre_approvals"),
-                    format!("the name mentions {k}: content of type {} ({code}) needs a pre-approval", t.zh),
+                    format!(
+                        "the name mentions {k}: content of type {} ({code}) needs a pre-approval",
+                        t.zh
+                    ),
                 ),
                 (true, false, _) => f.push(
                     "pre_approval_not_needed",
                     Warning,
                     format!("services.{i}.pre_approvals"),
-                    format!("the pre-approval {} ({code}) is not required in this province", t.zh),
+                    format!(
+                        "the pre-approval {} ({code}) is not required in this province",
+                        t.zh
+                    ),
                 ),
                 (true, true, _) => f.push(
                     "pre_approval_document_needed",

@@ -52,23 +52,49 @@ pub(crate) struct Findings<'b> {
 }
 
 impl Findings<'_> {
-    pub(crate) fn push(&mut self, code: &'static str, severity: Severity, field: impl Into<String>, message: impl Into<String>) {
-        let reason = self.book.reason(code);
-        self.out.push(Finding {
+    pub(crate) fn push(
+        &mut self,
+        code: &'static str,
+        severity: Severity,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.out
+            .push(self.book.finding(code, severity, field, message));
+    }
+}
+
+impl RuleBook {
+    /// A finding with the catalogue's Chinese text and bureau reason for `code`.
+    pub fn finding(
+        &self,
+        code: &'static str,
+        severity: Severity,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        let reason = self.reason(code);
+        Finding {
             code,
             severity,
             field: field.into(),
             message: message.into(),
             message_zh: reason.map(|r| r.zh.clone()).unwrap_or_default(),
             bureau_reason: reason.and_then(|r| r.bureau_reason),
-        });
+        }
     }
-}
 
-impl RuleBook {
     /// Every finding for the order, blocking ones first, then by field.
-    pub fn review(&self, form: &OrderForm, facts: &RegistryFacts, today: NaiveDate) -> Vec<Finding> {
-        let mut f = Findings { book: self, out: Vec::new() };
+    pub fn review(
+        &self,
+        form: &OrderForm,
+        facts: &RegistryFacts,
+        today: NaiveDate,
+    ) -> Vec<Finding> {
+        let mut f = Findings {
+            book: self,
+            out: Vec::new(),
+        };
         naming::check(self, form, &mut f);
         people::check(self, form, today, &mut f);
         phones::check(self, form, facts, &mut f);
@@ -155,7 +181,10 @@ pub(crate) mod tests {
         body["services"][0]["name"] = "中国张三的读书笔记".into();
         body["services"][0]["domains"] = serde_json::json!(["www.zhangsan-notes.cn"]);
         let findings = review_body(&body);
-        assert_eq!(codes(&findings), ["site_name_national_prefix", "domain_not_registered_level"]);
+        assert_eq!(
+            codes(&findings),
+            ["site_name_national_prefix", "domain_not_registered_level"]
+        );
         assert!(findings[0].is_blocking() && !findings[1].is_blocking());
         assert_eq!(findings[0].bureau_reason, Some(2));
         assert!(findings[0].message_zh.contains("中国"));

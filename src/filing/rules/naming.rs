@@ -12,13 +12,21 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
         let name = svc.name.as_str();
         let han = name.chars().filter(|c| is_han(*c)).count();
         if han == 0 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') {
-            f.push("site_name_latin_or_digits", Blocking, &field, "the name is only Latin letters or digits");
+            f.push(
+                "site_name_latin_or_digits",
+                Blocking,
+                &field,
+                "the name is only Latin letters or digits",
+            );
         } else if han < rules.general.min_han_chars {
             f.push(
                 "site_name_too_few_han",
                 Blocking,
                 &field,
-                format!("the name has {han} Chinese characters; at least {} are needed", rules.general.min_han_chars),
+                format!(
+                    "the name has {han} Chinese characters; at least {} are needed",
+                    rules.general.min_han_chars
+                ),
             );
         }
         let symbols: String = name
@@ -26,7 +34,12 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
             .filter(|c| !(is_han(*c) || c.is_ascii_alphanumeric() || *c == ' ' || *c == '·'))
             .collect();
         if !symbols.is_empty() {
-            f.push("site_name_symbols", Blocking, &field, format!("the name contains the symbols {symbols}"));
+            f.push(
+                "site_name_symbols",
+                Blocking,
+                &field,
+                format!("the name contains the symbols {symbols}"),
+            );
         }
         let lower = name.to_lowercase();
         if svc
@@ -34,16 +47,41 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
             .iter()
             .any(|d| lower == d.as_str() || lower == d.unicode() || lower == d.registered())
         {
-            f.push("site_name_is_domain", Blocking, &field, "the name is the website's domain");
+            f.push(
+                "site_name_is_domain",
+                Blocking,
+                &field,
+                "the name is the website's domain",
+            );
         }
         let national_unit = matches!(&subject.certificate, Certificate::Uscc(c) if c.is_national());
-        if let Some(p) = rules.general.national_prefixes.iter().find(|p| name.starts_with(p.as_str())) {
+        if let Some(p) = rules
+            .general
+            .national_prefixes
+            .iter()
+            .find(|p| name.starts_with(p.as_str()))
+        {
             if !national_unit {
-                f.push("site_name_national_prefix", Blocking, &field, format!("only national-level units may start a name with {p}"));
+                f.push(
+                    "site_name_national_prefix",
+                    Blocking,
+                    &field,
+                    format!("only national-level units may start a name with {p}"),
+                );
             }
         }
-        if let Some(w) = rules.general.sensitive_words.iter().find(|w| name.contains(w.as_str())) {
-            f.push("site_name_sensitive_word", Blocking, &field, format!("the name contains the sensitive word {w}"));
+        if let Some(w) = rules
+            .general
+            .sensitive_words
+            .iter()
+            .find(|w| name.contains(w.as_str()))
+        {
+            f.push(
+                "site_name_sensitive_word",
+                Blocking,
+                &field,
+                format!("the name contains the sensitive word {w}"),
+            );
         }
         if subject.kind == SubjectKind::Individual {
             check_personal(book, &subject.province, name, &field, f);
@@ -62,12 +100,19 @@ fn check_personal(book: &RuleBook, province: &str, name: &str, field: &str, f: &
                 "site_name_pattern",
                 Blocking,
                 field,
-                format!("in this province a personal site is named 某某{}", patterns.join(" or 某某")),
+                format!(
+                    "in this province a personal site is named 某某{}",
+                    patterns.join(" or 某某")
+                ),
             );
         }
         return;
     }
-    let province_words = rules.province_forbidden_words.get(province).into_iter().flatten();
+    let province_words = rules
+        .province_forbidden_words
+        .get(province)
+        .into_iter()
+        .flatten();
     let mut hits: Vec<&str> = rules
         .forbidden_words
         .iter()
@@ -85,11 +130,22 @@ fn check_personal(book: &RuleBook, province: &str, name: &str, field: &str, f: &
         .copied()
         .filter(|w| rules.pre_approval_words.iter().any(|p| p == w))
         .collect();
-    let mut message = format!("a personal website name may not contain {}", hits.join(", "));
+    let mut message = format!(
+        "a personal website name may not contain {}",
+        hits.join(", ")
+    );
     if !needs_pre_approval.is_empty() {
-        message.push_str(&format!(" ({} would need a pre-approval)", needs_pre_approval.join(", ")));
+        message.push_str(&format!(
+            " ({} would need a pre-approval)",
+            needs_pre_approval.join(", ")
+        ));
     }
-    f.push("site_name_personal_forbidden_word", Blocking, field, message);
+    f.push(
+        "site_name_personal_forbidden_word",
+        Blocking,
+        field,
+        message,
+    );
 }
 
 #[cfg(test)]
@@ -110,7 +166,14 @@ mod tests {
             ("读书", vec!["site_name_too_few_han"]),
             ("reading notes 2024", vec!["site_name_latin_or_digits"]),
             ("张三的读书笔记!", vec!["site_name_symbols"]),
-            ("zhangsan-notes.cn", vec!["site_name_symbols", "site_name_is_domain", "site_name_too_few_han"]),
+            (
+                "zhangsan-notes.cn",
+                vec![
+                    "site_name_symbols",
+                    "site_name_is_domain",
+                    "site_name_too_few_han",
+                ],
+            ),
             ("国家读书笔记", vec!["site_name_national_prefix"]),
             ("张三的赌博笔记", vec!["site_name_sensitive_word"]),
             ("张三的读书论坛", vec!["site_name_personal_forbidden_word"]),
@@ -129,12 +192,17 @@ mod tests {
     #[test]
     fn province_word_lists_and_the_jiangsu_pattern_apply_to_personal_sites_only() {
         // 北京 refuses 中心 in personal names.
-        assert_eq!(codes(&review_body(&named("张三的读书中心"))), ["site_name_personal_forbidden_word"]);
+        assert_eq!(
+            codes(&review_body(&named("张三的读书中心"))),
+            ["site_name_personal_forbidden_word"]
+        );
         // 江苏 accepts only 某某的个人博客 / 某某的个人主页 (and then allows 博客).
         let mut js = named("张三的读书笔记");
         js["subject"]["province"] = json!("320000");
         assert!(codes(&review_body(&js)).contains(&"site_name_pattern"));
         js["services"][0]["name"] = json!("张三的个人博客");
-        assert!(!codes(&review_body(&js)).iter().any(|c| c.starts_with("site_name")));
+        assert!(!codes(&review_body(&js))
+            .iter()
+            .any(|c| c.starts_with("site_name")));
     }
 }

@@ -89,16 +89,33 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
                 "id_region_historic",
                 Warning,
                 format!("{path}.id_number"),
-                format!("region code {} is not in the current division list", person.id_number.region_code()),
+                format!(
+                    "region code {} is not in the current division list",
+                    person.id_number.region_code()
+                ),
             );
         }
         if let Some(min) = rules.min_age {
             let applies = rules.min_age_applies == MinAgeApplies::All || subject.kind.is_unit();
             let age = person.id_number.age_on(today);
             if applies && age < min {
-                f.push("underage", Blocking, format!("{path}.id_number"), format!("{province_name} accepts people aged {min} or more; this person is {age}"));
+                f.push(
+                    "underage",
+                    Blocking,
+                    format!("{path}.id_number"),
+                    format!(
+                        "{province_name} accepts people aged {min} or more; this person is {age}"
+                    ),
+                );
             } else if applies && age < 18 {
-                f.push("underage_proof_needed", Warning, format!("{path}.id_number"), format!("{province_name} asks people under 18 for proof of employment or income"));
+                f.push(
+                    "underage_proof_needed",
+                    Warning,
+                    format!("{path}.id_number"),
+                    format!(
+                        "{province_name} asks people under 18 for proof of employment or income"
+                    ),
+                );
             }
         }
     }
@@ -114,7 +131,14 @@ fn check_legal_rep(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
         return;
     };
     let rule = match rules.subject_principal_legal_rep {
-        LegalRepRule::Keywords if rules.legal_rep_keywords.iter().any(|k| subject.name.contains(k.as_str())) => LegalRepRule::Required,
+        LegalRepRule::Keywords
+            if rules
+                .legal_rep_keywords
+                .iter()
+                .any(|k| subject.name.contains(k.as_str())) =>
+        {
+            LegalRepRule::Required
+        }
         LegalRepRule::Keywords => LegalRepRule::NotStated,
         r => r,
     };
@@ -144,7 +168,9 @@ fn check_legal_rep(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
     }
     for (i, svc) in form.services.iter().enumerate() {
         let field = format!("services.{i}.responsible");
-        if rules.website_principal_legal_rep && legal_rep.is_some_and(|rep| rep != svc.responsible.name.as_str()) {
+        if rules.website_principal_legal_rep
+            && legal_rep.is_some_and(|rep| rep != svc.responsible.name.as_str())
+        {
             f.push(
                 "website_principal_not_legal_rep",
                 Warning,
@@ -152,12 +178,17 @@ fn check_legal_rep(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
                 format!("{} wants the website's responsible person to be the legal representative, or an authorisation letter", rules.name),
             );
         }
-        if rules.website_principal_differs && svc.responsible.id_number == subject.principal.id_number {
+        if rules.website_principal_differs
+            && svc.responsible.id_number == subject.principal.id_number
+        {
             f.push(
                 "website_principal_same_as_subject",
                 Warning,
                 format!("{field}.id_number"),
-                format!("{} wants a website's responsible person other than the subject's principal", rules.name),
+                format!(
+                    "{} wants a website's responsible person other than the subject's principal",
+                    rules.name
+                ),
             );
         }
     }
@@ -182,11 +213,20 @@ mod tests {
         let f = review_body(&in_province("140000"));
         assert_eq!(codes(&f), ["cross_province"]);
         assert_eq!(f[0].severity, Severity::Blocking);
-        assert_eq!(codes(&review_body(&in_province("310000"))), ["residence_permit_needed"]);
+        assert_eq!(
+            codes(&review_body(&in_province("310000"))),
+            ["residence_permit_needed"]
+        );
         // (天津 also wants a local mobile number: that is the only finding left.)
-        assert_eq!(codes(&review_body(&in_province("120000"))), ["phone_not_local"]);
+        assert_eq!(
+            codes(&review_body(&in_province("120000"))),
+            ["phone_not_local"]
+        );
         let f = review_body(&in_province("130000"));
-        assert_eq!((f[0].code, f[0].severity), ("cross_province", Severity::Warning));
+        assert_eq!(
+            (f[0].code, f[0].severity),
+            ("cross_province", Severity::Warning)
+        );
     }
 
     #[test]

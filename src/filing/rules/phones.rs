@@ -19,7 +19,12 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
         seen.push(mobile.as_str());
         let field = format!("{path}.mobile");
         let Some(block) = mobile.block() else {
-            f.push("phone_unknown_range", Warning, &field, format!("no operator range is on record for {}", mobile.masked()));
+            f.push(
+                "phone_unknown_range",
+                Warning,
+                &field,
+                format!("no operator range is on record for {}", mobile.masked()),
+            );
             continue;
         };
         if block.is_virtual_operator() {
@@ -27,7 +32,10 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
                 "phone_virtual_operator",
                 Blocking,
                 &field,
-                format!("{} is in a virtual-operator range, which the bureaus refuse", mobile.masked()),
+                format!(
+                    "{} is in a virtual-operator range, which the bureaus refuse",
+                    mobile.masked()
+                ),
             );
         }
         let Some(rules) = rules else { continue };
@@ -38,17 +46,26 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
             _ => None,
         };
         if let Some(severity) = wants_local.filter(|_| block.province != subject.province) {
-            let from = Divisions::embedded().province_name(block.province).unwrap_or("another province");
+            let from = Divisions::embedded()
+                .province_name(block.province)
+                .unwrap_or("another province");
             f.push(
                 "phone_not_local",
                 severity,
                 &field,
-                format!("{} wants a mobile number of the province; this one is from {from}", rules.name),
+                format!(
+                    "{} wants a mobile number of the province; this one is from {from}",
+                    rules.name
+                ),
             );
         }
     }
     for conflict in &facts.phone_conflicts {
-        for (path, person) in form.people().into_iter().filter(|(_, p)| p.mobile.as_str() == conflict.mobile) {
+        for (path, person) in form
+            .people()
+            .into_iter()
+            .filter(|(_, p)| p.mobile.as_str() == conflict.mobile)
+        {
             let (severity, state) = if conflict.other_submitted {
                 (Blocking, "a submitted or filed order")
             } else {
@@ -58,7 +75,10 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
                 "phone_used_by_other_subject",
                 severity,
                 format!("{path}.mobile"),
-                format!("{} is already used by another subject in {state}", person.mobile.masked()),
+                format!(
+                    "{} is already used by another subject in {state}",
+                    person.mobile.masked()
+                ),
             );
         }
     }
@@ -82,7 +102,10 @@ mod tests {
     #[test]
     fn virtual_operator_numbers_are_blocking() {
         // 1349 is a block of China Mobile's virtual operators in the package data.
-        assert_eq!(codes(&review_body(&with_mobile("13490000000"))), ["phone_virtual_operator"]);
+        assert_eq!(
+            codes(&review_body(&with_mobile("13490000000"))),
+            ["phone_virtual_operator"]
+        );
     }
 
     #[test]
@@ -96,11 +119,17 @@ mod tests {
     #[test]
     fn a_number_of_another_subjects_submitted_order_blocks() {
         let facts = |other_submitted| RegistryFacts {
-            phone_conflicts: vec![PhoneConflict { mobile: "13800138000".into(), other_submitted }],
+            phone_conflicts: vec![PhoneConflict {
+                mobile: "13800138000".into(),
+                other_submitted,
+            }],
             ..Default::default()
         };
         let f = review_with(&minimal_body(), &facts(true));
-        assert_eq!(codes(&f), ["phone_used_by_other_subject", "phone_used_by_other_subject"]);
+        assert_eq!(
+            codes(&f),
+            ["phone_used_by_other_subject", "phone_used_by_other_subject"]
+        );
         assert_eq!(f[0].severity, Severity::Blocking);
         let f = review_with(&minimal_body(), &facts(false));
         assert_eq!(f[0].severity, Severity::Warning);

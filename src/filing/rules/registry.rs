@@ -22,11 +22,24 @@ pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
             let field = format!("services.{i}.domains.{j}");
             let registered = d.registered();
             if seen.contains(&registered) {
-                f.push("duplicate_domain", Blocking, &field, format!("{registered} appears more than once"));
+                f.push(
+                    "duplicate_domain",
+                    Blocking,
+                    &field,
+                    format!("{registered} appears more than once"),
+                );
             }
             seen.push(registered);
             if !d.is_registered_domain() {
-                f.push("domain_not_registered_level", Warning, &field, format!("filings are per registered domain: {registered} covers {}", d.as_str()));
+                f.push(
+                    "domain_not_registered_level",
+                    Warning,
+                    &field,
+                    format!(
+                        "filings are per registered domain: {registered} covers {}",
+                        d.as_str()
+                    ),
+                );
             }
             for w in facts.websites.iter().filter(|w| w.domain == registered) {
                 if !w.same_subject {
@@ -34,10 +47,21 @@ pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
                         "domain_filed_by_other_subject",
                         Blocking,
                         &field,
-                        format!("{registered} is filed as {} under another subject", w.filing_number),
+                        format!(
+                            "{registered} is filed as {} under another subject",
+                            w.filing_number
+                        ),
                     );
                 } else if w.provider == Provider::Here {
-                    f.push("already_filed_here", Blocking, &field, format!("{registered} is already filed with us as {}", w.filing_number));
+                    f.push(
+                        "already_filed_here",
+                        Blocking,
+                        &field,
+                        format!(
+                            "{registered} is already filed with us as {}",
+                            w.filing_number
+                        ),
+                    );
                 }
             }
             for r in facts.registrants.iter().filter(|r| r.domain == registered) {
@@ -71,24 +95,42 @@ mod tests {
     #[test]
     fn registry_inconsistencies_block() {
         let facts = RegistryFacts {
-            subject: Some(FiledSubject { filing_number: "京ICP备12345678号".into(), provider: Provider::Other, name_matches: false }),
+            subject: Some(FiledSubject {
+                filing_number: "京ICP备12345678号".into(),
+                provider: Provider::Other,
+                name_matches: false,
+            }),
             websites: vec![FiledWebsite {
                 domain: "zhangsan-notes.cn".into(),
                 filing_number: "京ICP备87654321号-1".into(),
                 provider: Provider::Other,
                 same_subject: false,
             }],
-            registrants: vec![KnownRegistrant { domain: "zhangsan-notes.cn".into(), certificate_matches: false, name_matches: false }],
+            registrants: vec![KnownRegistrant {
+                domain: "zhangsan-notes.cn".into(),
+                certificate_matches: false,
+                name_matches: false,
+            }],
             phone_conflicts: vec![],
         };
         let got = codes(&review_with(&minimal_body(), &facts));
-        assert_eq!(got, ["domain_filed_by_other_subject", "domain_registrant_mismatch", "subject_name_mismatch"]);
+        assert_eq!(
+            got,
+            [
+                "domain_filed_by_other_subject",
+                "domain_registrant_mismatch",
+                "subject_name_mismatch"
+            ]
+        );
     }
 
     #[test]
     fn duplicate_and_sub_domains() {
         let mut body = minimal_body();
         body["services"][0]["domains"] = json!(["zhangsan-notes.cn", "www.zhangsan-notes.cn"]);
-        assert_eq!(codes(&review_body(&body)), ["duplicate_domain", "domain_not_registered_level"]);
+        assert_eq!(
+            codes(&review_body(&body)),
+            ["duplicate_domain", "domain_not_registered_level"]
+        );
     }
 }

@@ -1,0 +1,100 @@
+//! Building the service from its configuration, serving it, and shutting it down.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::filing::rules::RuleBook;
+use crate::http::{self, ApiContext};
+use crate::store::{self, crypto::FieldCipher, users};
+
+pub struct Application {
+    listener: TcpListener,
+    ctx: ApiContext,
+}
+
+impl Application {
+    /// Opens the database (applying migrations), loads the key and the rules, binds the port.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = store::open(&config.data_dir).await?;
+        let (key_file, create) = config.key_file();
+        let env_key = std::env::var("BEIAN_MASTER_KEY").ok();
+        let cipher = FieldCipher::load(env_key.as_deref(), &key_file, create)
+            .context("loading the master key")?;
+        let rules = match &config.rules_dir {
+            Some(dir) => RuleBook::load(dir)
+                .with_context(|| format!("loading rules from {}", dir.display()))?,
+            None => RuleBook::embedded().clone(),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        Ok(Application {
+            listener,
+            ctx: ApiContext::new(config, db, cipher, rules),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight and closes the
+    /// database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let db = self.ctx.db.clone();
+        let housekeeping = tokio::spawn(housekeeping(self.ctx.clone()));
+        let app = http::router(self.ctx).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        housekeeping.abort();
+        db.close().await;
+        Ok(())
+    }
+}
+
+/// Periodic clean-up: expired login tokens.
+async fn housekeeping(ctx: ApiContext) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match users::delete_expired_tokens(&ctx.db, chrono::Utc::now()).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired tokens removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "removing expired tokens failed"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,148 @@
+//! One configuration, layered: built-in defaults, then an optional TOML file (`--config`),
+//! then environment variables (`BEIAN_*`), then command-line flags. Clap reads the last two
+//! (a flag wins over its variable); `Config::layer` puts them over the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Holds beian.db, the blob directory and (by default) the master key file.
+    pub data_dir: PathBuf,
+    /// Master key file; default `<data_dir>/secret.key`, created on first start.
+    pub key_file: Option<PathBuf>,
+    /// A directory with provinces.toml, naming.toml, reasons.toml and pre_approvals.toml that
+    /// replaces the rules built into the binary.
+    pub rules_dir: Option<PathBuf>,
+    /// Lifetime of a login token.
+    pub token_ttl_hours: u32,
+    /// Largest JSON body accepted (image uploads have their own limit).
+    pub json_body_limit: usize,
+    /// Failed logins per username before it is locked for `login_lockout_minutes`.
+    pub login_max_failures: u32,
+    pub login_lockout_minutes: u32,
+    /// tracing filter, e.g. `info` or `beian=debug,tower_http=info`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            key_file: None,
+            rules_dir: None,
+            token_ttl_hours: 12,
+            json_body_limit: 1024 * 1024,
+            login_max_failures: 5,
+            login_lockout_minutes: 15,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Values given by flag or environment; each one set replaces the file's.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Configuration file (TOML, the keys of Config).
+    #[arg(long, env = "BEIAN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "BEIAN_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory [default: ./data].
+    #[arg(long, env = "BEIAN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Master key file [default: <data dir>/secret.key].
+    #[arg(long, env = "BEIAN_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Rules directory replacing the built-in rules.
+    #[arg(long, env = "BEIAN_RULES_DIR")]
+    pub rules_dir: Option<PathBuf>,
+    /// Log filter [default: info].
+    #[arg(long, env = "BEIAN_LOG")]
+    pub log: Option<String>,
+}
+
+impl Config {
+    pub fn layer(overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut config = match &overrides.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(v) = overrides.listen {
+            config.listen = v;
+        }
+        if let Some(v) = &overrides.data_dir {
+            config.data_dir = v.clone();
+        }
+        if let Some(v) = &overrides.key_file {
+            config.key_file = Some(v.clone());
+        }
+        if let Some(v) = &overrides.rules_dir {
+            config.rules_dir = Some(v.clone());
+        }
+        if let Some(v) = &overrides.log {
+            config.log = v.clone();
+        }
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// The key file and whether it may be created (only the default one is).
+    pub fn key_file(&self) -> (PathBuf, bool) {
+        match &self.key_file {
+            Some(path) => (path.clone(), false),
+            None => (self.data_dir.join("secret.key"), true),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("beian.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ntoken_ttl_hours = 2\ndata_dir = \"/srv/beian\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            config: Some(file),
+            data_dir: Some(PathBuf::from("elsewhere")),
+            ..Default::default()
+        };
+        let c = Config::layer(&overrides).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.token_ttl_hours, 2);
+        assert_eq!(c.data_dir, PathBuf::from("elsewhere"));
+        assert_eq!(c.json_body_limit, Config::default().json_body_limit);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("beian.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let overrides = Overrides {
+            config: Some(file),
+            ..Default::default()
+        };
+        assert!(Config::layer(&overrides).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! The one error type of the HTTP layer. Every error leaves as
+//! `{"error":{"code","message","details"}}` with a 4xx/5xx status; internal errors are
+//! logged with their cause and answered with a generic message, never the cause.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::filing::fields::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("authentication required: send Authorization: Bearer <token>")]
+    Unauthorized,
+    #[error("this account may not do that")]
+    Forbidden,
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
+    #[error("{message}")]
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
+    #[error("the body is larger than this endpoint accepts")]
+    PayloadTooLarge,
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
+    #[error("too many attempts: try again later")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("an internal error occurred")]
+    Internal(#[from] anyhow::Error),
+    #[error("an internal error occurred")]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound {
+            code: "not_found",
+            message: format!("{what} not found"),
+        }
+    }
+
+    /// 422 with one entry per bad field, keyed by JSON path.
+    pub fn invalid_fields(errors: FieldErrors) -> Self {
+        Error::Unprocessable {
+            code: "invalid_fields",
+            message: "some fields are invalid; see details".into(),
+            details: serde_json::to_value(errors).unwrap_or_default(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) | Self::Sqlx(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound { code, .. }
+            | Self::BadRequest { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Unprocessable { code, .. } => code,
+            Self::PayloadTooLarge => "body_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::TooManyRequests { .. } => "too_many_attempts",
+            Self::Internal(_) | Self::Sqlx(_) => "internal_error",
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Self::Sqlx(e) => tracing::error!(error = ?e, "database error"),
+            _ => {}
+        }
+        let details = match &self {
+            Self::Conflict { details, .. } | Self::Unprocessable { details, .. } => details.clone(),
+            _ => json!({}),
+        };
+        let body = json!({"error": {"code": self.code(), "message": self.to_string(), "details": details}});
+        let mut response = (self.status(), Json(body)).into_response();
+        match self {
+            Self::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => Error::Unprocessable {
+                code: "invalid_body",
+                message: rejection.body_text(),
+                details: json!({}),
+            },
+            _ => Error::BadRequest {
+                code: "invalid_json",
+                message: rejection.body_text(),
+            },
+        }
+    }
+}
+
+/// Maps database constraint violations to client errors (realworld-axum-sqlx's `ResultExt`).
+pub trait ResultExt<T> {
+    /// A UNIQUE violation becomes the error `f` gives.
+    fn on_unique_violation(self, f: impl FnOnce() -> Error) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn on_unique_violation(self, f: impl FnOnce() -> Error) -> Result<T> {
+        self.map_err(|e| match e.into() {
+            Error::Sqlx(db) if crate::store::is_unique_violation(&db) => f(),
+            other => other,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP layer: one module and one `router()` per resource, sharing `ApiContext`.
+//! Handlers parse at the edge, call the domain and the store, and answer JSON; errors are
+//! `error::Error`, which always renders as `{"error":{code,message,details}}`.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod merge_patch;
+pub mod metrics;
+pub mod ops;
+pub mod orders;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{Request, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::filing::division::Divisions;
+use crate::filing::order::ParseContext;
+use crate::filing::rules::RuleBook;
+use crate::store::crypto::FieldCipher;
+use crate::store::Db;
+use auth::LoginThrottle;
+use error::Error;
+use metrics::Metrics;
+
+#[derive(Clone)]
+pub struct ApiContext {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub cipher: Arc<FieldCipher>,
+    pub rules: Arc<RuleBook>,
+    pub metrics: Arc<Metrics>,
+    pub login_throttle: Arc<LoginThrottle>,
+}
+
+impl ApiContext {
+    pub fn new(config: Config, db: Db, cipher: FieldCipher, rules: RuleBook) -> Self {
+        let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
+        ApiContext {
+            login_throttle: Arc::new(LoginThrottle::new(config.login_max_failures, lockout)),
+            config: Arc::new(config),
+            db,
+            cipher: Arc::new(cipher),
+            rules: Arc::new(rules),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    pub fn parse_context(&self) -> ParseContext<'_> {
+        ParseContext {
+            divisions: Divisions::embedded(),
+            pre_approval_types: self.rules.pre_approval_codes(),
+            max_site_name_chars: self.rules.naming.general.max_chars,
+            today: crate::filing::today_in_china(),
+        }
+    }
+}
+
+pub fn router(ctx: ApiContext) -> Router {
+    let json_limit = ctx.config.json_body_limit;
+    Router::new()
+        .merge(auth::router())
+        .merge(orders::router())
+        .layer(DefaultBodyLimit::max(json_limit))
+        .merge(ops::router())
+        .fallback(|| async { Error::NotFound { code: "no_route", message: "no such path".into() } })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), metrics::track))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                // The route template, not the path: paths may carry tokens.
+                let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), route, request_id, user = tracing::field::Empty)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| -> Response<Body> {
+            tracing::error!("a handler panicked");
+            axum::response::IntoResponse::into_response(Error::Internal(anyhow::anyhow!("handler panicked")))
+        }))
+        .with_state(ctx)
+}

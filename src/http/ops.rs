@@ -1,0 +1,49 @@
+//! Operations: liveness, readiness and metrics.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::ApiContext;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the database answers. (The vision models join this check when they exist.)
+async fn readyz(State(ctx): State<ApiContext>) -> impl IntoResponse {
+    let database = sqlx::query("SELECT 1").execute(&ctx.db).await.is_ok();
+    let status = if database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if database { "ready" } else { "not_ready" },
+        "checks": {
+            "database": database,
+            "rules": {"provinces": ctx.rules.provinces.len(), "reasons": ctx.rules.reasons.len()},
+        }
+    });
+    (status, Json(body))
+}
+
+async fn metrics(State(ctx): State<ApiContext>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        ctx.metrics.render(),
+    )
+}

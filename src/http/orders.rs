@@ -1,0 +1,297 @@
+//! Filing orders for the filer on the PC: create, read, list, update (merge patch), submit.
+//! A filer sees only their own orders; another's answers 404, as if it did not exist.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::auth::AuthUser;
+use super::error::{Error, Result};
+use super::extract::ApiJson;
+use super::{merge_patch, ApiContext};
+use crate::filing::filing_type::{self, FilingDecision};
+use crate::filing::id_number::mask_id;
+use crate::filing::materials::{self, RequiredMaterial};
+use crate::filing::order::OrderForm;
+use crate::filing::rules::{Finding, Severity};
+use crate::filing::state::OrderState;
+use crate::filing::today_in_china;
+use crate::store::orders::{self, OrderRecord, OrderWrite};
+use crate::store::registry;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/api/v1/orders", post(create).get(list))
+        .route("/api/v1/orders/{id}", get(read).patch(update))
+        .route("/api/v1/orders/{id}/submit", post(submit))
+}
+
+/// A parsed form with what the registry and the rules say of it.
+struct Reviewed {
+    form: OrderForm,
+    decision: FilingDecision,
+    findings: Vec<Finding>,
+}
+
+async fn review(ctx: &ApiContext, body: &Value, this_order: Option<&str>) -> Result<Reviewed> {
+    let form = OrderForm::parse(body, &ctx.parse_context()).map_err(Error::invalid_fields)?;
+    let facts = registry::facts_for(&ctx.db, &ctx.cipher, &form, this_order).await?;
+    Ok(Reviewed {
+        decision: filing_type::decide(&form, &facts),
+        findings: ctx.rules.review(&form, &facts, today_in_china()),
+        form,
+    })
+}
+
+fn write_of<'a>(ctx: &ApiContext, r: &'a Reviewed, form_json: &'a Value) -> OrderWrite<'a> {
+    let mut domains: Vec<String> = r
+        .form
+        .services
+        .iter()
+        .flat_map(|s| &s.domains)
+        .map(|d| d.registered().to_string())
+        .collect();
+    domains.dedup();
+    OrderWrite {
+        form: form_json,
+        province: &r.form.subject.province,
+        subject_kind: r.form.subject.kind.as_str(),
+        certificate_index: ctx.cipher.blind_index(&r.form.subject.certificate.key()),
+        phone_indexes: r
+            .form
+            .people()
+            .iter()
+            .map(|(_, p)| ctx.cipher.blind_index(p.mobile.as_str()))
+            .collect(),
+        domains,
+        filing_type: r.decision.filing_type.as_str(),
+        decision: serde_json::to_value(&r.decision).unwrap_or_default(),
+        findings: serde_json::to_value(&r.findings).unwrap_or_default(),
+    }
+}
+
+async fn create(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let reviewed = review(&ctx, &body, None).await?;
+    let form_json = reviewed.form.to_json();
+    let id = uuid::Uuid::now_v7().to_string();
+    orders::insert(
+        &ctx.db,
+        &ctx.cipher,
+        &id,
+        &user.user.id,
+        &write_of(&ctx, &reviewed, &form_json),
+    )
+    .await?;
+    tracing::info!(order = %id, filing_type = reviewed.decision.filing_type.as_str(), findings = reviewed.findings.len(), "order created");
+    let record = load(&ctx, &user, &id).await?;
+    Ok((StatusCode::CREATED, Json(view(&ctx, &record)?)))
+}
+
+async fn list(State(ctx): State<ApiContext>, user: AuthUser) -> Result<Json<Value>> {
+    let records = orders::list_for_owner(&ctx.db, &ctx.cipher, &user.user.id).await?;
+    let items: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "state": r.state,
+                "filing_type": r.decision,
+                "subject_name": r.form["subject"]["name"],
+                "services": r.form["services"].as_array().map(|s| s.iter().map(|s| s["name"].clone()).collect::<Vec<_>>()),
+                "blocking_findings": r.findings.as_array().map_or(0, |f| f.iter().filter(|f| f["severity"] == "blocking").count()),
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "orders": items })))
+}
+
+async fn read(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let record = load(&ctx, &user, &id).await?;
+    Ok(Json(view(&ctx, &record)?))
+}
+
+async fn update(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<Value>,
+) -> Result<Json<Value>> {
+    let record = load(&ctx, &user, &id).await?;
+    if !record.state.is_editable() {
+        return Err(Error::Conflict {
+            code: "order_not_editable",
+            message: format!(
+                "an order in state {} can no longer be changed",
+                record.state
+            ),
+            details: json!({"state": record.state}),
+        });
+    }
+    let mut merged = record.form.clone();
+    merge_patch::apply(&mut merged, &patch);
+    let reviewed = review(&ctx, &merged, Some(&id)).await?;
+    let form_json = reviewed.form.to_json();
+    if !orders::update(
+        &ctx.db,
+        &ctx.cipher,
+        &id,
+        record.version,
+        &write_of(&ctx, &reviewed, &form_json),
+    )
+    .await?
+    {
+        return Err(Error::Conflict {
+            code: "edit_conflict",
+            message: "the order changed while this edit was made: read it again and retry".into(),
+            details: json!({}),
+        });
+    }
+    let record = load(&ctx, &user, &id).await?;
+    Ok(Json(view(&ctx, &record)?))
+}
+
+/// Runs the pre-review again (the registry may have changed) and submits when nothing blocks.
+async fn submit(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let record = load(&ctx, &user, &id).await?;
+    if !record.state.is_editable() {
+        return Err(illegal(record.state, OrderState::Submitted));
+    }
+    let reviewed = review(&ctx, &record.form, Some(&id)).await?;
+    let mut findings = reviewed.findings.clone();
+    orders::set_findings(
+        &ctx.db,
+        &id,
+        &serde_json::to_value(&findings).unwrap_or_default(),
+    )
+    .await?;
+    let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+    let missing = missing_materials(&reviewed.form, &codes);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|m| format!("{} of {}", m.kind.as_str(), m.person))
+            .collect();
+        findings.push(ctx.rules.finding(
+            "materials_missing",
+            Severity::Blocking,
+            "materials",
+            format!("not yet uploaded and passed: {}", list.join(", ")),
+        ));
+    }
+    if findings.iter().any(Finding::is_blocking) {
+        return Err(Error::Unprocessable {
+            code: "pre_review_blocking",
+            message: "the pre-review found problems the bureau would reject the filing for".into(),
+            details: json!({"findings": findings, "missing_materials": missing}),
+        });
+    }
+    if record.state != OrderState::Ready {
+        return Err(illegal(record.state, OrderState::Submitted));
+    }
+    let actor = format!("filer:{}", user.user.username);
+    if !orders::transition(
+        &ctx.db,
+        &id,
+        OrderState::Ready,
+        OrderState::Submitted,
+        &actor,
+        Some("submitted by the filer"),
+    )
+    .await?
+    {
+        return Err(Error::Conflict {
+            code: "edit_conflict",
+            message: "the order changed meanwhile: read it again".into(),
+            details: json!({}),
+        });
+    }
+    let record = load(&ctx, &user, &id).await?;
+    Ok(Json(view(&ctx, &record)?))
+}
+
+fn illegal(from: OrderState, to: OrderState) -> Error {
+    Error::Conflict {
+        code: "illegal_transition",
+        message: format!("an order in state {from} cannot move to {to}"),
+        details: json!({"from": from, "to": to}),
+    }
+}
+
+/// Required materials that have not passed. Uploads arrive with the upload-session issue;
+/// until then every required material is missing.
+fn missing_materials(form: &OrderForm, finding_codes: &[&str]) -> Vec<RequiredMaterial> {
+    materials::required(form, finding_codes)
+}
+
+async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<OrderRecord> {
+    orders::get(&ctx.db, &ctx.cipher, id, Some(&user.user.id))
+        .await?
+        .ok_or_else(|| Error::not_found("order"))
+}
+
+/// The order as the filer sees it: ID numbers masked, required materials listed.
+fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
+    let form = OrderForm::parse(&r.form, &ctx.parse_context())
+        .map_err(|e| anyhow::anyhow!("stored order {} no longer parses: {:?}", r.id, e))?;
+    let codes: Vec<&str> = r
+        .findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    let materials: Vec<Value> = missing_materials(&form, &codes)
+        .into_iter()
+        .map(|m| json!({"person": m.person, "kind": m.kind, "state": "missing"}))
+        .collect();
+    let mut masked = r.form.clone();
+    mask_form(&mut masked);
+    Ok(json!({
+        "id": r.id,
+        "state": r.state,
+        "filing_type": r.decision,
+        "subject": masked["subject"],
+        "services": masked["services"],
+        "findings": r.findings,
+        "materials": materials,
+        "prefilled": {},
+        "history": r.history,
+        "version": r.version,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    }))
+}
+
+/// Masks every ID number in a form document (the certificate too, when it is a resident ID).
+pub fn mask_form(form: &mut Value) {
+    let mask = |v: &mut Value| {
+        if let Some(s) = v.as_str() {
+            *v = Value::String(mask_id(s));
+        }
+    };
+    if form["subject"]["certificate"]["type"] == "resident_id" {
+        mask(&mut form["subject"]["certificate"]["number"]);
+    }
+    mask(&mut form["subject"]["principal"]["id_number"]);
+    if let Some(services) = form["services"].as_array_mut() {
+        for s in services {
+            mask(&mut s["responsible"]["id_number"]);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Persistence: SQLite through sqlx (repositories per table group) and field encryption.
+//! Nothing above this module writes SQL.
+
+pub mod crypto;
+pub mod orders;
+pub mod registry;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub type Db = SqlitePool;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens (creating if needed) `beian.db` in the data directory and applies migrations.
+///
+/// WAL lets the pollers read while uploads write; `synchronous=FULL` makes a committed
+/// decision survive a power cut, not only a process crash (the write rate is low enough that
+/// the extra fsync costs nothing we would notice).
+pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let path = data_dir.join("beian.db");
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    MIGRATOR.run(&pool).await.context("applying migrations")?;
+    Ok(pool)
+}
+
+/// True when `err` is a violation of a UNIQUE constraint.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}

@@ -1,0 +1,325 @@
+//! Orders: the encrypted form, searchable indexes, pre-review results and the history of
+//! state changes. Every write is one transaction.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::crypto::FieldCipher;
+use super::Db;
+use crate::filing::state::OrderState;
+
+/// What the store needs to write an order's form and what was derived from it.
+pub struct OrderWrite<'a> {
+    pub form: &'a Value,
+    pub province: &'a str,
+    pub subject_kind: &'a str,
+    pub certificate_index: String,
+    pub phone_indexes: Vec<String>,
+    pub domains: Vec<String>,
+    pub filing_type: &'a str,
+    pub decision: Value,
+    pub findings: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub id: String,
+    pub owner_id: String,
+    pub state: OrderState,
+    /// The decrypted form, in the input's JSON shape.
+    pub form: Value,
+    pub decision: Value,
+    pub findings: Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub history: Vec<HistoryEntry>,
+}
+
+pub async fn insert(
+    db: &Db,
+    cipher: &FieldCipher,
+    id: &str,
+    owner_id: &str,
+    w: &OrderWrite<'_>,
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let sealed = cipher.encrypt(w.form.to_string().as_bytes(), id);
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO orders (id, owner_id, state, filing_type, province, subject_kind, certificate_index,
+                             form_cipher, filing_decision, findings, version, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+    )
+    .bind(id)
+    .bind(owner_id)
+    .bind(OrderState::Draft.as_str())
+    .bind(w.filing_type)
+    .bind(w.province)
+    .bind(w.subject_kind)
+    .bind(&w.certificate_index)
+    .bind(sealed)
+    .bind(w.decision.to_string())
+    .bind(w.findings.to_string())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    write_indexes(&mut tx, id, w).await?;
+    record_history(
+        &mut tx,
+        id,
+        None,
+        OrderState::Draft,
+        owner_id,
+        Some("created"),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Replaces the form if the order is still at `version` and editable; false when another
+/// write came first or the order left the editable states.
+pub async fn update(
+    db: &Db,
+    cipher: &FieldCipher,
+    id: &str,
+    version: i64,
+    w: &OrderWrite<'_>,
+) -> Result<bool, sqlx::Error> {
+    let sealed = cipher.encrypt(w.form.to_string().as_bytes(), id);
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(
+        "UPDATE orders SET filing_type = ?, province = ?, subject_kind = ?, certificate_index = ?,
+                form_cipher = ?, filing_decision = ?, findings = ?, version = version + 1, updated_at = ?
+         WHERE id = ? AND version = ? AND state IN ('draft', 'collecting_materials', 'ready')",
+    )
+    .bind(w.filing_type)
+    .bind(w.province)
+    .bind(w.subject_kind)
+    .bind(&w.certificate_index)
+    .bind(sealed)
+    .bind(w.decision.to_string())
+    .bind(w.findings.to_string())
+    .bind(Utc::now())
+    .bind(id)
+    .bind(version)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM order_phones WHERE order_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM order_domains WHERE order_id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    write_indexes(&mut tx, id, w).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Stores fresh pre-review findings without touching the form (e.g. at submission).
+pub async fn set_findings(db: &Db, id: &str, findings: &Value) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET findings = ?, updated_at = ? WHERE id = ?")
+        .bind(findings.to_string())
+        .bind(Utc::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves the order from `from` to `to` if it is still in `from`; records the move.
+pub async fn transition(
+    db: &Db,
+    id: &str,
+    from: OrderState,
+    to: OrderState,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query("UPDATE orders SET state = ?, version = version + 1, updated_at = ? WHERE id = ? AND state = ?")
+        .bind(to.as_str())
+        .bind(Utc::now())
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_history(&mut tx, id, Some(from), to, actor, note).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn write_indexes(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    w: &OrderWrite<'_>,
+) -> Result<(), sqlx::Error> {
+    for phone in &w.phone_indexes {
+        sqlx::query("INSERT OR IGNORE INTO order_phones (order_id, phone_index) VALUES (?, ?)")
+            .bind(id)
+            .bind(phone)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for domain in &w.domains {
+        sqlx::query("INSERT OR IGNORE INTO order_domains (order_id, domain) VALUES (?, ?)")
+            .bind(id)
+            .bind(domain)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn record_history(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    from: Option<OrderState>,
+    to: OrderState,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO order_history (order_id, from_state, to_state, actor, note, at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(id)
+        .bind(from.map(OrderState::as_str))
+        .bind(to.as_str())
+        .bind(actor)
+        .bind(note)
+        .bind(Utc::now())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The order, decrypted, if it exists and (when `owner_id` is given) belongs to that user.
+pub async fn get(
+    db: &Db,
+    cipher: &FieldCipher,
+    id: &str,
+    owner_id: Option<&str>,
+) -> anyhow::Result<Option<OrderRecord>> {
+    let row = sqlx::query(
+        "SELECT id, owner_id, state, form_cipher, filing_decision, findings, version, created_at, updated_at
+         FROM orders WHERE id = ? AND (? IS NULL OR owner_id = ?)",
+    )
+    .bind(id)
+    .bind(owner_id)
+    .bind(owner_id)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let history = sqlx::query("SELECT from_state, to_state, actor, note, at FROM order_history WHERE order_id = ? ORDER BY id")
+        .bind(id)
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|h| {
+            Ok(HistoryEntry {
+                from: h.try_get("from_state")?,
+                to: h.try_get("to_state")?,
+                actor: h.try_get("actor")?,
+                note: h.try_get("note")?,
+                at: h.try_get("at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some(record_from_row(cipher, &row, history)?))
+}
+
+/// The user's orders, newest first.
+pub async fn list_for_owner(
+    db: &Db,
+    cipher: &FieldCipher,
+    owner_id: &str,
+) -> anyhow::Result<Vec<OrderRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, owner_id, state, form_cipher, filing_decision, findings, version, created_at, updated_at
+         FROM orders WHERE owner_id = ? ORDER BY created_at DESC LIMIT 200",
+    )
+    .bind(owner_id)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| record_from_row(cipher, r, Vec::new()))
+        .collect()
+}
+
+fn record_from_row(
+    cipher: &FieldCipher,
+    row: &sqlx::sqlite::SqliteRow,
+    history: Vec<HistoryEntry>,
+) -> anyhow::Result<OrderRecord> {
+    let id: String = row.try_get("id")?;
+    let state: String = row.try_get("state")?;
+    let form = cipher.decrypt(row.try_get("form_cipher")?, &id)?;
+    Ok(OrderRecord {
+        state: OrderState::parse(&state)
+            .ok_or_else(|| anyhow::anyhow!("unknown state {state} in order {id}"))?,
+        owner_id: row.try_get("owner_id")?,
+        form: serde_json::from_slice(&form)?,
+        decision: serde_json::from_str(row.try_get("filing_decision")?)?,
+        findings: serde_json::from_str(row.try_get("findings")?)?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        history,
+        id,
+    })
+}
+
+/// For each phone index: whether another subject's order carries it, and whether any such
+/// order is past the draft stage.
+pub async fn phone_conflicts(
+    db: &Db,
+    phone_index: &str,
+    certificate_index: &str,
+    exclude_order: Option<&str>,
+) -> Result<Option<bool>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT o.state FROM order_phones p JOIN orders o ON o.id = p.order_id
+         WHERE p.phone_index = ? AND o.certificate_index != ? AND (? IS NULL OR o.id != ?)",
+    )
+    .bind(phone_index)
+    .bind(certificate_index)
+    .bind(exclude_order)
+    .bind(exclude_order)
+    .fetch_all(db)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let past_draft = rows.iter().any(|r| {
+        let state: String = r.get("state");
+        !matches!(
+            OrderState::parse(&state),
+            Some(
+                OrderState::Draft
+                    | OrderState::CollectingMaterials
+                    | OrderState::Ready
+                    | OrderState::Rejected
+            )
+        )
+    });
+    Ok(Some(past_draft))
+}

@@ -1,0 +1,142 @@
+use std::path::Path;
+
+use beian::app::Application;
+use beian::config::Config;
+use reqwest::{Client, Method, Response};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    /// Kept so the directory lives as long as the app that uses it.
+    _dir: Option<TempDir>,
+}
+
+pub fn config_for(data_dir: &Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        ..Config::default()
+    }
+}
+
+/// A service on its own port with its own temporary data directory.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = spawn_app_in(dir.path()).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// A service on a data directory the caller keeps (for restarts).
+pub async fn spawn_app_in(data_dir: &Path) -> TestApp {
+    spawn_with(config_for(data_dir)).await
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    let app = Application::build(config)
+        .await
+        .expect("the service builds");
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("the service runs");
+    });
+    TestApp {
+        base,
+        client: Client::new(),
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: None,
+    }
+}
+
+impl TestApp {
+    /// Graceful shutdown: in-flight requests finish, the database closes.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("the server task ends cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Status and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let res = self.request(method, path, token, body).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, json)
+    }
+
+    /// Registers a filer and returns their token.
+    pub async fn filer(&self, username: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(&json!({"username": username, "password": "correct horse battery"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().expect("a token").to_string()
+    }
+
+    pub async fn create_order(&self, token: &str, body: &Value) -> (u16, Value) {
+        self.call(Method::POST, "/api/v1/orders", Some(token), Some(body))
+            .await
+    }
+}
+
+pub fn minimal_order() -> Value {
+    serde_json::from_str(include_str!("../../fixtures/orders/minimal.json")).unwrap()
+}
+
+pub fn codes(findings: &Value) -> Vec<String> {
+    findings
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}

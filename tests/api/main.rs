@@ -1,0 +1,10 @@
+//! API integration tests: each test starts the real service on 127.0.0.1 port 0 with a fresh
+//! temporary data directory (real SQLite file, real HTTP), and talks to it with reqwest.
+
+mod auth;
+mod errors;
+mod helpers;
+mod operations;
+mod orders;
+mod process;
+mod registry;
