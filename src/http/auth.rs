@@ -173,6 +173,13 @@ pub struct AuthUser {
     token_hash: String,
 }
 
+impl AuthUser {
+    /// How histories and the audit log name this user: `filer:zhangsan`.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.user.role.as_str(), self.user.username)
+    }
+}
+
 impl<S> FromRequestParts<S> for AuthUser
 where
     ApiContext: FromRef<S>,

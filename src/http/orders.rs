@@ -85,6 +85,7 @@ async fn create(
         &ctx.cipher,
         &id,
         &user.user.id,
+        &user.actor(),
         &write_of(&ctx, &reviewed, &form_json),
     )
     .await?;
@@ -204,13 +205,12 @@ async fn submit(
     if record.state != OrderState::Ready {
         return Err(illegal(record.state, OrderState::Submitted));
     }
-    let actor = format!("filer:{}", user.user.username);
     if !orders::transition(
         &ctx.db,
         &id,
         OrderState::Ready,
         OrderState::Submitted,
-        &actor,
+        &user.actor(),
         Some("submitted by the filer"),
     )
     .await?

@@ -48,11 +48,13 @@ pub struct OrderRecord {
     pub history: Vec<HistoryEntry>,
 }
 
+/// A new draft order; `actor` names who created it in the history.
 pub async fn insert(
     db: &Db,
     cipher: &FieldCipher,
     id: &str,
     owner_id: &str,
+    actor: &str,
     w: &OrderWrite<'_>,
 ) -> Result<(), sqlx::Error> {
     let now = Utc::now();
@@ -78,15 +80,7 @@ pub async fn insert(
     .execute(&mut *tx)
     .await?;
     write_indexes(&mut tx, id, w).await?;
-    record_history(
-        &mut tx,
-        id,
-        None,
-        OrderState::Draft,
-        owner_id,
-        Some("created"),
-    )
-    .await?;
+    record_history(&mut tx, id, None, OrderState::Draft, actor, Some("created")).await?;
     tx.commit().await
 }
 

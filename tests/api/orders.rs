@@ -20,6 +20,7 @@ async fn the_minimal_order_is_accepted_as_written() {
     assert_eq!(order["subject"]["name"], "张三");
     assert_eq!(order["services"][0]["domains"][0], "zhangsan-notes.cn");
     assert_eq!(order["history"][0]["to"], "draft");
+    assert_eq!(order["history"][0]["actor"], "filer:zhangsan");
     let kinds: Vec<&str> = order["materials"]
         .as_array()
         .unwrap()
