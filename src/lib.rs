@@ -5,3 +5,4 @@ pub mod config;
 pub mod filing;
 pub mod http;
 pub mod store;
+pub mod vision;

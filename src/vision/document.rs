@@ -1,0 +1,296 @@
+//! Finding the document in the photo: the largest convex quadrilateral whose edges the image
+//! supports, its corners against the frame (cut off?), its share of the frame (too small?),
+//! and the perspective-corrected crop at a fixed scale.
+
+use image::{GrayImage, Rgb, RgbImage};
+use imageproc::contours::{find_contours, BorderType};
+use imageproc::geometric_transformations::{warp_into, Border, Interpolation, Projection};
+use imageproc::geometry::{
+    approximate_polygon_dp, arc_length, contour_area, convex_hull, min_area_rect,
+};
+use imageproc::point::Point;
+
+/// What shape of document a material kind is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocShape {
+    /// ID cards, residence permits: 85.6 x 54 mm (ISO/IEC 7810 ID-1).
+    Card,
+    /// A4 pages and licences.
+    Page,
+    /// Anything rectangular.
+    Any,
+}
+
+impl DocShape {
+    /// Long side over short side of the flat document.
+    pub fn aspect(self) -> f32 {
+        match self {
+            Self::Card => 85.6 / 54.0,
+            Self::Page => 297.0 / 210.0,
+            Self::Any => 1.5,
+        }
+    }
+
+    /// Aspect ratios a photographed quad may have (perspective stretches them).
+    fn accepts(self, aspect: f32) -> bool {
+        match self {
+            Self::Card => (1.25..=2.1).contains(&aspect),
+            Self::Page => (1.1..=1.85).contains(&aspect),
+            Self::Any => (1.0..=2.4).contains(&aspect),
+        }
+    }
+
+    /// Size of the rectified crop, landscape (long side first).
+    pub fn crop_size(self, long: u32) -> (u32, u32) {
+        (long, (long as f32 / self.aspect()).round() as u32)
+    }
+}
+
+/// Corners in image coordinates: top-left, top-right, bottom-right, bottom-left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quad(pub [(f32, f32); 4]);
+
+impl Quad {
+    pub fn area(&self) -> f32 {
+        let p = self.0;
+        let mut a = 0.0;
+        for i in 0..4 {
+            let (x1, y1) = p[i];
+            let (x2, y2) = p[(i + 1) % 4];
+            a += x1 * y2 - x2 * y1;
+        }
+        a.abs() / 2.0
+    }
+
+    fn side(&self, i: usize) -> f32 {
+        let (a, b) = (self.0[i], self.0[(i + 1) % 4]);
+        ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
+    }
+
+    /// Mean length of the long pair and the short pair of opposite sides.
+    pub fn side_lengths(&self) -> (f32, f32) {
+        let a = (self.side(0) + self.side(2)) / 2.0;
+        let b = (self.side(1) + self.side(3)) / 2.0;
+        (a.max(b), a.min(b))
+    }
+
+    pub fn scaled(&self, s: f32) -> Quad {
+        Quad(self.0.map(|(x, y)| (x * s, y * s)))
+    }
+
+    /// Smallest distance of a corner to the frame's edge (negative when outside).
+    pub fn margin_to_frame(&self, w: u32, h: u32) -> f32 {
+        self.0
+            .iter()
+            .map(|&(x, y)| x.min(y).min(w as f32 - 1.0 - x).min(h as f32 - 1.0 - y))
+            .fold(f32::INFINITY, f32::min)
+    }
+
+    /// Orders four points clockwise from the top-left one.
+    fn from_points(mut pts: [(f32, f32); 4]) -> Quad {
+        let cx = pts.iter().map(|p| p.0).sum::<f32>() / 4.0;
+        let cy = pts.iter().map(|p| p.1).sum::<f32>() / 4.0;
+        pts.sort_by(|a, b| {
+            let ta = (a.1 - cy).atan2(a.0 - cx);
+            let tb = (b.1 - cy).atan2(b.0 - cx);
+            ta.total_cmp(&tb)
+        });
+        // Sorted by angle from -pi: start at the point with the smallest x + y.
+        let start = (0..4)
+            .min_by(|&i, &j| (pts[i].0 + pts[i].1).total_cmp(&(pts[j].0 + pts[j].1)))
+            .unwrap_or(0);
+        Quad([
+            pts[start],
+            pts[(start + 1) % 4],
+            pts[(start + 2) % 4],
+            pts[(start + 3) % 4],
+        ])
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub quad: Quad,
+    /// Share of the strong gradient the quad's outline runs along (0..1).
+    pub edge_support: f32,
+}
+
+/// The most plausible document outline in `gray`, if any.
+pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
+    let (w, h) = gray.dimensions();
+    let frame_area = (w * h) as f32;
+    let blurred = imageproc::filter::gaussian_blur_f32(gray, 1.2);
+    let edges = imageproc::edges::canny(&blurred, 18.0, 45.0);
+    let closed =
+        imageproc::morphology::dilate(&edges, imageproc::distance_transform::Norm::LInf, 1);
+    let gradient = imageproc::gradients::sobel_gradients(&blurred);
+
+    let mut best: Option<(f32, Found)> = None;
+    for contour in find_contours::<i32>(&closed) {
+        if contour.border_type != BorderType::Outer || contour.points.len() < 40 {
+            continue;
+        }
+        let hull = convex_hull(contour.points);
+        let hull_area = contour_area(&hull) as f32;
+        if hull_area < frame_area * 0.02 {
+            continue;
+        }
+        let Some(quad) = quad_of(&hull, hull_area) else {
+            continue;
+        };
+        let (long, short) = quad.side_lengths();
+        // A document cut off by the frame shows any aspect; it is kept so the verdict can
+        // say "cut off" rather than "no document".
+        let at_frame = quad.margin_to_frame(w, h) < 3.0;
+        if short < 1.0
+            || !(shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short)))
+        {
+            continue;
+        }
+        let support = edge_support(&gradient, &quad);
+        if support < 0.45 {
+            continue;
+        }
+        let score = quad.area() * support;
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((
+                score,
+                Found {
+                    quad,
+                    edge_support: support,
+                },
+            ));
+        }
+    }
+    best.map(|(_, f)| f)
+}
+
+/// Four corners for a convex hull: its polygon approximation when that has four vertices,
+/// else the minimum-area rectangle when the hull fills it (rounded card corners).
+fn quad_of(hull: &[Point<i32>], hull_area: f32) -> Option<Quad> {
+    let perimeter = arc_length(hull, true);
+    for eps in [0.02, 0.035, 0.05] {
+        let poly = approximate_polygon_dp(hull, perimeter * eps, true);
+        if poly.len() == 4 {
+            let pts = [0, 1, 2, 3].map(|i| (poly[i].x as f32, poly[i].y as f32));
+            return Some(Quad::from_points(pts));
+        }
+        if poly.len() < 4 {
+            break;
+        }
+    }
+    let rect = min_area_rect(hull);
+    let pts = rect.map(|p| (p.x as f32, p.y as f32));
+    let quad = Quad::from_points(pts);
+    (hull_area / quad.area().max(1.0) > 0.88).then_some(quad)
+}
+
+/// Fraction of points sampled along the outline that sit on a strong gradient nearby.
+fn edge_support(gradient: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>, quad: &Quad) -> f32 {
+    let (w, h) = gradient.dimensions();
+    let mut hits = 0;
+    let mut total = 0;
+    for i in 0..4 {
+        let (a, b) = (quad.0[i], quad.0[(i + 1) % 4]);
+        for k in 1..40 {
+            let t = k as f32 / 40.0;
+            let (x, y) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            // Along the frame's own edge there is no gradient to find.
+            if x < 3.0 || y < 3.0 || x > w as f32 - 4.0 || y > h as f32 - 4.0 {
+                continue;
+            }
+            total += 1;
+            let strong = (-2i32..=2).any(|dy| {
+                (-2i32..=2).any(|dx| {
+                    let (px, py) = (x as i32 + dx, y as i32 + dy);
+                    px >= 0
+                        && py >= 0
+                        && (px as u32) < w
+                        && (py as u32) < h
+                        && gradient.get_pixel(px as u32, py as u32)[0] > 60
+                })
+            });
+            if strong {
+                hits += 1;
+            }
+        }
+    }
+    hits as f32 / total.max(1) as f32
+}
+
+/// The document, flattened to `size` (landscape: the quad's long sides become horizontal).
+pub fn rectify(img: &RgbImage, quad: &Quad, size: (u32, u32)) -> RgbImage {
+    let q = quad.0;
+    // Start the corner order on a long side so the crop comes out landscape.
+    let q = if quad.side(0) >= quad.side(1) {
+        q
+    } else {
+        [q[1], q[2], q[3], q[0]]
+    };
+    let (w, h) = (size.0 as f32 - 1.0, size.1 as f32 - 1.0);
+    let to = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)];
+    let mut out = RgbImage::new(size.0, size.1);
+    if let Some(projection) = Projection::from_control_points(q, to) {
+        warp_into(
+            img,
+            projection,
+            Interpolation::Bilinear,
+            Border::Constant(Rgb([0, 0, 0])),
+            &mut out,
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imageproc::drawing::draw_polygon_mut;
+
+    fn scene(card: [(i32, i32); 4], w: u32, h: u32) -> GrayImage {
+        let mut img = GrayImage::from_pixel(w, h, image::Luma([60]));
+        let pts = card.map(|(x, y)| Point::new(x, y));
+        draw_polygon_mut(&mut img, &pts, image::Luma([220]));
+        img
+    }
+
+    #[test]
+    fn finds_a_tilted_card_and_orders_its_corners() {
+        let img = scene([(120, 90), (560, 130), (530, 410), (95, 370)], 640, 480);
+        let found = find(&img, DocShape::Card).expect("a card");
+        let [tl, tr, br, bl] = found.quad.0;
+        assert!(
+            tl.0 < tr.0 && tl.1 < bl.1 && br.0 > bl.0,
+            "{:?}",
+            found.quad
+        );
+        assert!(
+            (found.quad.area() - 121_000.0).abs() < 12_000.0,
+            "{}",
+            found.quad.area()
+        );
+        assert!(found.edge_support > 0.9);
+    }
+
+    #[test]
+    fn a_card_past_the_edge_has_corners_on_the_frame() {
+        let img = scene([(300, 100), (760, 100), (760, 390), (300, 390)], 640, 480);
+        let found = find(&img, DocShape::Card).expect("a cut-off card still has an outline");
+        assert!(found.quad.margin_to_frame(640, 480) < 2.0);
+    }
+
+    #[test]
+    fn a_plain_wall_has_no_document() {
+        let img = GrayImage::from_fn(640, 480, |x, y| image::Luma([(100 + (x + y) / 20) as u8]));
+        assert!(find(&img, DocShape::Card).is_none());
+    }
+
+    #[test]
+    fn rectify_flattens_to_landscape() {
+        let rgb = RgbImage::from_pixel(200, 300, Rgb([200, 10, 10]));
+        let portrait = Quad([(10.0, 10.0), (110.0, 10.0), (110.0, 170.0), (10.0, 170.0)]);
+        let crop = rectify(&rgb, &portrait, DocShape::Card.crop_size(320));
+        assert_eq!(crop.dimensions(), (320, 202));
+        assert_eq!(crop.get_pixel(160, 100), &Rgb([200, 10, 10]));
+    }
+}

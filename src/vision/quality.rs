@@ -1,0 +1,159 @@
+//! Photo quality measures on the flattened document at a fixed scale, so the numbers do not
+//! depend on the camera's resolution or how far away it was held.
+
+use image::{GrayImage, Luma, RgbImage};
+use imageproc::region_labelling::{connected_components, Connectivity};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measures {
+    /// Variance of the Laplacian over the document's interior (focus measure).
+    pub sharpness: f64,
+    /// Mean luma, 0-255.
+    pub mean_luma: f64,
+    /// Share of the document at or above 250 (clipped highlights).
+    pub clipped: f64,
+    /// Share of the document covered by specular highlight blobs (glare).
+    pub glare: f64,
+    /// Spread of the opponent colour channels (Hasler and Süsstrunk's colourfulness without
+    /// its mean term, so a uniform colour cast on a grey copy does not count as colour).
+    pub colourfulness: f64,
+}
+
+pub fn luma(img: &RgbImage) -> GrayImage {
+    GrayImage::from_fn(img.width(), img.height(), |x, y| {
+        let [r, g, b] = img.get_pixel(x, y).0;
+        Luma([((299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000) as u8])
+    })
+}
+
+/// Measures a flattened document (or a whole frame when there is none).
+pub fn measure(doc: &RgbImage) -> Measures {
+    let gray = luma(doc);
+    let (w, h) = gray.dimensions();
+    // The outer 6% hold the document's own border and a sliver of background.
+    let (mx, my) = (w * 6 / 100, h * 6 / 100);
+    let inside = |x: u32, y: u32| x >= mx && y >= my && x < w - mx && y < h - my;
+
+    let lap = imageproc::filter::laplacian_filter(&gray);
+    let (mut n, mut sum, mut sum_sq) = (0f64, 0f64, 0f64);
+    for (x, y, p) in lap.enumerate_pixels() {
+        if inside(x, y) {
+            let v = f64::from(p[0]);
+            n += 1.0;
+            sum += v;
+            sum_sq += v * v;
+        }
+    }
+    let sharpness = if n > 0.0 {
+        sum_sq / n - (sum / n).powi(2)
+    } else {
+        0.0
+    };
+
+    let total = f64::from(w * h).max(1.0);
+    let mean_luma = gray.pixels().map(|p| f64::from(p[0])).sum::<f64>() / total;
+    let clipped = gray.pixels().filter(|p| p[0] >= 250).count() as f64 / total;
+
+    let specular = GrayImage::from_fn(w, h, |x, y| {
+        let [r, g, b] = doc.get_pixel(x, y).0;
+        let spread = r.max(g).max(b) - r.min(g).min(b);
+        Luma([u8::from(gray.get_pixel(x, y)[0] >= 245 && spread <= 30) * 255])
+    });
+    let labels = connected_components(&specular, Connectivity::Eight, Luma([0]));
+    let mut sizes = std::collections::HashMap::<u32, u32>::new();
+    for p in labels.pixels() {
+        if p[0] != 0 {
+            *sizes.entry(p[0]).or_default() += 1;
+        }
+    }
+    // Blobs under 0.1% of the document are print and noise, not glare.
+    let min_blob = (total * 0.001) as u32;
+    let glare = sizes
+        .values()
+        .filter(|&&s| s >= min_blob)
+        .map(|&s| f64::from(s))
+        .sum::<f64>()
+        / total;
+
+    let (mut rg_sum, mut rg_sq, mut yb_sum, mut yb_sq, mut m) = (0f64, 0f64, 0f64, 0f64, 0f64);
+    for (x, y, p) in doc.enumerate_pixels() {
+        if inside(x, y) {
+            let [r, g, b] = p.0.map(f64::from);
+            let rg = r - g;
+            let yb = 0.5 * (r + g) - b;
+            rg_sum += rg;
+            rg_sq += rg * rg;
+            yb_sum += yb;
+            yb_sq += yb * yb;
+            m += 1.0;
+        }
+    }
+    let var = |s: f64, sq: f64| {
+        if m > 0.0 {
+            (sq / m - (s / m).powi(2)).max(0.0)
+        } else {
+            0.0
+        }
+    };
+    let colourfulness = (var(rg_sum, rg_sq) + var(yb_sum, yb_sq)).sqrt();
+
+    Measures {
+        sharpness,
+        mean_luma,
+        clipped,
+        glare,
+        colourfulness,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    fn pattern(colour: bool) -> RgbImage {
+        RgbImage::from_fn(400, 250, |x, y| {
+            let stripe = ((x / 6 + y / 9) % 2) as u8;
+            if colour {
+                if stripe == 1 {
+                    Rgb([200, 60, 60])
+                } else {
+                    Rgb([60, 90, 200])
+                }
+            } else {
+                let v = 60 + stripe * 120;
+                Rgb([v, v, v.saturating_add(8)])
+            }
+        })
+    }
+
+    #[test]
+    fn blur_lowers_sharpness() {
+        let sharp = pattern(true);
+        let blurred = imageproc::filter::gaussian_blur_f32(&sharp, 2.5);
+        assert!(measure(&sharp).sharpness > 4.0 * measure(&blurred).sharpness);
+    }
+
+    #[test]
+    fn a_grey_copy_with_a_colour_cast_is_not_colourful() {
+        assert!(
+            measure(&pattern(false)).colourfulness < 5.0,
+            "{}",
+            measure(&pattern(false)).colourfulness
+        );
+        assert!(measure(&pattern(true)).colourfulness > 40.0);
+    }
+
+    #[test]
+    fn glare_counts_white_blobs_not_the_page() {
+        let mut img = RgbImage::from_pixel(400, 250, Rgb([180, 190, 200]));
+        assert_eq!(measure(&img).glare, 0.0);
+        for y in 100..140 {
+            for x in 100..160 {
+                img.put_pixel(x, y, Rgb([255, 255, 255]));
+            }
+        }
+        let m = measure(&img);
+        assert!((m.glare - 2400.0 / 100_000.0).abs() < 1e-6, "{}", m.glare);
+    }
+}
