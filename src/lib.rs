@@ -5,4 +5,5 @@ pub mod config;
 pub mod filing;
 pub mod http;
 pub mod store;
+pub mod synth;
 pub mod vision;

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 
 use beian::app::{self, Application};
 use beian::config::{Config, Overrides};
+use beian::filing::materials::MaterialKind;
 use beian::store::{self, crypto::FieldCipher, registry};
+use beian::synth;
+use beian::vision::decode::IntakeLimits;
+use beian::vision::gate::{self, Thresholds};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +37,26 @@ enum Command {
     Registry {
         #[command(subcommand)]
         command: RegistryCommand,
+    },
+    /// Judge one photo as the upload would, and print the verdict as JSON.
+    Check {
+        image: PathBuf,
+        /// Material kind: id_card_front, id_card_back, face, business_license, ...
+        #[arg(long, default_value = "id_card_front")]
+        kind: String,
+    },
+    /// Render the labelled synthetic photo set, judge it, and print the confusion per reason.
+    Calibrate {
+        #[arg(long, default_value_t = 30)]
+        per_label: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Also print the quantiles of every measure per label.
+        #[arg(long)]
+        distributions: bool,
+        /// Write the photos here as LABEL-N.jpg.
+        #[arg(long)]
+        write_photos: Option<PathBuf>,
     },
 }
 
@@ -85,6 +109,30 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("database in {} is up to date", config.data_dir.display());
             Ok(())
         }
+        Command::Check { image, kind } => check(&image, &kind),
+        Command::Calibrate {
+            per_label,
+            seed,
+            distributions,
+            write_photos,
+        } => {
+            let samples = synth::calibrate::generate(per_label, seed, (1600, 1200))?;
+            if let Some(dir) = write_photos {
+                std::fs::create_dir_all(&dir)?;
+                for (i, s) in samples.iter().enumerate() {
+                    std::fs::write(
+                        dir.join(format!("{}-{i:03}.jpg", s.label.as_str())),
+                        &s.jpeg,
+                    )?;
+                }
+            }
+            let report = synth::calibrate::evaluate(&samples, &Thresholds::default());
+            println!("{}", report.markdown());
+            if distributions {
+                println!("{}", report.distributions());
+            }
+            Ok(())
+        }
         Command::Registry {
             command: RegistryCommand::Load { file },
         } => {
@@ -102,4 +150,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `beian check`: the verdict JSON the API stores, or the intake error as the API answers it.
+fn check(path: &std::path::Path, kind: &str) -> anyhow::Result<()> {
+    let kind = MaterialKind::parse(kind).ok_or_else(|| anyhow::anyhow!("unknown kind {kind}"))?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let out = match gate::judge(
+        &bytes,
+        kind,
+        &IntakeLimits::default(),
+        &Thresholds::default(),
+    ) {
+        Ok(j) => serde_json::to_value(&j.verdict)?,
+        Err(e) => serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}),
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }

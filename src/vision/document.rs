@@ -115,54 +115,127 @@ pub struct Found {
     pub edge_support: f32,
 }
 
-/// The most plausible document outline in `gray`, if any.
-pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
+/// A closed outline in the photo and the quadrilateral it makes, if it makes one.
+struct Outline {
+    hull_area: f32,
+    hull_points: usize,
+    quad: Option<Quad>,
+    /// Share of the quad's sides that run along a strong gradient.
+    support: f32,
+}
+
+/// Every large enough closed outline: edges of the contrast-stretched, smoothed image,
+/// closed by a small dilation, their convex hulls, and a quadrilateral for each.
+fn outlines(gray: &GrayImage) -> Vec<Outline> {
     let (w, h) = gray.dimensions();
     let frame_area = (w * h) as f32;
-    let blurred = imageproc::filter::gaussian_blur_f32(gray, 1.2);
+    // Stretch the contrast first: a dark or washed-out photo still has its edges, only weaker.
+    let stretched = stretch(gray);
+    let blurred = imageproc::filter::gaussian_blur_f32(&stretched, 2.0);
     let edges = imageproc::edges::canny(&blurred, 18.0, 45.0);
     let closed =
-        imageproc::morphology::dilate(&edges, imageproc::distance_transform::Norm::LInf, 1);
+        imageproc::morphology::dilate(&edges, imageproc::distance_transform::Norm::LInf, 2);
     let gradient = imageproc::gradients::sobel_gradients(&blurred);
-
-    let mut best: Option<(f32, Found)> = None;
+    let mut out = Vec::new();
     for contour in find_contours::<i32>(&closed) {
         if contour.border_type != BorderType::Outer || contour.points.len() < 40 {
             continue;
         }
         let hull = convex_hull(contour.points);
         let hull_area = contour_area(&hull) as f32;
-        if hull_area < frame_area * 0.02 {
+        if hull_area < frame_area * 0.004 {
             continue;
         }
-        let Some(quad) = quad_of(&hull, hull_area) else {
-            continue;
-        };
+        let quad = quad_of(&hull, hull_area);
+        let support = quad.as_ref().map_or(0.0, |q| edge_support(&gradient, q));
+        out.push(Outline {
+            hull_area,
+            hull_points: hull.len(),
+            quad,
+            support,
+        });
+    }
+    out
+}
+
+/// The most plausible document outline in `gray`, if any: the largest quadrilateral of a
+/// plausible shape whose sides the image supports.
+pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
+    let (w, h) = gray.dimensions();
+    let mut best: Option<(f32, Found)> = None;
+    for o in outlines(gray) {
+        let Some(quad) = o.quad else { continue };
         let (long, short) = quad.side_lengths();
         // A document cut off by the frame shows any aspect; it is kept so the verdict can
         // say "cut off" rather than "no document".
         let at_frame = quad.margin_to_frame(w, h) < 3.0;
-        if short < 1.0
-            || !(shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short)))
-        {
+        let plausible =
+            shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short));
+        if short < 1.0 || !plausible || o.support < 0.45 {
             continue;
         }
-        let support = edge_support(&gradient, &quad);
-        if support < 0.45 {
-            continue;
-        }
-        let score = quad.area() * support;
+        let score = quad.area() * o.support;
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((
                 score,
                 Found {
                     quad,
-                    edge_support: support,
+                    edge_support: o.support,
                 },
             ));
         }
     }
     best.map(|(_, f)| f)
+}
+
+/// Every outline considered, for `examples/debug_detect`.
+pub fn debug_candidates(gray: &GrayImage) -> Vec<String> {
+    outlines(gray)
+        .iter()
+        .map(|o| match &o.quad {
+            None => format!(
+                "hull area {}: no quad ({} hull points)",
+                o.hull_area, o.hull_points
+            ),
+            Some(q) => {
+                let (l, s) = q.side_lengths();
+                format!(
+                    "hull area {}: quad {:?} aspect {:.2} support {:.2}",
+                    o.hull_area,
+                    q.0,
+                    l / s,
+                    o.support
+                )
+            }
+        })
+        .collect()
+}
+
+/// Maps the 1st..99th percentile of `gray` onto the full 0..255 range.
+fn stretch(gray: &GrayImage) -> GrayImage {
+    let mut histogram = [0u32; 256];
+    for p in gray.pixels() {
+        histogram[usize::from(p[0])] += 1;
+    }
+    let total = gray.width() * gray.height();
+    let percentile = |q: f64| {
+        let mut seen = 0u32;
+        histogram
+            .iter()
+            .position(|&c| {
+                seen += c;
+                f64::from(seen) >= f64::from(total) * q
+            })
+            .unwrap_or(255) as f32
+    };
+    let (lo, hi) = (percentile(0.01), percentile(0.99));
+    if hi - lo < 8.0 {
+        return gray.clone();
+    }
+    let scale = 255.0 / (hi - lo);
+    GrayImage::from_fn(gray.width(), gray.height(), |x, y| {
+        image::Luma([((f32::from(gray.get_pixel(x, y)[0]) - lo) * scale).clamp(0.0, 255.0) as u8])
+    })
 }
 
 /// Four corners for a convex hull: its polygon approximation when that has four vertices,

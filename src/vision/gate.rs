@@ -24,8 +24,10 @@ pub const MEASURE_LONG_SIDE: u32 = 640;
 pub struct Thresholds {
     pub min_sharpness: f64,
     pub min_mean_luma: f64,
-    pub max_mean_luma: f64,
+    /// Share of the document at or above 250: detail lost to overexposure.
     pub max_clipped: f64,
+    /// The same for the whole frame, when no document was found in it.
+    pub max_frame_clipped: f64,
     pub max_glare: f64,
     pub min_colourfulness: f64,
     /// Share of the frame the document must cover.
@@ -39,15 +41,15 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            min_sharpness: 120.0,
-            min_mean_luma: 70.0,
-            max_mean_luma: 225.0,
-            max_clipped: 0.35,
+            min_sharpness: 50.0,
+            min_mean_luma: 80.0,
+            max_clipped: 0.25,
+            max_frame_clipped: 0.15,
             max_glare: 0.004,
-            min_colourfulness: 8.0,
+            min_colourfulness: 6.0,
             min_fill: 0.12,
             min_document_px: 600.0,
-            min_edge_margin: 0.01,
+            min_edge_margin: 0.02,
         }
     }
 }
@@ -165,7 +167,7 @@ pub fn judge(
         let start = Instant::now();
         let m = quality::measure(&decode::resize_to_long_side(&work, MEASURE_LONG_SIDE));
         timings.measure = start.elapsed();
-        let checks = exposure_checks(&m, t);
+        let checks = frame_exposure_checks(&m, t);
         return Ok(Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
@@ -175,16 +177,31 @@ pub fn judge(
 
     let start = Instant::now();
     let small = decode::resize_to_long_side(&work, DETECT_LONG_SIDE);
-    let found = document::find(&quality::luma(&small), shape);
+    let small_gray = quality::luma(&small);
+    let found = document::find(&small_gray, shape);
+    // A washed-out frame is overexposed whatever the outline search found in it.
+    let frame_clipped = at_most(
+        "frame_clipped_highlights",
+        quality::clipped_share(&small_gray),
+        t.max_frame_clipped,
+    );
     timings.detect = start.elapsed();
 
     let Some(found) = found else {
-        let checks = vec![Check {
-            check: "document_found",
-            value: 0.0,
-            threshold: 1.0,
-            ok: false,
-        }];
+        // Without a document, the whole frame's exposure still says why, when that is why.
+        let start = Instant::now();
+        let m = quality::measure(&small);
+        timings.measure = start.elapsed();
+        let checks = vec![
+            Check {
+                check: "document_found",
+                value: 0.0,
+                threshold: 1.0,
+                ok: false,
+            },
+            at_least("brightness", m.mean_luma, t.min_mean_luma),
+            frame_clipped,
+        ];
         return Ok(Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
@@ -225,6 +242,7 @@ pub fn judge(
     ));
     checks.push(at_least("sharpness", m.sharpness, t.min_sharpness));
     checks.extend(exposure_checks(&m, t));
+    checks.push(frame_clipped);
     checks.push(at_most("glare", m.glare, t.max_glare));
     checks.push(at_least(
         "colourfulness",
@@ -238,11 +256,21 @@ pub fn judge(
     })
 }
 
+/// Brightness and clipping of the document. (A bright mean alone is no fault: white paper
+/// is bright. Lost detail is.)
 fn exposure_checks(m: &Measures, t: &Thresholds) -> Vec<Check> {
     vec![
-        at_least("brightness_min", m.mean_luma, t.min_mean_luma),
-        at_most("brightness_max", m.mean_luma, t.max_mean_luma),
+        at_least("brightness", m.mean_luma, t.min_mean_luma),
         at_most("clipped_highlights", m.clipped, t.max_clipped),
+    ]
+}
+
+/// The same for a whole frame in which no document was found: a washed-out card often has
+/// no outline left, and then "overexposed" is the useful answer.
+fn frame_exposure_checks(m: &Measures, t: &Thresholds) -> Vec<Check> {
+    vec![
+        at_least("brightness", m.mean_luma, t.min_mean_luma),
+        at_most("frame_clipped_highlights", m.clipped, t.max_frame_clipped),
     ]
 }
 
@@ -265,7 +293,9 @@ fn verdict_of(
 ) -> Verdict {
     let failed = |name: &str| checks.iter().any(|c| c.check == name && !c.ok);
     let mut reasons = Vec::new();
-    if failed("document_found") {
+    let overexposed = failed("clipped_highlights") || failed("frame_clipped_highlights");
+    let badly_exposed = failed("brightness") || overexposed;
+    if failed("document_found") && !badly_exposed {
         reasons.push("not_a_document");
     }
     if failed("edge_margin") {
@@ -274,10 +304,9 @@ fn verdict_of(
     if failed("document_fill") || failed("document_resolution") {
         reasons.push("too_small");
     }
-    if failed("brightness_min") {
+    if failed("brightness") {
         reasons.push("too_dark");
     }
-    let overexposed = failed("brightness_max") || failed("clipped_highlights");
     if overexposed {
         reasons.push("overexposed");
     }

@@ -6,7 +6,9 @@ use imageproc::region_labelling::{connected_components, Connectivity};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measures {
-    /// Variance of the Laplacian over the document's interior (focus measure).
+    /// Focus measure: the variance of the second derivative over the document's interior,
+    /// in the weakest of four directions (0°, 90°, ±45°), so a blur along one direction
+    /// (camera shake) counts as much as a blur in all (defocus).
     pub sharpness: f64,
     /// Mean luma, 0-255.
     pub mean_luma: f64,
@@ -26,6 +28,12 @@ pub fn luma(img: &RgbImage) -> GrayImage {
     })
 }
 
+/// Share of pixels at or above 250.
+pub fn clipped_share(gray: &GrayImage) -> f64 {
+    let n = gray.pixels().filter(|p| p[0] >= 250).count();
+    n as f64 / f64::from(gray.width() * gray.height()).max(1.0)
+}
+
 /// Measures a flattened document (or a whole frame when there is none).
 pub fn measure(doc: &RgbImage) -> Measures {
     let gray = luma(doc);
@@ -34,30 +42,31 @@ pub fn measure(doc: &RgbImage) -> Measures {
     let (mx, my) = (w * 6 / 100, h * 6 / 100);
     let inside = |x: u32, y: u32| x >= mx && y >= my && x < w - mx && y < h - my;
 
-    let lap = imageproc::filter::laplacian_filter(&gray);
-    let (mut n, mut sum, mut sum_sq) = (0f64, 0f64, 0f64);
-    for (x, y, p) in lap.enumerate_pixels() {
-        if inside(x, y) {
-            let v = f64::from(p[0]);
-            n += 1.0;
-            sum += v;
-            sum_sq += v * v;
-        }
-    }
-    let sharpness = if n > 0.0 {
-        sum_sq / n - (sum / n).powi(2)
-    } else {
-        0.0
-    };
+    let sharpness = directional_sharpness(&gray, mx.max(1), my.max(1));
 
     let total = f64::from(w * h).max(1.0);
     let mean_luma = gray.pixels().map(|p| f64::from(p[0])).sum::<f64>() / total;
-    let clipped = gray.pixels().filter(|p| p[0] >= 250).count() as f64 / total;
+    let clipped = clipped_share(&gray);
 
+    // Specular highlights are near-white, colourless, and well above the document's own
+    // typical brightness (a white photocopy is bright all over, which is not glare).
+    let mut histogram = [0u32; 256];
+    for p in gray.pixels() {
+        histogram[usize::from(p[0])] += 1;
+    }
+    let median = {
+        let mut seen = 0;
+        histogram.iter().position(|&c| {
+            seen += c;
+            f64::from(seen) >= total / 2.0
+        })
+    }
+    .unwrap_or(0) as u8;
+    let specular_min = median.saturating_add(25).clamp(245, 250);
     let specular = GrayImage::from_fn(w, h, |x, y| {
         let [r, g, b] = doc.get_pixel(x, y).0;
         let spread = r.max(g).max(b) - r.min(g).min(b);
-        Luma([u8::from(gray.get_pixel(x, y)[0] >= 245 && spread <= 30) * 255])
+        Luma([u8::from(gray.get_pixel(x, y)[0] >= specular_min && spread <= 30) * 255])
     });
     let labels = connected_components(&specular, Connectivity::Eight, Luma([0]));
     let mut sizes = std::collections::HashMap::<u32, u32>::new();
@@ -106,6 +115,33 @@ pub fn measure(doc: &RgbImage) -> Measures {
     }
 }
 
+/// The smallest, over four directions, of the variance of the discrete second derivative
+/// `p(x-d) - 2p(x) + p(x+d)`; diagonal steps are √2 long, so their values are halved.
+fn directional_sharpness(gray: &GrayImage, mx: u32, my: u32) -> f64 {
+    let (w, h) = gray.dimensions();
+    if w <= 2 * mx + 2 || h <= 2 * my + 2 {
+        return 0.0;
+    }
+    let at = |x: u32, y: u32| f64::from(gray.get_pixel(x, y)[0]);
+    let dirs: [(i32, i32, f64); 4] = [(1, 0, 1.0), (0, 1, 1.0), (1, 1, 0.5), (1, -1, 0.5)];
+    let mut best = f64::INFINITY;
+    for (dx, dy, scale) in dirs {
+        let (mut n, mut sum, mut sum_sq) = (0f64, 0f64, 0f64);
+        for y in my..h - my {
+            for x in mx..w - mx {
+                let (x0, y0) = ((x as i32 - dx) as u32, (y as i32 - dy) as u32);
+                let (x1, y1) = ((x as i32 + dx) as u32, (y as i32 + dy) as u32);
+                let v = (at(x0, y0) - 2.0 * at(x, y) + at(x1, y1)) * scale;
+                n += 1.0;
+                sum += v;
+                sum_sq += v * v;
+            }
+        }
+        best = best.min(sum_sq / n - (sum / n).powi(2));
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +168,24 @@ mod tests {
         let sharp = pattern(true);
         let blurred = imageproc::filter::gaussian_blur_f32(&sharp, 2.5);
         assert!(measure(&sharp).sharpness > 4.0 * measure(&blurred).sharpness);
+    }
+
+    #[test]
+    fn blur_in_one_direction_lowers_sharpness_too() {
+        let sharp = pattern(true);
+        let (w, h) = sharp.dimensions();
+        // Horizontal camera shake: every pixel averaged with its 8 horizontal neighbours.
+        let shaken = RgbImage::from_fn(w, h, |x, y| {
+            let mut acc = [0u32; 3];
+            for k in 0..9 {
+                let p = sharp.get_pixel((x + k).saturating_sub(4).min(w - 1), y);
+                for c in 0..3 {
+                    acc[c] += u32::from(p[c]);
+                }
+            }
+            Rgb(acc.map(|v| (v / 9) as u8))
+        });
+        assert!(measure(&sharp).sharpness > 4.0 * measure(&shaken).sharpness);
     }
 
     #[test]

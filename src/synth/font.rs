@@ -1,0 +1,55 @@
+//! A CJK font for rendering synthetic documents: `BEIAN_CJK_FONT`, or the first of the Debian
+//! packages' fonts (fonts-wqy-zenhei, fonts-noto-cjk, fonts-wqy-microhei) found under the
+//! system font directory.
+
+use std::path::{Path, PathBuf};
+
+use ab_glyph::FontArc;
+use anyhow::{anyhow, Context};
+
+const SYSTEM_FONT_DIR: &str = "/usr/share/fonts";
+const CANDIDATES: [&str; 4] = [
+    "wqy-zenhei.ttc",
+    "NotoSansCJK-Regular.ttc",
+    "NotoSerifCJK-Regular.ttc",
+    "wqy-microhei.ttc",
+];
+
+pub fn load_cjk_font() -> anyhow::Result<FontArc> {
+    let path = match std::env::var_os("BEIAN_CJK_FONT") {
+        Some(p) => PathBuf::from(p),
+        None => find(Path::new(SYSTEM_FONT_DIR)).ok_or_else(|| {
+            anyhow!("no CJK font found: install fonts-wqy-zenhei (scripts/setup does) or set BEIAN_CJK_FONT")
+        })?,
+    };
+    let data = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let font = ab_glyph::FontVec::try_from_vec_and_index(data, 0)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(FontArc::new(font))
+}
+
+fn find(dir: &Path) -> Option<PathBuf> {
+    for name in CANDIDATES {
+        if let Some(p) = search(dir, name, 4) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn search(dir: &Path, name: &str, depth: u32) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut subdirs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+        if depth > 0 && path.is_dir() {
+            subdirs.push(path);
+        }
+    }
+    subdirs
+        .into_iter()
+        .find_map(|d| search(&d, name, depth - 1))
+}

@@ -1,0 +1,9 @@
+//! Synthetic fixtures: rendered ID cards composed into phone-like photos with controlled
+//! degradations, each labelled with the verdict it should get. Used by the tests, the
+//! calibration command and the benchmarks; needs a CJK font (see `font`).
+
+pub mod calibrate;
+pub mod card;
+pub mod font;
+pub mod identity;
+pub mod scene;
