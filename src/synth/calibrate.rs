@@ -184,3 +184,35 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gate against its targets on a fresh sample of the labelled set (a different seed
+    /// from the one the thresholds were chosen on): at least 95% of bad photos sent back,
+    /// at most 5% of good ones.
+    #[test]
+    fn the_gate_meets_its_targets_on_an_unseen_sample() {
+        let samples =
+            generate(20, 7_777, (1600, 1200)).expect("a CJK font is installed (scripts/setup)");
+        let report = evaluate(&samples, &Thresholds::default());
+        println!("{}", report.markdown());
+        assert!(report.bad_caught() >= 0.95, "{}", report.markdown());
+        assert!(
+            report.good_sent_back() <= 0.05 + 1e-9,
+            "{}",
+            report.markdown()
+        );
+        // Each kind of fault is named for most of its photos, not only caught by accident.
+        for (label, row) in &report.rows {
+            if *label != Label::Good {
+                assert!(
+                    row.right * 10 >= row.total * 7,
+                    "{}: {row:?}",
+                    label.as_str()
+                );
+            }
+        }
+    }
+}

@@ -588,6 +588,50 @@ mod tests {
         assert_eq!(full.dimensions(), (2000, 1500));
     }
 
+    /// A JPEG with an EXIF block whose orientation tag says "rotate 90° clockwise" (6).
+    fn jpeg_with_orientation(w: u32, h: u32, orientation: u16) -> Vec<u8> {
+        let plain = jpeg(w, h);
+        let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+        tiff.extend_from_slice(&1u16.to_be_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+        tiff.extend_from_slice(&3u16.to_be_bytes());
+        tiff.extend_from_slice(&1u32.to_be_bytes());
+        tiff.extend_from_slice(&orientation.to_be_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut out = plain[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&plain[2..]);
+        out
+    }
+
+    #[test]
+    fn the_exif_orientation_is_applied() {
+        let bytes = jpeg_with_orientation(640, 400, 6);
+        let limits = IntakeLimits::default();
+        let p = probe(&bytes, &limits).unwrap();
+        assert_eq!((p.width, p.height), (640, 400));
+        assert_eq!(p.oriented_size(), (400, 640));
+        assert_eq!(
+            decode_full(&bytes, &p, &limits).unwrap().dimensions(),
+            (400, 640)
+        );
+        assert_eq!(
+            decode_for_gate(&bytes, &p, 320, &limits)
+                .unwrap()
+                .dimensions(),
+            (200, 320)
+        );
+        let stored = reencode_jpeg(&decode_full(&bytes, &p, &limits).unwrap(), 90);
+        assert!(
+            !stored.windows(4).any(|w| w == b"Exif"),
+            "the stored copy has no EXIF left"
+        );
+    }
+
     #[test]
     fn reencoding_drops_metadata() {
         let bytes = jpeg(400, 300);
