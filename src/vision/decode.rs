@@ -541,19 +541,29 @@ mod tests {
 
     #[test]
     fn webp_is_accepted_and_corrupt_data_is_an_error() {
-        let img = RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 9]));
+        let img = RgbImage::from_fn(320, 240, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 9])
+        });
         let mut webp = Vec::new();
-        img.write_to(&mut Cursor::new(&mut webp), ImageFormat::WebP).unwrap();
+        img.write_to(&mut Cursor::new(&mut webp), ImageFormat::WebP)
+            .unwrap();
         let limits = IntakeLimits::default();
         let p = probe(&webp, &limits).unwrap();
         assert_eq!((p.format, p.width, p.height), (Format::Webp, 320, 240));
-        assert_eq!(decode_for_gate(&webp, &p, 160, &limits).unwrap().dimensions(), (160, 120));
+        assert_eq!(
+            decode_for_gate(&webp, &p, 160, &limits)
+                .unwrap()
+                .dimensions(),
+            (160, 120)
+        );
 
         // A JPEG whose frame header says 0 components: the structure is whole, the data not.
         let mut bad = jpeg(320, 240);
         let sof = bad.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         bad[sof + 9] = 0;
-        let err = probe(&bad, &limits).and_then(|p| decode_full(&bad, &p, &limits)).unwrap_err();
+        let err = probe(&bad, &limits)
+            .and_then(|p| decode_full(&bad, &p, &limits))
+            .unwrap_err();
         assert_eq!(err.code(), "image_corrupt", "{err}");
     }
 

@@ -14,7 +14,7 @@ use crate::filing::materials::MaterialKind;
 /// Long side of the image the gate looks at (JPEGs are decoded straight to about this size).
 pub const GATE_LONG_SIDE: u32 = 1024;
 /// Long side of the image the document outline is searched in.
-const DETECT_LONG_SIDE: u32 = 512;
+pub const DETECT_LONG_SIDE: u32 = 512;
 /// Long side of the flattened document the measures are taken on.
 pub const MEASURE_LONG_SIDE: u32 = 640;
 
