@@ -21,10 +21,7 @@ impl Application {
     /// Opens the database (applying migrations), loads the key and the rules, binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let db = store::open(&config.data_dir).await?;
-        let (key_file, create) = config.key_file();
-        let env_key = std::env::var("BEIAN_MASTER_KEY").ok();
-        let cipher = FieldCipher::load(env_key.as_deref(), &key_file, create)
-            .context("loading the master key")?;
+        let cipher = load_cipher(&config)?;
         let rules = match &config.rules_dir {
             Some(dir) => RuleBook::load(dir)
                 .with_context(|| format!("loading rules from {}", dir.display()))?,
@@ -61,6 +58,13 @@ impl Application {
         db.close().await;
         Ok(())
     }
+}
+
+/// The field cipher from `BEIAN_MASTER_KEY` or the configured key file.
+pub fn load_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
+    let (key_file, create) = config.key_file();
+    let env_key = std::env::var("BEIAN_MASTER_KEY").ok();
+    FieldCipher::load(env_key.as_deref(), &key_file, create).context("loading the master key")
 }
 
 /// Periodic clean-up: expired login tokens.

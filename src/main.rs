@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use beian::app::{self, Application};
 use beian::config::{Config, Overrides};
 use beian::filing::materials::MaterialKind;
-use beian::store::{self, crypto::FieldCipher, registry};
+use beian::store::{self, registry};
 use beian::synth;
 use beian::vision::decode::IntakeLimits;
 use beian::vision::gate::{self, Thresholds};
@@ -137,9 +137,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: RegistryCommand::Load { file },
         } => {
             let db = store::open(&config.data_dir).await?;
-            let (key_file, create) = config.key_file();
-            let env_key = std::env::var("BEIAN_MASTER_KEY").ok();
-            let cipher = FieldCipher::load(env_key.as_deref(), &key_file, create)?;
+            let cipher = app::load_cipher(&config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let report = registry::load_csv(&db, &cipher, &text).await?;

@@ -153,11 +153,7 @@ async fn update(
     )
     .await?
     {
-        return Err(Error::Conflict {
-            code: "edit_conflict",
-            message: "the order changed while this edit was made: read it again and retry".into(),
-            details: json!({}),
-        });
+        return Err(edit_conflict());
     }
     let record = load(&ctx, &user, &id).await?;
     Ok(Json(view(&ctx, &record)?))
@@ -215,14 +211,19 @@ async fn submit(
     )
     .await?
     {
-        return Err(Error::Conflict {
-            code: "edit_conflict",
-            message: "the order changed meanwhile: read it again".into(),
-            details: json!({}),
-        });
+        return Err(edit_conflict());
     }
     let record = load(&ctx, &user, &id).await?;
     Ok(Json(view(&ctx, &record)?))
+}
+
+/// Another request changed the order between our read and our write.
+fn edit_conflict() -> Error {
+    Error::Conflict {
+        code: "edit_conflict",
+        message: "the order changed meanwhile: read it again and retry".into(),
+        details: json!({}),
+    }
 }
 
 fn illegal(from: OrderState, to: OrderState) -> Error {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 use serde::Serialize;
 
 use super::decode::{self, IntakeError, IntakeLimits};
@@ -164,10 +164,11 @@ pub fn judge(
         height: oh,
     };
     let Some(shape) = shape_of(kind) else {
+        // A face photo has no document: only the frame's exposure is judged here.
         let start = Instant::now();
-        let m = quality::measure(&decode::resize_to_long_side(&work, MEASURE_LONG_SIDE));
+        let gray = quality::luma(&decode::resize_to_long_side(&work, DETECT_LONG_SIDE));
+        let checks = frame_exposure_checks(&gray, t);
         timings.measure = start.elapsed();
-        let checks = frame_exposure_checks(&m, t);
         return Ok(Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
@@ -179,29 +180,19 @@ pub fn judge(
     let small = decode::resize_to_long_side(&work, DETECT_LONG_SIDE);
     let small_gray = quality::luma(&small);
     let found = document::find(&small_gray, shape);
-    // A washed-out frame is overexposed whatever the outline search found in it.
-    let frame_clipped = at_most(
-        "frame_clipped_highlights",
-        quality::clipped_share(&small_gray),
-        t.max_frame_clipped,
-    );
     timings.detect = start.elapsed();
+    // A washed-out frame is overexposed whatever the outline search found in it, and without
+    // a document the frame's exposure still says why, when that is why.
+    let frame = frame_exposure_checks(&small_gray, t);
 
     let Some(found) = found else {
-        // Without a document, the whole frame's exposure still says why, when that is why.
-        let start = Instant::now();
-        let m = quality::measure(&small);
-        timings.measure = start.elapsed();
-        let checks = vec![
-            Check {
-                check: "document_found",
-                value: 0.0,
-                threshold: 1.0,
-                ok: false,
-            },
-            at_least("brightness", m.mean_luma, t.min_mean_luma),
-            frame_clipped,
-        ];
+        let mut checks = vec![Check {
+            check: "document_found",
+            value: 0.0,
+            threshold: 1.0,
+            ok: false,
+        }];
+        checks.extend(frame);
         return Ok(Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
@@ -242,7 +233,11 @@ pub fn judge(
     ));
     checks.push(at_least("sharpness", m.sharpness, t.min_sharpness));
     checks.extend(exposure_checks(&m, t));
-    checks.push(frame_clipped);
+    checks.extend(
+        frame
+            .into_iter()
+            .filter(|c| c.check == "frame_clipped_highlights"),
+    );
     checks.push(at_most("glare", m.glare, t.max_glare));
     checks.push(at_least(
         "colourfulness",
@@ -265,12 +260,17 @@ fn exposure_checks(m: &Measures, t: &Thresholds) -> Vec<Check> {
     ]
 }
 
-/// The same for a whole frame in which no document was found: a washed-out card often has
-/// no outline left, and then "overexposed" is the useful answer.
-fn frame_exposure_checks(m: &Measures, t: &Thresholds) -> Vec<Check> {
+/// Brightness and clipping of a whole frame: for a face photo, for a frame with no document
+/// found (a washed-out card often has no outline left, and then "overexposed" is the useful
+/// answer), and as a guard that catches a washed-out frame whatever outline was found.
+fn frame_exposure_checks(gray: &GrayImage, t: &Thresholds) -> Vec<Check> {
     vec![
-        at_least("brightness", m.mean_luma, t.min_mean_luma),
-        at_most("frame_clipped_highlights", m.clipped, t.max_frame_clipped),
+        at_least("brightness", quality::mean_luma(gray), t.min_mean_luma),
+        at_most(
+            "frame_clipped_highlights",
+            quality::clipped_share(gray),
+            t.max_frame_clipped,
+        ),
     ]
 }
 

@@ -28,6 +28,11 @@ pub fn luma(img: &RgbImage) -> GrayImage {
     })
 }
 
+pub fn mean_luma(gray: &GrayImage) -> f64 {
+    let total = f64::from(gray.width() * gray.height()).max(1.0);
+    gray.pixels().map(|p| f64::from(p[0])).sum::<f64>() / total
+}
+
 /// Share of pixels at or above 250.
 pub fn clipped_share(gray: &GrayImage) -> f64 {
     let n = gray.pixels().filter(|p| p[0] >= 250).count();
@@ -45,7 +50,7 @@ pub fn measure(doc: &RgbImage) -> Measures {
     let sharpness = directional_sharpness(&gray, mx.max(1), my.max(1));
 
     let total = f64::from(w * h).max(1.0);
-    let mean_luma = gray.pixels().map(|p| f64::from(p[0])).sum::<f64>() / total;
+    let mean_luma = mean_luma(&gray);
     let clipped = clipped_share(&gray);
 
     // Specular highlights are near-white, colourless, and well above the document's own
