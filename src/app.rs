@@ -7,10 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::analysis::Analyzer;
 use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
-use crate::store::{self, crypto::FieldCipher, users};
+use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, users};
+use crate::vision::gate::Thresholds;
 
 pub struct Application {
     listener: TcpListener,
@@ -27,12 +29,17 @@ impl Application {
                 .with_context(|| format!("loading rules from {}", dir.display()))?,
             None => RuleBook::embedded().clone(),
         };
+        let blobs = BlobStore::open(&config.data_dir)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let mut config = config;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        }
         Ok(Application {
             listener,
-            ctx: ApiContext::new(config, db, cipher, rules),
+            ctx: ApiContext::new(config, db, cipher, rules, blobs),
         })
     }
 
@@ -50,11 +57,26 @@ impl Application {
     ) -> anyhow::Result<()> {
         let db = self.ctx.db.clone();
         let housekeeping = tokio::spawn(housekeeping(self.ctx.clone()));
+        let analyzer = Analyzer {
+            db: self.ctx.db.clone(),
+            blobs: self.ctx.blobs.clone(),
+            cipher: self.ctx.cipher.clone(),
+            rules: self.ctx.rules.clone(),
+            limits: self.ctx.intake_limits,
+            thresholds: Thresholds::default(),
+            wake: self.ctx.analysis_wake.clone(),
+            keep_originals: self.ctx.config.keep_originals,
+        };
+        let workers = analyzer.start(self.ctx.config.analysis_workers).await?;
         let app = http::router(self.ctx).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
         housekeeping.abort();
+        // A job cut off here is still `running` in the table and runs again at the next start.
+        for w in workers {
+            w.abort();
+        }
         db.close().await;
         Ok(())
     }

@@ -29,6 +29,17 @@ pub struct Config {
     pub login_lockout_minutes: u32,
     /// tracing filter, e.g. `info` or `beian=debug,tower_http=info`.
     pub log: String,
+    /// Base URL the phone reaches the service at (put in the QR code); default
+    /// `http://<listen>`.
+    pub public_url: Option<String>,
+    /// An upload link must be opened within this many minutes.
+    pub upload_open_minutes: u32,
+    /// An upload session ends after this many minutes without a request from the phone.
+    pub upload_idle_minutes: u32,
+    /// Background analysis workers (each runs one photo at a time on the blocking pool).
+    pub analysis_workers: usize,
+    /// Keep the uploaded bytes next to the metadata-free re-encoded copy.
+    pub keep_originals: bool,
 }
 
 impl Default for Config {
@@ -43,6 +54,11 @@ impl Default for Config {
             login_max_failures: 5,
             login_lockout_minutes: 15,
             log: "info".into(),
+            public_url: None,
+            upload_open_minutes: 10,
+            upload_idle_minutes: 30,
+            analysis_workers: 2,
+            keep_originals: false,
         }
     }
 }
@@ -98,6 +114,15 @@ impl Config {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// The base URL for links handed to phones.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// The key file and whether it may be created (only the default one is).

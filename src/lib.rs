@@ -1,5 +1,6 @@
 //! beian: the identity-verification core of ICP filing. See README.md and DESIGN.md.
 
+pub mod analysis;
 pub mod app;
 pub mod config;
 pub mod filing;
@@ -7,3 +8,4 @@ pub mod http;
 pub mod store;
 pub mod synth;
 pub mod vision;
+pub mod workflow;

@@ -34,6 +34,17 @@ pub enum Error {
     },
     #[error("the body is larger than this endpoint accepts")]
     PayloadTooLarge,
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
+    /// 403 with a code saying why.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    /// 415 with the intake's own code (`unsupported_format`, `empty_file`).
+    #[error("{message}")]
+    UnsupportedImage { code: &'static str, message: String },
+    /// 413 `image_too_large`.
+    #[error("{message}")]
+    ImageTooLarge { message: String },
     #[error("send the body as application/json")]
     UnsupportedMediaType,
     #[error("this method is not allowed on this path")]
@@ -73,7 +84,10 @@ impl Error {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::ImageTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Gone { .. } => StatusCode::GONE,
+            Self::Refused { .. } => StatusCode::FORBIDDEN,
+            Self::UnsupportedImage { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -88,7 +102,11 @@ impl Error {
             Self::NotFound { code, .. }
             | Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Unprocessable { code, .. } => code,
+            | Self::Unprocessable { code, .. }
+            | Self::Gone { code, .. }
+            | Self::Refused { code, .. }
+            | Self::UnsupportedImage { code, .. } => code,
+            Self::ImageTooLarge { .. } => "image_too_large",
             Self::PayloadTooLarge => "body_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::MethodNotAllowed => "method_not_allowed",

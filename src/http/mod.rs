@@ -7,8 +7,10 @@ pub mod error;
 pub mod extract;
 pub mod merge_patch;
 pub mod metrics;
+pub mod mobile;
 pub mod ops;
 pub mod orders;
+pub mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,14 +24,17 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::Config;
-use crate::filing::division::Divisions;
 use crate::filing::order::ParseContext;
 use crate::filing::rules::RuleBook;
+use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
+use crate::vision::decode::IntakeLimits;
 use auth::LoginThrottle;
 use error::Error;
 use metrics::Metrics;
+use tokio::sync::Notify;
+use uploads::LinkCache;
 
 #[derive(Clone)]
 pub struct ApiContext {
@@ -39,12 +44,27 @@ pub struct ApiContext {
     pub rules: Arc<RuleBook>,
     pub metrics: Arc<Metrics>,
     pub login_throttle: Arc<LoginThrottle>,
+    pub blobs: BlobStore,
+    pub intake_limits: IntakeLimits,
+    /// Wakes the analysis workers when an upload is queued.
+    pub analysis_wake: Arc<Notify>,
+    pub links: Arc<LinkCache>,
 }
 
 impl ApiContext {
-    pub fn new(config: Config, db: Db, cipher: FieldCipher, rules: RuleBook) -> Self {
+    pub fn new(
+        config: Config,
+        db: Db,
+        cipher: FieldCipher,
+        rules: RuleBook,
+        blobs: BlobStore,
+    ) -> Self {
         let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
         ApiContext {
+            blobs,
+            intake_limits: IntakeLimits::default(),
+            analysis_wake: Arc::new(Notify::new()),
+            links: Arc::new(LinkCache::default()),
             login_throttle: Arc::new(LoginThrottle::new(config.login_max_failures, lockout)),
             config: Arc::new(config),
             db,
@@ -55,12 +75,7 @@ impl ApiContext {
     }
 
     pub fn parse_context(&self) -> ParseContext<'_> {
-        ParseContext {
-            divisions: Divisions::embedded(),
-            pre_approval_types: self.rules.pre_approval_codes(),
-            max_site_name_chars: self.rules.naming.general.max_chars,
-            today: crate::filing::today_in_china(),
-        }
+        self.rules.parse_context()
     }
 }
 
@@ -69,7 +84,9 @@ pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(orders::router())
+        .merge(uploads::router())
         .layer(DefaultBodyLimit::max(json_limit))
+        .merge(mobile::router(mobile::upload_body_limit(ctx.intake_limits.max_bytes)))
         .merge(ops::router())
         .fallback(|| async { Error::NotFound { code: "no_route", message: "no such path".into() } })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

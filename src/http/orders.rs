@@ -13,13 +13,14 @@ use super::extract::ApiJson;
 use super::{merge_patch, ApiContext};
 use crate::filing::filing_type::{self, FilingDecision};
 use crate::filing::id_number::mask_id;
-use crate::filing::materials::{self, RequiredMaterial};
+use crate::filing::materials::RequiredMaterial;
 use crate::filing::order::OrderForm;
 use crate::filing::rules::{Finding, Severity};
 use crate::filing::state::OrderState;
 use crate::filing::today_in_china;
 use crate::store::orders::{self, OrderRecord, OrderWrite};
 use crate::store::registry;
+use crate::workflow;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -91,7 +92,7 @@ async fn create(
     .await?;
     tracing::info!(order = %id, filing_type = reviewed.decision.filing_type.as_str(), findings = reviewed.findings.len(), "order created");
     let record = load(&ctx, &user, &id).await?;
-    Ok((StatusCode::CREATED, Json(view(&ctx, &record)?)))
+    Ok((StatusCode::CREATED, Json(view(&ctx, &record).await?)))
 }
 
 async fn list(State(ctx): State<ApiContext>, user: AuthUser) -> Result<Json<Value>> {
@@ -120,7 +121,7 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let record = load(&ctx, &user, &id).await?;
-    Ok(Json(view(&ctx, &record)?))
+    Ok(Json(view(&ctx, &record).await?))
 }
 
 async fn update(
@@ -155,8 +156,10 @@ async fn update(
     {
         return Err(edit_conflict());
     }
+    // An edit can change what is required (another responsible person, a residence permit).
+    workflow::advance(&ctx.db, &ctx.cipher, &ctx.rules, &id).await?;
     let record = load(&ctx, &user, &id).await?;
-    Ok(Json(view(&ctx, &record)?))
+    Ok(Json(view(&ctx, &record).await?))
 }
 
 /// Runs the pre-review again (the registry may have changed) and submits when nothing blocks.
@@ -177,8 +180,14 @@ async fn submit(
         &serde_json::to_value(&findings).unwrap_or_default(),
     )
     .await?;
-    let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
-    let missing = missing_materials(&reviewed.form, &codes);
+    // The required materials follow from the fresh findings.
+    let record = load(&ctx, &user, &id).await?;
+    let missing: Vec<RequiredMaterial> = workflow::material_status(&ctx.db, &ctx.rules, &record)
+        .await?
+        .into_iter()
+        .filter(|m| !m.passed())
+        .map(|m| m.required)
+        .collect();
     if !missing.is_empty() {
         let list: Vec<String> = missing
             .iter()
@@ -214,7 +223,7 @@ async fn submit(
         return Err(edit_conflict());
     }
     let record = load(&ctx, &user, &id).await?;
-    Ok(Json(view(&ctx, &record)?))
+    Ok(Json(view(&ctx, &record).await?))
 }
 
 /// Another request changed the order between our read and our write.
@@ -234,32 +243,19 @@ fn illegal(from: OrderState, to: OrderState) -> Error {
     }
 }
 
-/// Required materials that have not passed. Uploads arrive with the upload-session issue;
-/// until then every required material is missing.
-fn missing_materials(form: &OrderForm, finding_codes: &[&str]) -> Vec<RequiredMaterial> {
-    materials::required(form, finding_codes)
-}
-
 async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<OrderRecord> {
     orders::get(&ctx.db, &ctx.cipher, id, Some(&user.user.id))
         .await?
         .ok_or_else(|| Error::not_found("order"))
 }
 
-/// The order as the filer sees it: ID numbers masked, required materials listed.
-fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
-    let form = OrderForm::parse(&r.form, &ctx.parse_context())
-        .map_err(|e| anyhow::anyhow!("stored order {} no longer parses: {:?}", r.id, e))?;
-    let codes: Vec<&str> = r
-        .findings
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["code"].as_str())
-        .collect();
-    let materials: Vec<Value> = missing_materials(&form, &codes)
-        .into_iter()
-        .map(|m| json!({"person": m.person, "kind": m.kind, "state": "missing"}))
+/// The order as the filer sees it: ID numbers masked, each required material with the state
+/// of its newest upload.
+async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
+    let materials: Vec<Value> = workflow::material_status(&ctx.db, &ctx.rules, r)
+        .await?
+        .iter()
+        .map(workflow::MaterialStatus::to_json)
         .collect();
     let mut masked = r.form.clone();
     mask_form(&mut masked);

@@ -1,9 +1,11 @@
 //! Persistence: SQLite through sqlx (repositories per table group) and field encryption.
 //! Nothing above this module writes SQL.
 
+pub mod blobs;
 pub mod crypto;
 pub mod orders;
 pub mod registry;
+pub mod uploads;
 pub mod users;
 
 use std::path::Path;

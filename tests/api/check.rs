@@ -2,10 +2,10 @@
 
 use std::process::Command;
 
-use beian::synth::{card, font, identity::Identity, scene};
-use beian::vision::decode::reencode_jpeg;
-use rand::SeedableRng;
+use beian::synth::scene;
 use serde_json::Value;
+
+use crate::helpers::photo;
 
 fn check(path: &std::path::Path, kind: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_beian"))
@@ -20,14 +20,6 @@ fn check(path: &std::path::Path, kind: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
-
-fn photo(label: scene::Label, seed: u64) -> Vec<u8> {
-    let font = font::load_cjk_font().expect("a CJK font is installed (scripts/setup)");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let id = Identity::random(&mut rng);
-    let front = card::front(&id, &font, &mut rng);
-    reencode_jpeg(&scene::photo(&front, label, 1600, 1200, &mut rng).image, 90)
 }
 
 #[test]

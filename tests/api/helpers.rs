@@ -39,6 +39,18 @@ pub async fn spawn_app_in(data_dir: &Path) -> TestApp {
 }
 
 pub async fn spawn_with(config: Config) -> TestApp {
+    spawn_with_dir(config, None).await
+}
+
+/// A service with a changed configuration on its own temporary data directory.
+pub async fn spawn_configured(f: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = config_for(dir.path());
+    f(&mut config);
+    spawn_with_dir(config, Some(dir)).await
+}
+
+async fn spawn_with_dir(config: Config, dir: Option<TempDir>) -> TestApp {
     let app = Application::build(config)
         .await
         .expect("the service builds");
@@ -56,7 +68,7 @@ pub async fn spawn_with(config: Config) -> TestApp {
         client: Client::new(),
         shutdown: Some(tx),
         server: Some(server),
-        _dir: None,
+        _dir: dir,
     }
 }
 
@@ -139,4 +151,18 @@ pub fn codes(findings: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A synthetic phone photo of an ID card front with the given degradation, as a JPEG.
+pub fn photo(label: beian::synth::scene::Label, seed: u64) -> Vec<u8> {
+    use beian::synth::{card, font, identity::Identity, scene};
+    use rand::SeedableRng;
+    let font = font::load_cjk_font().expect("a CJK font is installed (scripts/setup)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let id = Identity::random(&mut rng);
+    let front = card::front(&id, &font, &mut rng);
+    beian::vision::decode::reencode_jpeg(
+        &scene::photo(&front, label, 1600, 1200, &mut rng).image,
+        90,
+    )
 }

@@ -9,3 +9,4 @@ mod operations;
 mod orders;
 mod process;
 mod registry;
+mod uploads;

@@ -210,6 +210,16 @@ impl RuleBook {
     pub fn pre_approval_codes(&self) -> Vec<&str> {
         self.pre_approvals.keys().map(String::as_str).collect()
     }
+
+    /// What parsing an order needs from these rules, for today (Beijing time).
+    pub fn parse_context(&self) -> crate::filing::order::ParseContext<'_> {
+        crate::filing::order::ParseContext {
+            divisions: crate::filing::division::Divisions::embedded(),
+            pre_approval_types: self.pre_approval_codes(),
+            max_site_name_chars: self.naming.general.max_chars,
+            today: crate::filing::today_in_china(),
+        }
+    }
 }
 
 #[cfg(test)]

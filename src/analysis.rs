@@ -1,0 +1,137 @@
+//! Background analysis: workers claim queued jobs, judge the photo on the blocking pool,
+//! replace the upload with a metadata-free re-encoded copy, record the verdict and move the
+//! session and the order on. A job a crash left running is queued again at start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::filing::materials::MaterialKind;
+use crate::filing::rules::RuleBook;
+use crate::store::blobs::BlobStore;
+use crate::store::crypto::FieldCipher;
+use crate::store::uploads;
+use crate::store::Db;
+use crate::vision::decode::{self, IntakeLimits};
+use crate::vision::gate::{self, Thresholds};
+use crate::workflow;
+
+#[derive(Clone)]
+pub struct Analyzer {
+    pub db: Db,
+    pub blobs: BlobStore,
+    pub cipher: Arc<FieldCipher>,
+    pub rules: Arc<RuleBook>,
+    pub limits: IntakeLimits,
+    pub thresholds: Thresholds,
+    /// Wakes the workers when a job is queued.
+    pub wake: Arc<Notify>,
+    /// Keep the uploaded bytes next to the re-encoded copy.
+    pub keep_originals: bool,
+}
+
+/// JPEG quality of the stored copy.
+const STORED_QUALITY: u8 = 90;
+
+impl Analyzer {
+    /// Requeues what a crash left running, then starts `workers` workers.
+    pub async fn start(self, workers: usize) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+        let requeued = uploads::requeue_running(&self.db).await?;
+        if requeued > 0 {
+            tracing::info!(
+                requeued,
+                "analysis jobs interrupted by a stop are queued again"
+            );
+        }
+        let cleaned = self.blobs.clean_temporary()?;
+        if cleaned > 0 {
+            tracing::info!(cleaned, "partial uploads removed");
+        }
+        Ok((0..workers.max(1))
+            .map(|_| tokio::spawn(self.clone().run()))
+            .collect())
+    }
+
+    async fn run(self) {
+        loop {
+            match uploads::claim_job(&self.db).await {
+                Ok(Some(material_id)) => {
+                    if let Err(e) = self.analyse(&material_id).await {
+                        tracing::error!(material = %material_id, error = ?e, "analysis failed; the job stays running until the next start");
+                    }
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {},
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {},
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming an analysis job failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn analyse(&self, material_id: &str) -> anyhow::Result<()> {
+        let Some(material) = uploads::material(&self.db, material_id).await? else {
+            return Ok(());
+        };
+        let kind = MaterialKind::parse(&material.kind).unwrap_or(MaterialKind::Other);
+        let (blobs, limits, thresholds, blob) = (
+            self.blobs.clone(),
+            self.limits,
+            self.thresholds,
+            material.blob.clone(),
+        );
+        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<(serde_json::Value, &'static str, String)> {
+            let bytes = blobs.get(&blob)?;
+            match gate::judge(&bytes, kind, &limits, &thresholds) {
+                Ok(j) => {
+                    let probe = decode::probe(&bytes, &limits)?;
+                    let image = decode::decode_full(&bytes, &probe, &limits)?;
+                    let stored = BlobStore::new_name();
+                    blobs.put(&stored, &decode::reencode_jpeg(&image, STORED_QUALITY))?;
+                    Ok((serde_json::to_value(&j.verdict)?, j.verdict.verdict, stored))
+                }
+                Err(e) => Ok((
+                    json!({"kind": kind.as_str(), "verdict": "retake", "reasons": [e.code()], "checks": [], "error": e.to_string()}),
+                    "retake",
+                    blob,
+                )),
+            }
+        })
+        .await??;
+        let (verdict, state, stored) = outcome;
+        uploads::finish_analysis(&self.db, material_id, state, &verdict, &stored).await?;
+        if stored != material.blob && !self.keep_originals {
+            self.blobs.delete(&material.blob)?;
+        }
+        tracing::info!(material = %material_id, kind = kind.as_str(), state, "material analysed");
+        if let Some(session_id) = &material.session_id {
+            self.complete_session_if_done(session_id).await?;
+        }
+        workflow::advance(&self.db, &self.cipher, &self.rules, &material.order_id).await?;
+        Ok(())
+    }
+
+    /// A session is completed when every material it asked for has a passing upload.
+    async fn complete_session_if_done(&self, session_id: &str) -> anyhow::Result<()> {
+        let Some(session) = uploads::session_by_id(&self.db, session_id).await? else {
+            return Ok(());
+        };
+        let latest = uploads::latest_materials(&self.db, &session.order_id).await?;
+        let done = session.materials.iter().all(|k| {
+            latest
+                .iter()
+                .any(|m| m.person == session.person && &m.kind == k && m.state == "pass")
+        });
+        if done && session.state != "completed" && session.state != "expired" {
+            uploads::set_session_state(&self.db, session_id, "completed").await?;
+        }
+        Ok(())
+    }
+}

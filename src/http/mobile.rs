@@ -1,0 +1,352 @@
+//! The phone's API. No account: the token in the link is the credential, the first device
+//! that opens it is bound to the session (a cookie), and every answer about an unknown,
+//! expired or finished link is a code, never another session's data.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::auth::token_hash;
+use super::error::{Error, Result};
+use super::ApiContext;
+use crate::filing::materials::MaterialKind;
+use crate::store::blobs::BlobStore;
+use crate::store::uploads::{self, MaterialRow, NewMaterial, SessionRow};
+use crate::vision::decode::{self, IntakeError};
+
+const DEVICE_COOKIE: &str = "beian_device";
+
+pub fn router(upload_limit: usize) -> Router<ApiContext> {
+    Router::new().route("/api/v1/m/{token}", get(read)).route(
+        "/api/v1/m/{token}/materials/{kind}",
+        post(upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+    )
+}
+
+/// The largest upload body: the image cap, as base64 in JSON (4/3), plus envelope room.
+pub fn upload_body_limit(max_image_bytes: usize) -> usize {
+    max_image_bytes / 3 * 4 + 64 * 1024
+}
+
+fn device_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{DEVICE_COOKIE}="))
+                .map(str::to_string)
+        })
+        .next()
+}
+
+/// The live session behind a token, bound to this device. Returns a new device cookie when
+/// this request is the one that binds it.
+async fn session_for(
+    ctx: &ApiContext,
+    token: &str,
+    headers: &HeaderMap,
+) -> Result<(SessionRow, Option<String>)> {
+    let session = uploads::session_by_token(&ctx.db, &token_hash(token))
+        .await?
+        .ok_or(Error::NotFound {
+            code: "unknown_link",
+            message: "this link is not valid".into(),
+        })?;
+    match session.state_at(Utc::now()) {
+        "expired" => {
+            return Err(Error::Gone {
+                code: "link_expired",
+                message: "this link has expired: ask for a new QR code on the computer".into(),
+            })
+        }
+        "completed" => {
+            return Err(Error::Gone {
+                code: "session_completed",
+                message: "everything for this link was uploaded".into(),
+            })
+        }
+        _ => {}
+    }
+    let device = device_from(headers);
+    match (&session.device_hash, &device) {
+        (Some(bound), Some(d)) if *bound == token_hash(d) => Ok((session, None)),
+        (Some(_), _) => Err(Error::Refused {
+            code: "bound_to_other_device",
+            message: "this link is already in use on another phone: ask for a new QR code on the computer".into(),
+        }),
+        (None, Some(d)) => {
+            bind(ctx, &session, &token_hash(d)).await?;
+            Ok((session, None))
+        }
+        (None, None) => {
+            let mut raw = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut raw);
+            let d = URL_SAFE_NO_PAD.encode(raw);
+            bind(ctx, &session, &token_hash(&d)).await?;
+            Ok((session, Some(d)))
+        }
+    }
+}
+
+async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Result<()> {
+    let state = if session.state == "waiting" {
+        "scanned"
+    } else {
+        session.state.as_str()
+    };
+    let idle = Utc::now() + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes));
+    uploads::touch_session(&ctx.db, &session.id, state, Some(device_hash), idle).await?;
+    Ok(())
+}
+
+fn with_cookie(mut response: Response, device: Option<String>) -> Response {
+    if let Some(d) = device {
+        let cookie =
+            format!("{DEVICE_COOKIE}={d}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+async fn read(
+    State(ctx): State<ApiContext>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let (session, device) = session_for(&ctx, &token, &headers).await?;
+    let session = uploads::session_by_id(&ctx.db, &session.id)
+        .await?
+        .unwrap_or(session);
+    let latest = uploads::latest_materials(&ctx.db, &session.order_id).await?;
+    let materials: Vec<Value> = session
+        .materials
+        .iter()
+        .map(|kind| {
+            let m = latest.iter().find(|m| m.person == session.person && &m.kind == kind);
+            json!({
+                "kind": kind,
+                "state": m.map_or("missing", |m| m.state.as_str()),
+                "reasons": m.and_then(|m| m.verdict.as_ref()).map_or(json!([]), |v| v["reasons"].clone()),
+            })
+        })
+        .collect();
+    let body = json!({
+        "state": session.state_at(Utc::now()),
+        "person": session.person,
+        "expires_at": session.expires_at(),
+        "materials": materials,
+        "required": session.materials.iter().filter(|k| !latest.iter().any(|m| m.person == session.person && &m.kind == *k && m.state == "pass")).collect::<Vec<_>>(),
+    });
+    Ok(with_cookie(Json(body).into_response(), device))
+}
+
+/// The image bytes of an upload: the raw body, a multipart file field, or
+/// `{"image_base64": "..."}`.
+async fn image_bytes(ctx: &ApiContext, req: Request) -> Result<Bytes> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let too_large = |e: axum::extract::rejection::BytesRejection| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else {
+            Error::BadRequest {
+                code: "invalid_body",
+                message: e.body_text(),
+            }
+        }
+    };
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart =
+            Multipart::from_request(req, ctx)
+                .await
+                .map_err(|e| Error::BadRequest {
+                    code: "invalid_multipart",
+                    message: e.body_text(),
+                })?;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| Error::BadRequest {
+                code: "invalid_multipart",
+                message: e.body_text(),
+            })?
+        {
+            if field.file_name().is_some() || field.name() == Some("image") {
+                return field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        Error::PayloadTooLarge
+                    } else {
+                        Error::BadRequest {
+                            code: "invalid_multipart",
+                            message: e.body_text(),
+                        }
+                    }
+                });
+            }
+        }
+        return Err(Error::BadRequest {
+            code: "no_image",
+            message: "the form has no file field".into(),
+        });
+    }
+    let body = Bytes::from_request(req, ctx).await.map_err(too_large)?;
+    if content_type.starts_with("application/json") {
+        let v: Value = serde_json::from_slice(&body).map_err(|e| Error::BadRequest {
+            code: "invalid_json",
+            message: e.to_string(),
+        })?;
+        let b64 = v["image_base64"].as_str().ok_or(Error::BadRequest {
+            code: "no_image",
+            message: "send {\"image_base64\": \"...\"}".into(),
+        })?;
+        // Data URLs are accepted as the browser makes them.
+        let b64 = b64.split_once(";base64,").map_or(b64, |(_, rest)| rest);
+        let bytes = STANDARD.decode(b64.trim()).map_err(|_| Error::BadRequest {
+            code: "invalid_base64",
+            message: "image_base64 is not base64".into(),
+        })?;
+        return Ok(Bytes::from(bytes));
+    }
+    Ok(body)
+}
+
+fn intake_error(e: IntakeError) -> Error {
+    let (code, message) = (e.code(), e.to_string());
+    match e {
+        IntakeError::Empty | IntakeError::Heic | IntakeError::UnsupportedFormat(_) => {
+            Error::UnsupportedImage { code, message }
+        }
+        IntakeError::TooLarge(_) => Error::ImageTooLarge { message },
+        _ => Error::Unprocessable {
+            code,
+            message,
+            details: json!({}),
+        },
+    }
+}
+
+fn accepted(m: &MaterialRow, duplicate: bool) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"material_id": m.id, "state": m.state, "duplicate": duplicate})),
+    )
+        .into_response()
+}
+
+async fn upload(
+    State(ctx): State<ApiContext>,
+    Path((token, kind)): Path<(String, String)>,
+    req: Request,
+) -> Result<Response> {
+    let (session, device) = session_for(&ctx, &token, req.headers()).await?;
+    // The device cookie set by this request goes out with errors too, or the phone that
+    // bound the link would lock itself out.
+    let response = store_upload(&ctx, &session, &kind, req)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    Ok(with_cookie(response, device))
+}
+
+async fn store_upload(
+    ctx: &ApiContext,
+    session: &SessionRow,
+    kind: &str,
+    req: Request,
+) -> Result<Response> {
+    let headers = req.headers().clone();
+    if MaterialKind::parse(kind).is_none() || !session.materials.iter().any(|k| k == kind) {
+        return Err(Error::Unprocessable {
+            code: "material_not_requested",
+            message: format!("this link asks for {}", session.materials.join(", ")),
+            details: json!({"requested": session.materials}),
+        });
+    }
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(key) = &idempotency_key {
+        if let Some(existing) =
+            uploads::material_by_idempotency_key(&ctx.db, &session.id, key).await?
+        {
+            return Ok(accepted(&existing, true));
+        }
+    }
+    let bytes = image_bytes(ctx, req).await?;
+    let limits = ctx.intake_limits;
+    let checked = bytes.clone();
+    tokio::task::spawn_blocking(move || decode::probe(&checked, &limits))
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(intake_error)?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    if let Some(existing) =
+        uploads::material_by_content(&ctx.db, &session.order_id, &session.person, kind, &sha256)
+            .await?
+    {
+        return Ok(accepted(&existing, true));
+    }
+    let blob = BlobStore::new_name();
+    let (blobs, name, data) = (ctx.blobs.clone(), blob.clone(), bytes.clone());
+    tokio::task::spawn_blocking(move || blobs.put(&name, &data))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let id = uuid::Uuid::now_v7().to_string();
+    let inserted = uploads::insert_material(
+        &ctx.db,
+        &NewMaterial {
+            id: &id,
+            order_id: &session.order_id,
+            session_id: &session.id,
+            person: &session.person,
+            kind,
+            blob: &blob,
+            sha256: &sha256,
+            bytes: bytes.len() as i64,
+            idempotency_key: idempotency_key.as_deref(),
+        },
+    )
+    .await;
+    if let Err(e) = inserted {
+        // No row names the blob: remove it so nothing half-written stays.
+        let _ = ctx.blobs.delete(&blob);
+        if crate::store::is_unique_violation(&e) {
+            if let Some(existing) = uploads::material_by_idempotency_key(
+                &ctx.db,
+                &session.id,
+                idempotency_key.as_deref().unwrap_or_default(),
+            )
+            .await?
+            {
+                return Ok(accepted(&existing, true));
+            }
+        }
+        return Err(e.into());
+    }
+    let idle = Utc::now() + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes));
+    uploads::touch_session(&ctx.db, &session.id, "uploading", None, idle).await?;
+    ctx.analysis_wake.notify_one();
+    tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");
+    let m = uploads::material(&ctx.db, &id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("material {id} vanished"))?;
+    Ok(accepted(&m, false))
+}

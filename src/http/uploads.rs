@@ -1,0 +1,317 @@
+//! Upload sessions for the filer on the PC: create one for a person and a list of materials
+//! (its link, as a QR code, goes to the phone), watch it, refresh its link.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{token_hash, AuthUser};
+use super::error::{Error, Result};
+use super::extract::ApiJson;
+use super::ApiContext;
+use crate::filing::materials::MaterialKind;
+use crate::filing::state::OrderState;
+use crate::store::orders;
+use crate::store::uploads::{self, NewSession, SessionRow};
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route("/api/v1/orders/{id}/upload-sessions", post(create))
+        .route("/api/v1/upload-sessions/{id}", get(read))
+        .route("/api/v1/upload-sessions/{id}/refresh", post(refresh))
+        .route("/api/v1/upload-sessions/{id}/qr.svg", get(qr_svg))
+        .route("/api/v1/upload-sessions/{id}/qr.png", get(qr_png))
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    person: String,
+    materials: Vec<String>,
+}
+
+/// A fresh link token: 256 random bits, base64url. Only its hash is stored.
+fn new_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+async fn create(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(order_id): Path<String>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let record = orders::get(&ctx.db, &ctx.cipher, &order_id, Some(&user.user.id))
+        .await?
+        .ok_or_else(|| Error::not_found("order"))?;
+    if !record.state.is_editable() {
+        return Err(Error::Conflict {
+            code: "order_not_editable",
+            message: format!("an order in state {} takes no more uploads", record.state),
+            details: json!({"state": record.state}),
+        });
+    }
+    let services = record.form["services"].as_array().map_or(0, Vec::len);
+    let person_ok = body.person == "principal"
+        || body.person == "subject"
+        || body
+            .person
+            .strip_prefix("service:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n < services);
+    let mut details = serde_json::Map::new();
+    if !person_ok {
+        details.insert("person".into(), json!({"code": "unknown_person", "message": "principal, subject or service:N of this order"}));
+    }
+    if body.materials.is_empty() || body.materials.len() > MaterialKind::ALL.len() {
+        details.insert(
+            "materials".into(),
+            json!({"code": "invalid_materials", "message": "one to nine material kinds"}),
+        );
+    }
+    for (i, k) in body.materials.iter().enumerate() {
+        if MaterialKind::parse(k).is_none() {
+            details.insert(
+                format!("materials.{i}"),
+                json!({"code": "unknown_material_kind", "message": "a material kind of DESIGN.md"}),
+            );
+        }
+    }
+    if !details.is_empty() {
+        return Err(Error::Unprocessable {
+            code: "invalid_fields",
+            message: "some fields are invalid; see details".into(),
+            details: details.into(),
+        });
+    }
+    let mut kinds = body.materials.clone();
+    kinds.dedup();
+    let token = new_token();
+    let now = Utc::now();
+    let id = uuid::Uuid::now_v7().to_string();
+    uploads::create_session(
+        &ctx.db,
+        &NewSession {
+            id: &id,
+            order_id: &order_id,
+            person: &body.person,
+            materials: &kinds,
+            token_hash: &token_hash(&token),
+            open_before: now + chrono::Duration::minutes(i64::from(ctx.config.upload_open_minutes)),
+            idle_expires_at: now
+                + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes)),
+        },
+    )
+    .await?;
+    if record.state == OrderState::Draft {
+        orders::transition(
+            &ctx.db,
+            &order_id,
+            OrderState::Draft,
+            OrderState::CollectingMaterials,
+            &user.actor(),
+            Some("upload session opened"),
+        )
+        .await?;
+    }
+    tracing::info!(session = %id, order = %order_id, "upload session created");
+    let session = load(&ctx, &user, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(session_json(&ctx, &session, Some(&token)).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    /// Long-poll: answer when something changed or after this long (`25s`, at most 30s).
+    wait: Option<String>,
+}
+
+async fn read(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> Result<Json<Value>> {
+    let wait = q
+        .wait
+        .as_deref()
+        .map(|w| w.trim_end_matches('s').parse::<u64>())
+        .transpose()
+        .map_err(|_| Error::BadRequest {
+            code: "invalid_wait",
+            message: "wait is a number of seconds, like 25s".into(),
+        })?
+        .unwrap_or(0)
+        .min(30);
+    let first = session_json(&ctx, &load(&ctx, &user, &id).await?, None).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let now = session_json(&ctx, &load(&ctx, &user, &id).await?, None).await?;
+        if now != first {
+            return Ok(Json(now));
+        }
+    }
+    Ok(Json(first))
+}
+
+/// A new link for the same session: the old token is dead at once.
+async fn refresh(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let session = load(&ctx, &user, &id).await?;
+    if session.state == "completed" {
+        return Err(Error::Conflict {
+            code: "session_completed",
+            message: "this session is complete".into(),
+            details: json!({}),
+        });
+    }
+    let token = new_token();
+    let now = Utc::now();
+    uploads::renew_token(
+        &ctx.db,
+        &id,
+        &token_hash(&token),
+        now + chrono::Duration::minutes(i64::from(ctx.config.upload_open_minutes)),
+        now + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes)),
+    )
+    .await?;
+    let session = load(&ctx, &user, &id).await?;
+    Ok(Json(session_json(&ctx, &session, Some(&token)).await?))
+}
+
+async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow> {
+    uploads::session_for_owner(&ctx.db, id, &user.user.id)
+        .await?
+        .ok_or_else(|| Error::not_found("upload session"))
+}
+
+/// What the PC sees. The link (and so the token) is only in the answers that create it.
+async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> Result<Value> {
+    let latest = uploads::latest_materials(&ctx.db, &s.order_id).await?;
+    let materials: Vec<Value> = s
+        .materials
+        .iter()
+        .map(|kind| {
+            let m = latest.iter().find(|m| m.person == s.person && &m.kind == kind);
+            json!({
+                "kind": kind,
+                "state": m.map_or("missing", |m| m.state.as_str()),
+                "material_id": m.map(|m| m.id.clone()),
+                "reasons": m.and_then(|m| m.verdict.as_ref()).map_or(json!([]), |v| v["reasons"].clone()),
+                "checks": m.and_then(|m| m.verdict.as_ref()).map_or(json!([]), |v| v["checks"].clone()),
+                "fields": {},
+            })
+        })
+        .collect();
+    let base = format!("/api/v1/upload-sessions/{}", s.id);
+    let mut v = json!({
+        "id": s.id,
+        "order_id": s.order_id,
+        "person": s.person,
+        "state": s.state_at(Utc::now()),
+        "expires_at": s.expires_at(),
+        "materials": materials,
+        "qr_svg_url": format!("{base}/qr.svg"),
+        "qr_png_url": format!("{base}/qr.png"),
+    });
+    if let Some(token) = token {
+        let url = format!("{}/m/{token}", ctx.config.public_url());
+        ctx.links.put(&s.id, url.clone(), s.open_before);
+        v["url"] = json!(url);
+    }
+    Ok(v)
+}
+
+/// The QR code carries the link. Tokens are stored only hashed, so the service keeps the
+/// current link of each open session in memory until it expires; after a restart the PC asks
+/// for a new link (`refresh`).
+async fn qr(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<qrcode::QrCode> {
+    let session = load(ctx, user, id).await?;
+    let link = ctx.links.get(id).filter(|_| session.state_at(Utc::now()) == "waiting").ok_or_else(|| Error::Conflict {
+        code: "link_unavailable",
+        message: "the link was opened, has expired or was issued before a restart: refresh the session".into(),
+        details: json!({}),
+    })?;
+    qrcode::QrCode::new(link.as_bytes())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("QR code: {e}")))
+}
+
+/// The current link of each waiting session, in memory only.
+#[derive(Default)]
+pub struct LinkCache {
+    links: std::sync::Mutex<std::collections::HashMap<String, (String, chrono::DateTime<Utc>)>>,
+}
+
+impl LinkCache {
+    pub fn put(&self, session_id: &str, url: String, expires_at: chrono::DateTime<Utc>) {
+        let mut map = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Utc::now();
+        map.retain(|_, (_, exp)| *exp > now);
+        map.insert(session_id.to_string(), (url, expires_at));
+    }
+
+    pub fn get(&self, session_id: &str) -> Option<String> {
+        let map = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(session_id)
+            .filter(|(_, exp)| *exp > Utc::now())
+            .map(|(url, _)| url.clone())
+    }
+}
+
+async fn qr_svg(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    let code = qr(&ctx, &user, &id).await?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(256, 256)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    ))
+}
+
+async fn qr_png(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    let code = qr(&ctx, &user, &id).await?;
+    let img = code
+        .render::<image::Luma<u8>>()
+        .min_dimensions(256, 256)
+        .build();
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("PNG: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        png,
+    ))
+}

@@ -1,0 +1,367 @@
+//! Upload sessions, materials and their analysis jobs.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::Db;
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub order_id: String,
+    pub person: String,
+    pub materials: Vec<String>,
+    pub state: String,
+    pub device_hash: Option<String>,
+    pub open_before: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+impl SessionRow {
+    /// The state as of `now`: an unopened link or an idle session has expired even if no
+    /// request has written that yet.
+    pub fn state_at(&self, now: DateTime<Utc>) -> &str {
+        match self.state.as_str() {
+            "completed" | "expired" => &self.state,
+            "waiting" if now > self.open_before => "expired",
+            _ if now > self.idle_expires_at => "expired",
+            s => s,
+        }
+    }
+
+    /// When it expires if nothing else happens.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        if self.state == "waiting" {
+            self.open_before.min(self.idle_expires_at)
+        } else {
+            self.idle_expires_at
+        }
+    }
+}
+
+fn session_from_row(r: &SqliteRow) -> Result<SessionRow, sqlx::Error> {
+    let materials: String = r.try_get("materials")?;
+    Ok(SessionRow {
+        id: r.try_get("id")?,
+        order_id: r.try_get("order_id")?,
+        person: r.try_get("person")?,
+        materials: serde_json::from_str(&materials).unwrap_or_default(),
+        state: r.try_get("state")?,
+        device_hash: r.try_get("device_hash")?,
+        open_before: r.try_get("open_before")?,
+        idle_expires_at: r.try_get("idle_expires_at")?,
+    })
+}
+
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub person: &'a str,
+    pub materials: &'a [String],
+    pub token_hash: &'a str,
+    pub open_before: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+pub async fn create_session(db: &Db, s: &NewSession<'_>) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    sqlx::query(
+        "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, state, open_before, idle_expires_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+    )
+    .bind(s.id)
+    .bind(s.order_id)
+    .bind(s.person)
+    .bind(serde_json::to_string(s.materials).unwrap_or_default())
+    .bind(s.token_hash)
+    .bind(s.open_before)
+    .bind(s.idle_expires_at)
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+const SESSION_COLUMNS: &str = "s.id, s.order_id, s.person, s.materials, s.state, s.device_hash, s.open_before, s.idle_expires_at";
+
+pub async fn session_by_token(
+    db: &Db,
+    token_hash: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.token_hash = ?"
+    ))
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// The session if its order belongs to `owner_id`.
+pub async fn session_for_owner(
+    db: &Db,
+    id: &str,
+    owner_id: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM upload_sessions s JOIN orders o ON o.id = s.order_id WHERE s.id = ? AND o.owner_id = ?"
+    ))
+    .bind(id)
+    .bind(owner_id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+pub async fn session_by_id(db: &Db, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// Records the session's new state, device binding and idle deadline.
+pub async fn touch_session(
+    db: &Db,
+    id: &str,
+    state: &str,
+    device_hash: Option<&str>,
+    idle_expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE upload_sessions SET state = ?, device_hash = COALESCE(device_hash, ?), idle_expires_at = ?, updated_at = ? WHERE id = ?")
+        .bind(state)
+        .bind(device_hash)
+        .bind(idle_expires_at)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_session_state(db: &Db, id: &str, state: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE upload_sessions SET state = ?, updated_at = ? WHERE id = ?")
+        .bind(state)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct MaterialRow {
+    pub id: String,
+    pub order_id: String,
+    pub session_id: Option<String>,
+    pub person: String,
+    pub kind: String,
+    pub state: String,
+    pub blob: String,
+    pub sha256: String,
+    pub verdict: Option<Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn material_from_row(r: &SqliteRow) -> Result<MaterialRow, sqlx::Error> {
+    let verdict: Option<String> = r.try_get("verdict")?;
+    Ok(MaterialRow {
+        id: r.try_get("id")?,
+        order_id: r.try_get("order_id")?,
+        session_id: r.try_get("session_id")?,
+        person: r.try_get("person")?,
+        kind: r.try_get("kind")?,
+        state: r.try_get("state")?,
+        blob: r.try_get("blob")?,
+        sha256: r.try_get("sha256")?,
+        verdict: verdict.and_then(|v| serde_json::from_str(&v).ok()),
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const MATERIAL_COLUMNS: &str =
+    "id, order_id, session_id, person, kind, state, blob, sha256, verdict, created_at";
+
+pub struct NewMaterial<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub session_id: &'a str,
+    pub person: &'a str,
+    pub kind: &'a str,
+    pub blob: &'a str,
+    pub sha256: &'a str,
+    pub bytes: i64,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// The material and its queued analysis job, in one transaction (the blob is already durable).
+pub async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO materials (id, order_id, session_id, person, kind, state, blob, sha256, bytes, idempotency_key, created_at)
+         VALUES (?, ?, ?, ?, ?, 'analyzing', ?, ?, ?, ?, ?)",
+    )
+    .bind(m.id)
+    .bind(m.order_id)
+    .bind(m.session_id)
+    .bind(m.person)
+    .bind(m.kind)
+    .bind(m.blob)
+    .bind(m.sha256)
+    .bind(m.bytes)
+    .bind(m.idempotency_key)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES (?, 'queued', ?)",
+    )
+    .bind(m.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+pub async fn material_by_idempotency_key(
+    db: &Db,
+    session_id: &str,
+    key: &str,
+) -> Result<Option<MaterialRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE session_id = ? AND idempotency_key = ?"
+    ))
+    .bind(session_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(material_from_row).transpose()
+}
+
+/// The same bytes already uploaded as the same material of the same person.
+pub async fn material_by_content(
+    db: &Db,
+    order_id: &str,
+    person: &str,
+    kind: &str,
+    sha256: &str,
+) -> Result<Option<MaterialRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE order_id = ? AND person = ? AND kind = ? AND sha256 = ? ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(order_id)
+    .bind(person)
+    .bind(kind)
+    .bind(sha256)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(material_from_row).transpose()
+}
+
+pub async fn material(db: &Db, id: &str) -> Result<Option<MaterialRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(material_from_row).transpose()
+}
+
+/// The newest material of each (person, kind) of the order.
+pub async fn latest_materials(db: &Db, order_id: &str) -> Result<Vec<MaterialRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials m WHERE order_id = ? AND created_at = (
+             SELECT MAX(created_at) FROM materials n WHERE n.order_id = m.order_id AND n.person = m.person AND n.kind = m.kind)
+         ORDER BY created_at"
+    ))
+    .bind(order_id)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(material_from_row).collect()
+}
+
+/// Claims the oldest queued job; None when the queue is empty.
+pub async fn claim_job(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE analysis_jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?
+         WHERE material_id = (SELECT material_id FROM analysis_jobs WHERE state = 'queued' ORDER BY queued_at LIMIT 1)
+         RETURNING material_id",
+    )
+    .bind(Utc::now())
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| r.try_get("material_id")).transpose()
+}
+
+/// Jobs a crash left running go back to the queue (run at start, before any worker).
+pub async fn requeue_running(db: &Db) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE analysis_jobs SET state = 'queued' WHERE state = 'running'")
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Records the verdict (and the re-encoded blob that replaces the upload) and closes the job.
+pub async fn finish_analysis(
+    db: &Db,
+    material_id: &str,
+    state: &str,
+    verdict: &Value,
+    blob: &str,
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE materials SET state = ?, verdict = ?, blob = ?, analyzed_at = ? WHERE id = ?",
+    )
+    .bind(state)
+    .bind(verdict.to_string())
+    .bind(blob)
+    .bind(now)
+    .bind(material_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE analysis_jobs SET state = 'done', finished_at = ? WHERE material_id = ?")
+        .bind(now)
+        .bind(material_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+pub async fn queued_jobs(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM analysis_jobs WHERE state != 'done'")
+        .fetch_one(db)
+        .await?
+        .try_get("n")
+}
+
+/// A new token for the session: the old one stops working at once.
+pub async fn renew_token(
+    db: &Db,
+    id: &str,
+    token_hash: &str,
+    open_before: DateTime<Utc>,
+    idle_expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE upload_sessions SET token_hash = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(token_hash)
+    .bind(open_before)
+    .bind(idle_expires_at)
+    .bind(Utc::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Where an order stands with its materials: what is required from whom, what the newest
+//! upload of each says, and the moves that follow (collecting materials → ready and back).
+
+use serde_json::{json, Value};
+
+use crate::filing::materials::{self, RequiredMaterial};
+use crate::filing::order::OrderForm;
+use crate::filing::rules::RuleBook;
+use crate::filing::state::OrderState;
+use crate::store::crypto::FieldCipher;
+use crate::store::orders::{self, OrderRecord};
+use crate::store::uploads::{self, MaterialRow};
+use crate::store::Db;
+
+/// Each required material with its newest upload, if any.
+pub struct MaterialStatus {
+    pub required: RequiredMaterial,
+    pub latest: Option<MaterialRow>,
+}
+
+impl MaterialStatus {
+    pub fn passed(&self) -> bool {
+        self.latest.as_ref().is_some_and(|m| m.state == "pass")
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "person": self.required.person,
+            "kind": self.required.kind,
+            "state": self.latest.as_ref().map_or("missing", |m| m.state.as_str()),
+        });
+        if let Some(m) = &self.latest {
+            v["material_id"] = json!(m.id);
+            v["reasons"] = m
+                .verdict
+                .as_ref()
+                .map_or(json!([]), |x| x["reasons"].clone());
+            v["checks"] = m
+                .verdict
+                .as_ref()
+                .map_or(json!([]), |x| x["checks"].clone());
+            v["uploaded_at"] = json!(m.created_at);
+        }
+        v
+    }
+}
+
+pub async fn material_status(
+    db: &Db,
+    rules: &RuleBook,
+    record: &OrderRecord,
+) -> anyhow::Result<Vec<MaterialStatus>> {
+    let form = OrderForm::parse(&record.form, &rules.parse_context())
+        .map_err(|e| anyhow::anyhow!("stored order {} no longer parses: {e:?}", record.id))?;
+    let codes: Vec<&str> = record
+        .findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    let latest = uploads::latest_materials(db, &record.id).await?;
+    Ok(materials::required(&form, &codes)
+        .into_iter()
+        .map(|required| {
+            let latest = latest
+                .iter()
+                .find(|m| m.person == required.person && m.kind == required.kind.as_str())
+                .cloned();
+            MaterialStatus { required, latest }
+        })
+        .collect())
+}
+
+/// Moves the order between collecting_materials and ready as its materials pass or stop
+/// passing. Returns the state it is in afterwards.
+pub async fn advance(
+    db: &Db,
+    cipher: &FieldCipher,
+    rules: &RuleBook,
+    order_id: &str,
+) -> anyhow::Result<Option<OrderState>> {
+    let Some(record) = orders::get(db, cipher, order_id, None).await? else {
+        return Ok(None);
+    };
+    let complete = material_status(db, rules, &record)
+        .await?
+        .iter()
+        .all(MaterialStatus::passed);
+    let to = match (record.state, complete) {
+        (OrderState::CollectingMaterials, true) => OrderState::Ready,
+        (OrderState::Ready, false) => OrderState::CollectingMaterials,
+        (state, _) => return Ok(Some(state)),
+    };
+    let note = if complete {
+        "every required material passed"
+    } else {
+        "a required material no longer passes"
+    };
+    orders::transition(db, order_id, record.state, to, "system", Some(note)).await?;
+    Ok(Some(to))
+}

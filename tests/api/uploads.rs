@@ -1,0 +1,464 @@
+//! Upload sessions, the phone's uploads and the background analysis, end to end over HTTP.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use beian::synth::scene::Label;
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+use crate::helpers::{minimal_order, photo, spawn_app, spawn_app_in, spawn_configured, TestApp};
+
+/// A filer's order with an upload session for the principal's ID card; (token, session id,
+/// order id, filer token).
+async fn session(app: &TestApp, materials: &[&str]) -> (String, String, String, String) {
+    let filer = app.filer("zhangsan").await;
+    let (_, order) = app.create_order(&filer, &minimal_order()).await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let (status, s) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{order_id}/upload-sessions"),
+            Some(&filer),
+            Some(&json!({"person": "principal", "materials": materials})),
+        )
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let url = s["url"].as_str().unwrap();
+    let token = url.rsplit("/m/").next().unwrap().to_string();
+    (
+        token,
+        s["id"].as_str().unwrap().to_string(),
+        order_id,
+        filer,
+    )
+}
+
+fn phone() -> Client {
+    Client::builder().cookie_store(true).build().unwrap()
+}
+
+async fn upload_raw(
+    app: &TestApp,
+    phone: &Client,
+    token: &str,
+    kind: &str,
+    bytes: Vec<u8>,
+    key: Option<&str>,
+) -> (u16, Value) {
+    let mut req = phone
+        .post(app.url(&format!("/api/v1/m/{token}/materials/{kind}")))
+        .header("content-type", "image/jpeg")
+        .body(bytes);
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+/// Polls the PC's view until no material is analysing (or 60 s pass).
+async fn analysed(app: &TestApp, filer: &str, session_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, s) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/upload-sessions/{session_id}?wait=5s"),
+                Some(filer),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{s}");
+        let busy = s["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["state"] == "analyzing");
+        if !busy {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "analysis did not finish: {s}");
+    }
+}
+
+fn material<'a>(s: &'a Value, kind: &str) -> &'a Value {
+    s["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == kind)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_hands_out_a_link_and_a_qr_code_and_starts_collecting() {
+    let app = spawn_app().await;
+    let (token, session_id, order_id, filer) =
+        session(&app, &["id_card_front", "id_card_back"]).await;
+    assert!(token.len() >= 43, "256 random bits");
+    let (_, s) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/upload-sessions/{session_id}"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(s["state"], "waiting");
+    assert!(
+        s.get("url").is_none(),
+        "the link is only in the answer that made it"
+    );
+    assert_eq!(material(&s, "id_card_front")["state"], "missing");
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(order["state"], "collecting_materials");
+    let svg = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/upload-sessions/{session_id}/qr.svg"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    let png = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/upload-sessions/{session_id}/qr.png"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let other = app.filer("lisi").await;
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/upload-sessions/{session_id}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status, 404,
+        "another filer's session does not exist for them"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_phone_binds_the_link_and_others_are_refused() {
+    let app = spawn_app().await;
+    let (token, _, _, _) = session(&app, &["id_card_front"]).await;
+    let mine = phone();
+    let res = mine
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().get("set-cookie").is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["state"], "scanned");
+    assert_eq!(body["required"], json!(["id_card_front"]));
+    let again: Value = mine
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["state"], "scanned");
+    let res = phone()
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403, "a second device is refused");
+    let res = phone()
+        .get(app.url("/api/v1/m/not-a-real-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_link");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_good_photo_passes_and_a_blurred_one_is_sent_back_with_its_reason() {
+    let app = spawn_app().await;
+    let (token, session_id, order_id, filer) =
+        session(&app, &["id_card_front", "id_card_back"]).await;
+    let p = phone();
+    let (status, body) = upload_raw(
+        &app,
+        &p,
+        &token,
+        "id_card_front",
+        photo(Label::Good, 21),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["state"], "analyzing");
+    // The back as base64 JSON, the way a browser can send it.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(photo(Label::Defocus, 22));
+    let res = p
+        .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_back")))
+        .json(&json!({"image_base64": format!("data:image/jpeg;base64,{b64}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+
+    let s = analysed(&app, &filer, &session_id).await;
+    assert_eq!(material(&s, "id_card_front")["state"], "pass", "{s}");
+    let back = material(&s, "id_card_back");
+    assert_eq!(back["state"], "retake");
+    assert!(
+        back["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&"blurry".into()),
+        "{back}"
+    );
+    assert!(back["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["check"] == "sharpness" && c["ok"] == false));
+    assert_eq!(
+        s["state"], "uploading",
+        "not complete while a photo must be retaken"
+    );
+
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    let front = order["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "id_card_front")
+        .unwrap();
+    assert_eq!(front["state"], "pass");
+    let phone_view: Value = p
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(phone_view["required"], json!(["id_card_back"]));
+
+    // The retake passes and completes the session.
+    let (status, _) = upload_raw(
+        &app,
+        &p,
+        &token,
+        "id_card_back",
+        photo(Label::Good, 23),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let s = analysed(&app, &filer, &session_id).await;
+    assert_eq!(material(&s, "id_card_back")["state"], "pass", "{s}");
+    assert_eq!(s["state"], "completed");
+    let res = p
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 410, "a completed link is used up");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retries_and_identical_bytes_are_stored_once() {
+    let app = spawn_app().await;
+    let (token, _, _, _) = session(&app, &["id_card_front"]).await;
+    let p = phone();
+    let bytes = photo(Label::Good, 31);
+    let (_, first) = upload_raw(
+        &app,
+        &p,
+        &token,
+        "id_card_front",
+        bytes.clone(),
+        Some("k-1"),
+    )
+    .await;
+    let (status, retry) = upload_raw(
+        &app,
+        &p,
+        &token,
+        "id_card_front",
+        bytes.clone(),
+        Some("k-1"),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(retry["material_id"], first["material_id"]);
+    assert_eq!(retry["duplicate"], true);
+    let (_, same_bytes) = upload_raw(&app, &p, &token, "id_card_front", bytes, None).await;
+    assert_eq!(same_bytes["material_id"], first["material_id"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_uploads_get_codes_and_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path()).await;
+    let (token, _, _, _) = session(&app, &["id_card_front"]).await;
+    let p = phone();
+    let good = photo(Label::Good, 41);
+    let cases: [(&str, Vec<u8>, u16, &str); 4] = [
+        ("id_card_front", Vec::new(), 415, "empty_file"),
+        (
+            "id_card_front",
+            b"<html>hi</html>".to_vec(),
+            415,
+            "unsupported_format",
+        ),
+        (
+            "id_card_front",
+            good[..good.len() / 2].to_vec(),
+            422,
+            "image_truncated",
+        ),
+        ("face", good.clone(), 422, "material_not_requested"),
+    ];
+    for (kind, bytes, status, code) in cases {
+        let (got, body) = upload_raw(&app, &p, &token, kind, bytes, None).await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+    }
+    let huge = vec![0xFFu8; 25 * 1024 * 1024];
+    let res = p
+        .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_front")))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    app.stop().await;
+    let stored = walk(&dir.path().join("blobs"));
+    assert_eq!(stored, 0, "no blob was written for a refused upload");
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn an_analysis_cut_off_by_a_stop_finishes_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path()).await;
+    let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
+    let (status, _) = upload_raw(
+        &app,
+        &phone(),
+        &token,
+        "id_card_front",
+        photo(Label::Good, 51),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202, "the bytes are durable");
+    app.stop().await;
+    let app = spawn_app_in(dir.path()).await;
+    let s = analysed(&app, &filer, &session_id).await;
+    assert_eq!(material(&s, "id_card_front")["state"], "pass", "{s}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refreshed_link_kills_the_old_one_and_unopened_links_expire() {
+    let app = spawn_app().await;
+    let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
+    let (status, fresh) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/upload-sessions/{session_id}/refresh"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let new_token = fresh["url"]
+        .as_str()
+        .unwrap()
+        .rsplit("/m/")
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_token, token);
+    assert_eq!(
+        phone()
+            .get(app.url(&format!("/api/v1/m/{token}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        phone()
+            .get(app.url(&format!("/api/v1/m/{new_token}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    app.stop().await;
+
+    let app = spawn_configured(|c| c.upload_open_minutes = 0).await;
+    let (token, _, _, _) = session(&app, &["id_card_front"]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let res = phone()
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 410);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "link_expired");
+    app.stop().await;
+}
