@@ -40,6 +40,9 @@ pub struct Config {
     pub analysis_workers: usize,
     /// Keep the uploaded bytes next to the metadata-free re-encoded copy.
     pub keep_originals: bool,
+    /// Uploads being received at once; more answer 503 with Retry-After (each holds its
+    /// body, up to the image cap, in memory).
+    pub max_concurrent_uploads: usize,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             upload_idle_minutes: 30,
             analysis_workers: 2,
             keep_originals: false,
+            max_concurrent_uploads: 16,
         }
     }
 }

@@ -81,7 +81,13 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The blocking pool runs image work and password hashing: bounded, so a burst of uploads
+    // queues instead of spawning hundreds of threads (each with its own allocator arena).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(8)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("beian: starting the runtime: {e}");

@@ -51,6 +51,8 @@ pub enum Error {
     MethodNotAllowed,
     #[error("too many attempts: try again later")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("the service is busy: try again in a moment")]
+    Busy { retry_after_secs: u64 },
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
     #[error("an internal error occurred")]
@@ -91,6 +93,7 @@ impl Error {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::Sqlx(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +114,7 @@ impl Error {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyRequests { .. } => "too_many_attempts",
+            Self::Busy { .. } => "busy",
             Self::Internal(_) | Self::Sqlx(_) => "internal_error",
         }
     }
@@ -135,7 +139,7 @@ impl IntoResponse for Error {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -256,6 +256,9 @@ async fn upload(
     Path((token, kind)): Path<(String, String)>,
     req: Request,
 ) -> Result<Response> {
+    let _permit = ctx.upload_permits.try_acquire().map_err(|_| Error::Busy {
+        retry_after_secs: 2,
+    })?;
     let (session, device) = session_for(&ctx, &token, req.headers()).await?;
     // The device cookie set by this request goes out with errors too, or the phone that
     // bound the link would lock itself out.
@@ -292,12 +295,14 @@ async fn store_upload(
     }
     let bytes = image_bytes(ctx, req).await?;
     let limits = ctx.intake_limits;
+    // Checking the structure and hashing megabytes are CPU work: off the async threads.
     let checked = bytes.clone();
-    tokio::task::spawn_blocking(move || decode::probe(&checked, &limits))
-        .await
-        .map_err(anyhow::Error::from)?
-        .map_err(intake_error)?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let sha256 = tokio::task::spawn_blocking(move || {
+        decode::probe(&checked, &limits).map(|_| hex::encode(Sha256::digest(&checked)))
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(intake_error)?;
     if let Some(existing) =
         uploads::material_by_content(&ctx.db, &session.order_id, &session.person, kind, &sha256)
             .await?

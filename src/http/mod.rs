@@ -49,6 +49,8 @@ pub struct ApiContext {
     /// Wakes the analysis workers when an upload is queued.
     pub analysis_wake: Arc<Notify>,
     pub links: Arc<LinkCache>,
+    /// Bounds the uploads being received at once (and so the memory their bodies take).
+    pub upload_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApiContext {
@@ -65,6 +67,9 @@ impl ApiContext {
             intake_limits: IntakeLimits::default(),
             analysis_wake: Arc::new(Notify::new()),
             links: Arc::new(LinkCache::default()),
+            upload_permits: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_uploads.max(1),
+            )),
             login_throttle: Arc::new(LoginThrottle::new(config.login_max_failures, lockout)),
             config: Arc::new(config),
             db,

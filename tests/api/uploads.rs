@@ -462,3 +462,24 @@ async fn a_refreshed_link_kills_the_old_one_and_unopened_links_expire() {
     assert_eq!(body["error"]["code"], "link_expired");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_multipart_form_upload_is_accepted() {
+    let app = spawn_app().await;
+    let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
+    let part = reqwest::multipart::Part::bytes(photo(Label::Good, 61))
+        .file_name("IMG_0001.jpg")
+        .mime_str("image/jpeg")
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part("image", part);
+    let res = phone()
+        .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_front")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let s = analysed(&app, &filer, &session_id).await;
+    assert_eq!(material(&s, "id_card_front")["state"], "pass", "{s}");
+    app.stop().await;
+}
