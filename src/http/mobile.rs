@@ -136,11 +136,29 @@ async fn read(
         .materials
         .iter()
         .map(|kind| {
-            let m = latest.iter().find(|m| m.person == session.person && &m.kind == kind);
+            let m = latest
+                .iter()
+                .find(|m| m.person == session.person && &m.kind == kind);
+            let reasons = m
+                .and_then(|m| m.verdict.as_ref())
+                .map_or(json!([]), |v| v["reasons"].clone());
+            // The retake reasons in words for the phone page, from the catalogue.
+            let reasons_zh: Vec<String> = reasons
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str())
+                .map(|r| {
+                    ctx.rules
+                        .reason(r)
+                        .map_or_else(|| r.to_string(), |x| x.zh.clone())
+                })
+                .collect();
             json!({
                 "kind": kind,
                 "state": m.map_or("missing", |m| m.state.as_str()),
-                "reasons": m.and_then(|m| m.verdict.as_ref()).map_or(json!([]), |v| v["reasons"].clone()),
+                "reasons": reasons,
+                "reasons_zh": reasons_zh,
             })
         })
         .collect();

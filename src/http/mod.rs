@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod mobile;
 pub mod ops;
 pub mod orders;
+pub mod pages;
 pub mod uploads;
 
 use std::sync::Arc;
@@ -93,6 +94,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(mobile::router(mobile::upload_body_limit(ctx.intake_limits.max_bytes)))
         .merge(ops::router())
+        .merge(pages::router())
         .fallback(|| async { Error::NotFound { code: "no_route", message: "no such path".into() } })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), metrics::track))

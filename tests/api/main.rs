@@ -7,6 +7,7 @@ mod errors;
 mod helpers;
 mod operations;
 mod orders;
+mod pages;
 mod process;
 mod registry;
 mod uploads;

@@ -268,6 +268,14 @@ async fn a_good_photo_passes_and_a_blurred_one_is_sent_back_with_its_reason() {
         .await
         .unwrap();
     assert_eq!(phone_view["required"], json!(["id_card_back"]));
+    let back_on_phone = material(&phone_view, "id_card_back");
+    assert!(
+        back_on_phone["reasons_zh"]
+            .as_array()
+            .unwrap()
+            .contains(&"照片模糊，请对准证件重拍".into()),
+        "{back_on_phone}"
+    );
 
     // The retake passes and completes the session.
     let (status, _) = upload_raw(
