@@ -2,6 +2,7 @@
 //! temporary data directory (real SQLite file, real HTTP), and talks to it with reqwest.
 
 mod auth;
+mod browser;
 mod check;
 mod errors;
 mod helpers;

@@ -1,0 +1,75 @@
+// The filer's journey in real headless Chromium: the PC page shows a QR code that decodes to
+// the phone link; a phone-sized window opens that link and uploads a good and a blurred
+// photo; both pages then show "pass" and "retake" with the reason. Screenshots of each step
+// go to the artifacts directory.
+// node flow.mjs BASE_URL ARTIFACTS_DIR GOOD.jpg BLURRED.jpg
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
+
+const [base, artifacts, goodPhoto, blurredPhoto] = process.argv.slice(2);
+mkdirSync(artifacts, { recursive: true });
+const shot = async (page, name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+let pc, phone;
+try {
+  pc = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
+  await pc.goto(base + "/");
+  await pc.fill("#username", "browser_filer");
+  await pc.fill("#password", "correct horse battery");
+  await pc.click("#register");
+  await pc.waitForSelector("#form:not(.hidden)");
+  const fields = {
+    "subject.name": "张三", "subject.certificate.number": "11010119900307803X", "subject.address": "北京市东城区东华门街道1号",
+    "subject.principal.name": "张三", "subject.principal.id_number": "11010119900307803X", "subject.principal.mobile": "13800138000",
+    "subject.principal.email": "zhangsan@example.cn", "services.0.name": "张三的读书笔记", "services.0.domains.0": "zhangsan-notes.cn",
+  };
+  for (const [path, value] of Object.entries(fields)) await pc.fill(`[data-path="${path}"]`, value);
+  await shot(pc, "01-pc-form.png");
+  await pc.click("#create");
+  await pc.waitForSelector("#order:not(.hidden)");
+  await shot(pc, "02-pc-order.png");
+
+  await pc.click("#upload");
+  const qr = await pc.waitForSelector("#qr svg");
+  const png = PNG.sync.read(await qr.screenshot());
+  const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  if (!decoded) throw new Error("the QR code on the PC page does not decode");
+  const link = decoded.data;
+  const shown = await pc.textContent("#link");
+  if (!link.includes("/m/") || link !== shown) throw new Error(`QR decodes to ${link}, the page shows ${shown}`);
+  await shot(pc, "03-pc-qr.png");
+
+  phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
+  await phone.goto(link);
+  await phone.waitForSelector('section[data-kind="id_card_front"]');
+  await shot(phone, "04-phone-steps.png");
+  await phone.setInputFiles('input[data-kind="id_card_front"]', goodPhoto);
+  await phone.waitForSelector('section[data-kind="id_card_front"][data-state="pass"]', { timeout: 60000 });
+  await phone.setInputFiles('input[data-kind="id_card_back"]', blurredPhoto);
+  await phone.waitForSelector('section[data-kind="id_card_back"][data-state="retake"]', { timeout: 60000 });
+  const reason = await phone.textContent('section[data-kind="id_card_back"] .reasons');
+  if (!reason.includes("照片模糊")) throw new Error(`the phone shows ${reason}`);
+  await shot(phone, "05-phone-verdicts.png");
+
+  await pc.waitForSelector('tr[data-kind="id_card_front"][data-state="pass"]', { timeout: 60000 });
+  await pc.waitForSelector('tr[data-kind="id_card_back"][data-state="retake"]', { timeout: 60000 });
+  const row = await pc.textContent('tr[data-kind="id_card_back"]');
+  if (!row.includes("照片模糊")) throw new Error(`the PC shows ${row}`);
+  await shot(pc, "06-pc-verdicts.png");
+  console.log("browser flow: ok");
+} catch (e) {
+  if (pc) await shot(pc, "failed-pc.png").catch(() => {});
+  if (phone) await shot(phone, "failed-phone.png").catch(() => {});
+  writeFileSync(join(artifacts, "error.txt"), String(e && e.stack || e));
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
