@@ -32,6 +32,9 @@ pub struct Analyzer {
     pub keep_originals: bool,
 }
 
+/// Analyses of one material before it goes to a person as `flagged: analysis_failed`.
+const MAX_ATTEMPTS: i64 = 3;
+
 /// JPEG quality of the stored copy.
 const STORED_QUALITY: u8 = 90;
 
@@ -59,7 +62,18 @@ impl Analyzer {
             match uploads::claim_job(&self.db).await {
                 Ok(Some(material_id)) => {
                     if let Err(e) = self.analyse(&material_id).await {
-                        tracing::error!(material = %material_id, error = ?e, "analysis failed; the job stays running until the next start");
+                        // Retried twice; then a person looks at it rather than it hanging.
+                        let message = format!("{e:#}");
+                        match uploads::fail_job(&self.db, &material_id, MAX_ATTEMPTS, &message)
+                            .await
+                        {
+                            Ok(gave_up) => {
+                                tracing::error!(material = %material_id, error = %message, gave_up, "analysis failed")
+                            }
+                            Err(db) => {
+                                tracing::error!(material = %material_id, error = %message, db_error = %db, "analysis failed and could not be recorded")
+                            }
+                        }
                     }
                 }
                 Ok(None) => {

@@ -337,6 +337,44 @@ pub async fn finish_analysis(
     tx.commit().await
 }
 
+/// After a failed analysis: queue the job again, or after `max_attempts` give up and hand the
+/// material to a person (`flagged`). Returns true when it gave up.
+pub async fn fail_job(
+    db: &Db,
+    material_id: &str,
+    max_attempts: i64,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let attempts: i64 = sqlx::query("SELECT attempts FROM analysis_jobs WHERE material_id = ?")
+        .bind(material_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get("attempts"))
+        .transpose()?
+        .unwrap_or(max_attempts);
+    let give_up = attempts >= max_attempts;
+    sqlx::query("UPDATE analysis_jobs SET state = ?, finished_at = ? WHERE material_id = ?")
+        .bind(if give_up { "done" } else { "queued" })
+        .bind(Utc::now())
+        .bind(material_id)
+        .execute(&mut *tx)
+        .await?;
+    if give_up {
+        let verdict = serde_json::json!({"verdict": "flagged", "reasons": ["analysis_failed"], "checks": [], "error": error});
+        sqlx::query(
+            "UPDATE materials SET state = 'flagged', verdict = ?, analyzed_at = ? WHERE id = ?",
+        )
+        .bind(verdict.to_string())
+        .bind(Utc::now())
+        .bind(material_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(give_up)
+}
+
 pub async fn queued_jobs(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query("SELECT COUNT(*) AS n FROM analysis_jobs WHERE state != 'done'")
         .fetch_one(db)
