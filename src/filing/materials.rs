@@ -51,6 +51,28 @@ impl MaterialKind {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// Documents of the subject (the unit, or the order), not of one person: whoever holds
+    /// the phone may photograph them.
+    pub fn belongs_to_subject(self) -> bool {
+        matches!(
+            self,
+            Self::BusinessLicense
+                | Self::VerificationForm
+                | Self::AuthorizationLetter
+                | Self::DomainCertificate
+                | Self::Other
+        )
+    }
+}
+
+/// Whose material an upload of `kind` in a session for `person` is: `subject` for the
+/// subject's documents, the session's person otherwise.
+pub fn holder<'a>(person: &'a str, kind: &str) -> &'a str {
+    match MaterialKind::parse(kind) {
+        Some(k) if k.belongs_to_subject() => "subject",
+        _ => person,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

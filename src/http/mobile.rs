@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::auth::token_hash;
 use super::error::{Error, Result};
 use super::ApiContext;
-use crate::filing::materials::MaterialKind;
+use crate::filing::materials::{holder, MaterialKind};
 use crate::store::blobs::BlobStore;
 use crate::store::uploads::{self, MaterialRow, NewMaterial, SessionRow};
 use crate::vision::decode::{self, IntakeError};
@@ -138,7 +138,7 @@ async fn read(
         .map(|kind| {
             let m = latest
                 .iter()
-                .find(|m| m.person == session.person && &m.kind == kind);
+                .find(|m| m.person == holder(&session.person, kind) && &m.kind == kind);
             let reasons = m
                 .and_then(|m| m.verdict.as_ref())
                 .map_or(json!([]), |v| v["reasons"].clone());
@@ -167,7 +167,7 @@ async fn read(
         "person": session.person,
         "expires_at": session.expires_at(),
         "materials": materials,
-        "required": session.materials.iter().filter(|k| !latest.iter().any(|m| m.person == session.person && &m.kind == *k && m.state == "pass")).collect::<Vec<_>>(),
+        "required": session.materials.iter().filter(|k| !latest.iter().any(|m| m.person == holder(&session.person, k) && &m.kind == *k && m.state == "pass")).collect::<Vec<_>>(),
     });
     Ok(with_cookie(Json(body).into_response(), device))
 }
@@ -321,9 +321,14 @@ async fn store_upload(
     .await
     .map_err(anyhow::Error::from)?
     .map_err(intake_error)?;
-    if let Some(existing) =
-        uploads::material_by_content(&ctx.db, &session.order_id, &session.person, kind, &sha256)
-            .await?
+    if let Some(existing) = uploads::material_by_content(
+        &ctx.db,
+        &session.order_id,
+        holder(&session.person, kind),
+        kind,
+        &sha256,
+    )
+    .await?
     {
         return Ok(accepted(&existing, true));
     }
@@ -339,7 +344,7 @@ async fn store_upload(
             id: &id,
             order_id: &session.order_id,
             session_id: &session.id,
-            person: &session.person,
+            person: holder(&session.person, kind),
             kind,
             blob: &blob,
             sha256: &sha256,

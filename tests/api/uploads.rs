@@ -491,3 +491,36 @@ async fn a_multipart_form_upload_is_accepted() {
     assert_eq!(material(&s, "id_card_front")["state"], "pass", "{s}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_subjects_documents_uploaded_from_the_principals_phone_count_for_the_subject() {
+    let app = spawn_app().await;
+    let (token, _, order_id, filer) = session(&app, &["verification_form"]).await;
+    let (status, _) = upload_raw(
+        &app,
+        &phone(),
+        &token,
+        "verification_form",
+        photo(Label::Good, 91),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    let form = order["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "verification_form")
+        .unwrap();
+    assert_eq!(form["person"], "subject");
+    assert_ne!(form["state"], "missing", "{form}");
+    app.stop().await;
+}
