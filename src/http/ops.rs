@@ -39,11 +39,18 @@ async fn readyz(State(ctx): State<ApiContext>) -> impl IntoResponse {
 }
 
 async fn metrics(State(ctx): State<ApiContext>) -> impl IntoResponse {
+    let mut text = ctx.metrics.render();
+    // Photos waiting for (or in) analysis: the backlog an operator watches.
+    if let Ok(n) = crate::store::uploads::queued_jobs(&ctx.db).await {
+        text.push_str("# HELP beian_analysis_backlog Uploaded photos not yet analysed.\n");
+        text.push_str("# TYPE beian_analysis_backlog gauge\n");
+        text.push_str(&format!("beian_analysis_backlog {n}\n"));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        ctx.metrics.render(),
+        text,
     )
 }

@@ -47,6 +47,7 @@ async fn metrics_count_requests_by_route_template_and_status() {
         !text.contains(order["id"].as_str().unwrap()),
         "ids never become labels"
     );
+    assert!(text.contains("beian_analysis_backlog 0"), "{text}");
     app.stop().await;
 }
 
