@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::filing::materials::{holder, MaterialKind};
+use crate::filing::materials::MaterialKind;
 use crate::filing::rules::RuleBook;
 use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
@@ -138,11 +138,7 @@ impl Analyzer {
             return Ok(());
         };
         let latest = uploads::latest_materials(&self.db, &session.order_id).await?;
-        let done = session.materials.iter().all(|k| {
-            latest.iter().any(|m| {
-                m.person == holder(&session.person, k) && &m.kind == k && m.state == "pass"
-            })
-        });
+        let done = session.still_required(&latest).is_empty();
         if done && session.state != "completed" && session.state != "expired" {
             uploads::set_session_state(&self.db, session_id, "completed").await?;
         }

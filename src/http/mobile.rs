@@ -136,9 +136,7 @@ async fn read(
         .materials
         .iter()
         .map(|kind| {
-            let m = latest
-                .iter()
-                .find(|m| m.person == holder(&session.person, kind) && &m.kind == kind);
+            let m = session.material(&latest, kind);
             let reasons = m
                 .and_then(|m| m.verdict.as_ref())
                 .map_or(json!([]), |v| v["reasons"].clone());
@@ -167,7 +165,7 @@ async fn read(
         "person": session.person,
         "expires_at": session.expires_at(),
         "materials": materials,
-        "required": session.materials.iter().filter(|k| !latest.iter().any(|m| m.person == holder(&session.person, k) && &m.kind == *k && m.state == "pass")).collect::<Vec<_>>(),
+        "required": session.still_required(&latest),
     });
     Ok(with_cookie(Json(body).into_response(), device))
 }

@@ -19,7 +19,7 @@ use super::auth::{token_hash, AuthUser};
 use super::error::{Error, Result};
 use super::extract::ApiJson;
 use super::ApiContext;
-use crate::filing::materials::{holder, MaterialKind};
+use crate::filing::materials::MaterialKind;
 use crate::filing::state::OrderState;
 use crate::store::orders;
 use crate::store::uploads::{self, NewSession, SessionRow};
@@ -209,7 +209,7 @@ async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> 
         .materials
         .iter()
         .map(|kind| {
-            let m = latest.iter().find(|m| m.person == holder(&s.person, kind) && &m.kind == kind);
+            let m = s.material(&latest, kind);
             json!({
                 "kind": kind,
                 "state": m.map_or("missing", |m| m.state.as_str()),

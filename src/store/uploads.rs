@@ -31,6 +31,22 @@ impl SessionRow {
         }
     }
 
+    /// The newest upload of `kind` for this session's person (or for the subject, for the
+    /// subject's documents), among the order's newest materials.
+    pub fn material<'a>(&self, latest: &'a [MaterialRow], kind: &str) -> Option<&'a MaterialRow> {
+        let person = crate::filing::materials::holder(&self.person, kind);
+        latest.iter().find(|m| m.person == person && m.kind == kind)
+    }
+
+    /// The kinds this session asks for that have no passing upload yet.
+    pub fn still_required<'a>(&'a self, latest: &[MaterialRow]) -> Vec<&'a str> {
+        self.materials
+            .iter()
+            .filter(|k| self.material(latest, k).is_none_or(|m| m.state != "pass"))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// When it expires if nothing else happens.
     pub fn expires_at(&self) -> DateTime<Utc> {
         if self.state == "waiting" {
