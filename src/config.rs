@@ -88,6 +88,9 @@ pub struct Overrides {
     /// Log filter [default: info].
     #[arg(long, env = "BEIAN_LOG")]
     pub log: Option<String>,
+    /// Base URL phones reach the service at, put in QR codes [default: http://<listen>].
+    #[arg(long, env = "BEIAN_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -110,6 +113,9 @@ impl Config {
         }
         if let Some(v) = &overrides.log {
             config.log = v.clone();
+        }
+        if let Some(v) = &overrides.public_url {
+            config.public_url = Some(v.clone());
         }
         Ok(config)
     }
