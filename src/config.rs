@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +134,16 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// By when a link issued at `now` must be opened.
+    pub fn upload_open_deadline(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::minutes(i64::from(self.upload_open_minutes))
+    }
+
+    /// When a session last active at `now` ends if the phone stays quiet.
+    pub fn upload_idle_deadline(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::minutes(i64::from(self.upload_idle_minutes))
     }
 
     /// The key file and whether it may be created (only the default one is).

@@ -106,7 +106,7 @@ async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Resu
     } else {
         session.state.as_str()
     };
-    let idle = Utc::now() + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes));
+    let idle = ctx.config.upload_idle_deadline(Utc::now());
     uploads::touch_session(&ctx.db, &session.id, state, Some(device_hash), idle).await?;
     Ok(())
 }
@@ -367,7 +367,7 @@ async fn store_upload(
         }
         return Err(e.into());
     }
-    let idle = Utc::now() + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes));
+    let idle = ctx.config.upload_idle_deadline(Utc::now());
     uploads::touch_session(&ctx.db, &session.id, "uploading", None, idle).await?;
     ctx.analysis_wake.notify_one();
     tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");

@@ -108,9 +108,8 @@ async fn create(
             person: &body.person,
             materials: &kinds,
             token_hash: &token_hash(&token),
-            open_before: now + chrono::Duration::minutes(i64::from(ctx.config.upload_open_minutes)),
-            idle_expires_at: now
-                + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes)),
+            open_before: ctx.config.upload_open_deadline(now),
+            idle_expires_at: ctx.config.upload_idle_deadline(now),
         },
     )
     .await?;
@@ -188,8 +187,8 @@ async fn refresh(
         &ctx.db,
         &id,
         &token_hash(&token),
-        now + chrono::Duration::minutes(i64::from(ctx.config.upload_open_minutes)),
-        now + chrono::Duration::minutes(i64::from(ctx.config.upload_idle_minutes)),
+        ctx.config.upload_open_deadline(now),
+        ctx.config.upload_idle_deadline(now),
     )
     .await?;
     let session = load(&ctx, &user, &id).await?;

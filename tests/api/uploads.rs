@@ -82,6 +82,19 @@ async fn analysed(app: &TestApp, filer: &str, session_id: &str) -> Value {
     }
 }
 
+/// The order's entry for a required material of `kind`, as the PC sees it.
+async fn order_material(app: &TestApp, filer: &str, order_id: &str, kind: &str) -> Value {
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(filer),
+            None,
+        )
+        .await;
+    material(&order, kind).clone()
+}
+
 fn material<'a>(s: &'a Value, kind: &str) -> &'a Value {
     s["materials"]
         .as_array()
@@ -244,20 +257,7 @@ async fn a_good_photo_passes_and_a_blurred_one_is_sent_back_with_its_reason() {
         "not complete while a photo must be retaken"
     );
 
-    let (_, order) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/orders/{order_id}"),
-            Some(&filer),
-            None,
-        )
-        .await;
-    let front = order["materials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "id_card_front")
-        .unwrap();
+    let front = order_material(&app, &filer, &order_id, "id_card_front").await;
     assert_eq!(front["state"], "pass");
     let phone_view: Value = p
         .get(app.url(&format!("/api/v1/m/{token}")))
@@ -506,20 +506,7 @@ async fn the_subjects_documents_uploaded_from_the_principals_phone_count_for_the
     )
     .await;
     assert_eq!(status, 202);
-    let (_, order) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/orders/{order_id}"),
-            Some(&filer),
-            None,
-        )
-        .await;
-    let form = order["materials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "verification_form")
-        .unwrap();
+    let form = order_material(&app, &filer, &order_id, "verification_form").await;
     assert_eq!(form["person"], "subject");
     assert_ne!(form["state"], "missing", "{form}");
     app.stop().await;
