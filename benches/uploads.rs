@@ -70,15 +70,17 @@ async fn main() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .arg("--models-dir")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
         .arg("serve")
-        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("beian serve starts");
     let pid = child.id();
-    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(addr) = line.split("addr=").nth(1) {
                 let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
             }

@@ -8,14 +8,18 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
+use crate::filing::division::Divisions;
 use crate::filing::materials::MaterialKind;
 use crate::filing::rules::RuleBook;
+use crate::filing::today_in_china;
+use crate::inspect::{self, Conclusion};
 use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
-use crate::store::uploads;
 use crate::store::Db;
+use crate::store::{orders, uploads};
 use crate::vision::decode::{self, IntakeLimits};
-use crate::vision::gate::{self, Thresholds};
+use crate::vision::gate::Thresholds;
+use crate::vision::models::Models;
 use crate::workflow;
 
 #[derive(Clone)]
@@ -30,6 +34,7 @@ pub struct Analyzer {
     pub wake: Arc<Notify>,
     /// Keep the uploaded bytes next to the re-encoded copy.
     pub keep_originals: bool,
+    pub models: Arc<Models>,
 }
 
 /// Analyses of one material before it goes to a person as `flagged: analysis_failed`.
@@ -95,32 +100,61 @@ impl Analyzer {
             return Ok(());
         };
         let kind = MaterialKind::parse(&material.kind).unwrap_or(MaterialKind::Other);
-        let (blobs, limits, thresholds, blob) = (
+        let (blobs, limits, thresholds, blob, models) = (
             self.blobs.clone(),
             self.limits,
             self.thresholds,
             material.blob.clone(),
+            self.models.clone(),
         );
-        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<(serde_json::Value, &'static str, String)> {
+        let looked = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let bytes = blobs.get(&blob)?;
-            match gate::judge(&bytes, kind, &limits, &thresholds) {
-                Ok(j) => {
-                    let probe = decode::probe(&bytes, &limits)?;
-                    let image = decode::decode_full(&bytes, &probe, &limits)?;
-                    let stored = BlobStore::new_name();
-                    blobs.put(&stored, &decode::reencode_jpeg(&image, STORED_QUALITY))?;
-                    Ok((serde_json::to_value(&j.verdict)?, j.verdict.verdict, stored))
-                }
-                Err(e) => Ok((
-                    json!({"kind": kind.as_str(), "verdict": "retake", "reasons": [e.code()], "checks": [], "error": e.to_string()}),
-                    "retake",
-                    blob,
-                )),
-            }
+            let looked = match inspect::look(&bytes, kind, &limits, &thresholds, &models)? {
+                Ok(looked) => looked,
+                Err(e) => return Ok(Err(e)),
+            };
+            // The stored copy: full resolution, re-encoded without metadata.
+            let probe = decode::probe(&bytes, &limits)?;
+            let image = decode::decode_full(&bytes, &probe, &limits)?;
+            let stored = BlobStore::new_name();
+            blobs.put(&stored, &decode::reencode_jpeg(&image, STORED_QUALITY))?;
+            Ok(Ok((looked, stored)))
         })
         .await??;
-        let (verdict, state, stored) = outcome;
-        uploads::finish_analysis(&self.db, material_id, state, &verdict, &stored).await?;
+        let (conclusion, stored) = match looked {
+            Ok((looked, stored)) => {
+                let order = orders::get(&self.db, &self.cipher, &material.order_id, None).await?;
+                let typed = order
+                    .map(|o| inspect::typed_for(&o.form, &material.person))
+                    .unwrap_or_default();
+                let c = inspect::conclude(&looked, &typed, Divisions::embedded(), today_in_china());
+                (c, stored)
+            }
+            Err(e) => (
+                Conclusion {
+                    state: "retake",
+                    verdict: json!({"kind": kind.as_str(), "verdict": "retake", "reasons": [e.code()], "checks": [], "error": e.to_string()}),
+                    reading: None,
+                },
+                material.blob.clone(),
+            ),
+        };
+        let reading = conclusion.reading.as_ref().map(|r| {
+            self.cipher.encrypt(
+                r.to_string().as_bytes(),
+                &uploads::reading_context(material_id),
+            )
+        });
+        let state = conclusion.state;
+        uploads::finish_analysis(
+            &self.db,
+            material_id,
+            state,
+            &conclusion.verdict,
+            reading.as_deref(),
+            &stored,
+        )
+        .await?;
         if stored != material.blob && !self.keep_originals {
             self.blobs.delete(&material.blob)?;
         }

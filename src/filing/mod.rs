@@ -3,6 +3,7 @@
 
 pub mod contact;
 pub mod credit_code;
+pub mod crosscheck;
 pub mod division;
 pub mod domain_name;
 pub mod fields;

@@ -275,6 +275,13 @@ async fn upload(
     let _permit = ctx.upload_permits.try_acquire().map_err(|_| Error::Busy {
         retry_after_secs: 2,
     })?;
+    // Analysis runs at the speed of the models; past the configured backlog the phone waits
+    // and retries rather than the queue (and the disk) growing without bound.
+    if crate::store::uploads::queued_jobs(&ctx.db).await? >= ctx.config.max_analysis_backlog {
+        return Err(Error::Busy {
+            retry_after_secs: 5,
+        });
+    }
     let (session, device) = session_for(&ctx, &token, req.headers()).await?;
     // The device cookie set by this request goes out with errors too, or the phone that
     // bound the link would lock itself out.

@@ -31,6 +31,7 @@ use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
 use crate::vision::decode::IntakeLimits;
+use crate::vision::models::Models;
 use auth::LoginThrottle;
 use error::Error;
 use metrics::Metrics;
@@ -52,6 +53,8 @@ pub struct ApiContext {
     pub links: Arc<LinkCache>,
     /// Bounds the uploads being received at once (and so the memory their bodies take).
     pub upload_permits: Arc<tokio::sync::Semaphore>,
+    /// The OCR (and later face) models, loaded once.
+    pub models: Arc<Models>,
 }
 
 impl ApiContext {
@@ -61,9 +64,11 @@ impl ApiContext {
         cipher: FieldCipher,
         rules: RuleBook,
         blobs: BlobStore,
+        models: Arc<Models>,
     ) -> Self {
         let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
         ApiContext {
+            models,
             blobs,
             intake_limits: IntakeLimits::default(),
             analysis_wake: Arc::new(Notify::new()),

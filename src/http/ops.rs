@@ -20,7 +20,8 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the database answers. (The vision models join this check when they exist.)
+/// Ready when the database answers. (The models are loaded before the port opens: a service
+/// that answers has them.)
 async fn readyz(State(ctx): State<ApiContext>) -> impl IntoResponse {
     let database = sqlx::query("SELECT 1").execute(&ctx.db).await.is_ok();
     let status = if database {
@@ -33,6 +34,7 @@ async fn readyz(State(ctx): State<ApiContext>) -> impl IntoResponse {
         "checks": {
             "database": database,
             "rules": {"provinces": ctx.rules.provinces.len(), "reasons": ctx.rules.reasons.len()},
+            "models": {"ocr": ctx.config.ocr_models},
         }
     });
     (status, Json(body))

@@ -19,7 +19,7 @@ use crate::filing::rules::{Finding, Severity};
 use crate::filing::state::OrderState;
 use crate::filing::today_in_china;
 use crate::store::orders::{self, OrderRecord, OrderWrite};
-use crate::store::registry;
+use crate::store::{registry, uploads};
 use crate::workflow;
 
 pub fn router() -> Router<ApiContext> {
@@ -267,12 +267,51 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
         "services": masked["services"],
         "findings": r.findings,
         "materials": materials,
-        "prefilled": {},
+        "prefilled": prefilled(ctx, &r.id).await?,
         "history": r.history,
         "version": r.version,
         "created_at": r.created_at,
         "updated_at": r.updated_at,
     }))
+}
+
+/// What OCR read on the newest photo of each material, by person and kind, with the flags the
+/// reading raised: the PC shows it next to what was typed. ID numbers are masked.
+async fn prefilled(ctx: &ApiContext, order_id: &str) -> Result<Value> {
+    let mut out = serde_json::Map::new();
+    for m in uploads::latest_materials(&ctx.db, order_id).await? {
+        let Some(stored) = &m.reading else {
+            continue;
+        };
+        let plain = ctx
+            .cipher
+            .decrypt(stored, &uploads::reading_context(&m.id))?;
+        let mut reading: Value = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
+        mask_reading(&mut reading);
+        reading["material_id"] = json!(m.id);
+        reading["state"] = json!(m.state);
+        let person = out.entry(m.person.clone()).or_insert_with(|| json!({}));
+        person[m.kind.as_str()] = reading;
+    }
+    Ok(Value::Object(out))
+}
+
+/// Masks the ID number among a reading's fields and in the flags about it.
+pub fn mask_reading(reading: &mut Value) {
+    let mask = |v: &mut Value| {
+        if let Some(s) = v.as_str() {
+            *v = Value::String(mask_id(s));
+        }
+    };
+    if let Some(v) = reading.pointer_mut("/fields/id_number/value") {
+        mask(v);
+    }
+    if let Some(flags) = reading["flags"].as_array_mut() {
+        for f in flags.iter_mut().filter(|f| f["field"] == "id_number") {
+            mask(&mut f["read"]);
+            mask(&mut f["typed"]);
+        }
+    }
 }
 
 /// Masks every ID number in a form document (the certificate too, when it is a resident ID).

@@ -182,7 +182,14 @@ pub struct MaterialRow {
     pub blob: String,
     pub sha256: String,
     pub verdict: Option<Value>,
+    /// Ciphertext of what OCR read (see `reading_context`).
+    pub reading: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The encryption context binding a material's reading to its row.
+pub fn reading_context(material_id: &str) -> String {
+    format!("materials.reading:{material_id}")
 }
 
 fn material_from_row(r: &SqliteRow) -> Result<MaterialRow, sqlx::Error> {
@@ -197,12 +204,13 @@ fn material_from_row(r: &SqliteRow) -> Result<MaterialRow, sqlx::Error> {
         blob: r.try_get("blob")?,
         sha256: r.try_get("sha256")?,
         verdict: verdict.and_then(|v| serde_json::from_str(&v).ok()),
+        reading: r.try_get("reading")?,
         created_at: r.try_get("created_at")?,
     })
 }
 
 const MATERIAL_COLUMNS: &str =
-    "id, order_id, session_id, person, kind, state, blob, sha256, verdict, created_at";
+    "id, order_id, session_id, person, kind, state, blob, sha256, verdict, reading, created_at";
 
 pub struct NewMaterial<'a> {
     pub id: &'a str,
@@ -331,15 +339,17 @@ pub async fn finish_analysis(
     material_id: &str,
     state: &str,
     verdict: &Value,
+    reading: Option<&str>,
     blob: &str,
 ) -> Result<(), sqlx::Error> {
     let now = Utc::now();
     let mut tx = db.begin().await?;
     sqlx::query(
-        "UPDATE materials SET state = ?, verdict = ?, blob = ?, analyzed_at = ? WHERE id = ?",
+        "UPDATE materials SET state = ?, verdict = ?, reading = ?, blob = ?, analyzed_at = ? WHERE id = ?",
     )
     .bind(state)
     .bind(verdict.to_string())
+    .bind(reading)
     .bind(blob)
     .bind(now)
     .bind(material_id)

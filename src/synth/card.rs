@@ -168,7 +168,8 @@ pub fn front(id: &Identity, font: &FontArc, rng: &mut impl Rng) -> RgbImage {
     );
     text(&mut img, font, vx, mm(21.0), value * 0.9, INK, &birth);
     label(&mut img, font, lx, mm(28.5), "住址");
-    // The address wraps at about 11 characters a line.
+    // The address wraps at 11 characters a line, three lines at most (the generator keeps
+    // addresses that short).
     let chars: Vec<char> = id.address.chars().collect();
     for (i, line) in chars.chunks(11).take(3).enumerate() {
         let s: String = line.iter().collect();

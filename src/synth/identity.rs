@@ -79,14 +79,19 @@ impl Identity {
         let seq = rng.gen_range(0..500) * 2 + u32::from(male);
         let first17 = format!("{region}{}{seq:03}", birth.format("%Y%m%d"));
         let id_number = format!("{first17}{}", check_character(first17.as_bytes()));
-        let address = format!(
-            "{place}{}{}号{}单元{}室",
+        let street = format!(
+            "{place}{}{}号",
             STREETS.choose(rng).copied().unwrap_or("人民路"),
             rng.gen_range(1..300),
-            rng.gen_range(1..6),
-            rng.gen_range(101..2800)
         );
-        let county = divisions.place_name(region).unwrap_or_default();
+        let unit = format!("{}单元{}室", rng.gen_range(1..6), rng.gen_range(101..2800));
+        // The card has three lines of eleven characters for the address; a long place name
+        // leaves the flat number out, as real addresses then do.
+        let address = if street.chars().count() + unit.chars().count() <= 33 {
+            street + &unit
+        } else {
+            street
+        };
         let issued_year = rng.gen_range(2010..2026);
         let valid_from =
             NaiveDate::from_ymd_opt(issued_year, rng.gen_range(1..=12), rng.gen_range(1..=28))
@@ -105,10 +110,25 @@ impl Identity {
             birth,
             address,
             id_number,
-            authority: format!("{county}公安局"),
+            authority: authority(divisions, region),
             valid_from,
             valid_until,
         }
+    }
+}
+
+/// The police office that issues cards in a county: 某县公安局, or for a city district
+/// 某市公安局某分局.
+fn authority(divisions: &Divisions, region: &str) -> String {
+    match divisions.names(region) {
+        Some((province, city, Some(area))) => match area.strip_suffix('区') {
+            Some(stem) if !stem.is_empty() => {
+                format!("{}公安局{stem}分局", city.unwrap_or(province))
+            }
+            _ => format!("{area}公安局"),
+        },
+        Some((province, _, None)) => format!("{province}公安厅"),
+        None => "公安局".to_string(),
     }
 }
 

@@ -6,4 +6,5 @@ pub mod calibrate;
 pub mod card;
 pub mod font;
 pub mod identity;
+pub mod ocr_accuracy;
 pub mod scene;

@@ -122,8 +122,13 @@ pub struct Timings {
 
 pub struct Judgement {
     pub verdict: Verdict,
-    /// The flattened document at the measuring scale (for the reviewer and for OCR).
+    /// The flattened document at the measuring scale (for the reviewer).
     pub document: Option<RgbImage>,
+    /// The decoded image the gate worked on (long side about `GATE_LONG_SIDE`)...
+    pub work: RgbImage,
+    /// ... and the document's corners in it, when one was found (OCR flattens it again at
+    /// the resolution it needs).
+    pub quad: Option<Quad>,
     pub timings: Timings,
 }
 
@@ -172,6 +177,8 @@ pub fn judge(
         return Ok(Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
+            work,
+            quad: None,
             timings,
         });
     };
@@ -196,6 +203,8 @@ pub fn judge(
         return Ok(Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
+            work,
+            quad: None,
             timings,
         });
     };
@@ -247,6 +256,8 @@ pub fn judge(
     Ok(Judgement {
         verdict: verdict_of(kind, checks, Some(doc), image),
         document: Some(crop),
+        work,
+        quad: Some(quad_work),
         timings,
     })
 }

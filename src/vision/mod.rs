@@ -5,4 +5,8 @@
 pub mod decode;
 pub mod document;
 pub mod gate;
+pub mod models;
+pub mod ocr;
 pub mod quality;
+pub mod read;
+pub mod runtime;

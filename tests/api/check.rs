@@ -9,6 +9,8 @@ use crate::helpers::photo;
 
 fn check(path: &std::path::Path, kind: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+        .arg("--models-dir")
+        .arg(crate::helpers::models_dir())
         .arg("check")
         .arg(path)
         .args(["--kind", kind])
@@ -27,7 +29,8 @@ fn a_sharp_card_passes_and_a_blurred_one_is_sent_back() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.jpg");
     std::fs::write(&good, photo(scene::Label::Good, 11)).unwrap();
-    let v = check(&good, "id_card_front");
+    let out = check(&good, "id_card_front");
+    let v = &out["verdict"];
     assert_eq!(v["verdict"], "pass", "{v:#}");
     assert_eq!(v["kind"], "id_card_front");
     let sharpness = v["checks"]
@@ -41,7 +44,8 @@ fn a_sharp_card_passes_and_a_blurred_one_is_sent_back() {
 
     let blurred = dir.path().join("blurred.jpg");
     std::fs::write(&blurred, photo(scene::Label::Defocus, 12)).unwrap();
-    let v = check(&blurred, "id_card_front");
+    let out = check(&blurred, "id_card_front");
+    let v = &out["verdict"];
     assert_eq!(v["verdict"], "retake");
     assert!(
         v["reasons"].as_array().unwrap().contains(&"blurry".into()),

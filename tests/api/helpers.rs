@@ -21,8 +21,14 @@ pub fn config_for(data_dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
+        // One models directory for every test (fetched once, on the first start).
+        models_dir: models_dir(),
         ..Config::default()
     }
+}
+
+pub fn models_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
 }
 
 /// A service on its own port with its own temporary data directory.
@@ -155,14 +161,48 @@ pub fn codes(findings: &Value) -> Vec<String> {
 
 /// A synthetic phone photo of an ID card front with the given degradation, as a JPEG.
 pub fn photo(label: beian::synth::scene::Label, seed: u64) -> Vec<u8> {
-    use beian::synth::{card, font, identity::Identity, scene};
+    card_photo(&zhang_san(), true, label, seed)
+}
+
+/// The back of 张三's card (valid until 2035).
+pub fn back_photo(label: beian::synth::scene::Label, seed: u64) -> Vec<u8> {
+    card_photo(&zhang_san(), false, label, seed)
+}
+
+/// The person of `minimal_order()`, as their ID card prints them.
+pub fn zhang_san() -> beian::synth::identity::Identity {
+    use chrono::NaiveDate;
+    beian::synth::identity::Identity {
+        name: "张三".into(),
+        male: true,
+        ethnicity: "汉".into(),
+        birth: NaiveDate::from_ymd_opt(1990, 3, 7).unwrap(),
+        address: "北京市东城区东华门街道1号".into(),
+        id_number: "11010119900307803X".into(),
+        authority: "北京市公安局东城分局".into(),
+        valid_from: NaiveDate::from_ymd_opt(2015, 5, 1).unwrap(),
+        valid_until: NaiveDate::from_ymd_opt(2035, 5, 1),
+    }
+}
+
+/// A phone photo (1600×1200 JPEG) of one side of `id`'s card.
+pub fn card_photo(
+    id: &beian::synth::identity::Identity,
+    front: bool,
+    label: beian::synth::scene::Label,
+    seed: u64,
+) -> Vec<u8> {
+    use beian::synth::{card, font, scene};
     use rand::SeedableRng;
     let font = font::load_cjk_font().expect("a CJK font is installed (scripts/setup)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let id = Identity::random(&mut rng);
-    let front = card::front(&id, &font, &mut rng);
+    let rendered = if front {
+        card::front(id, &font, &mut rng)
+    } else {
+        card::back(id, &font, &mut rng)
+    };
     beian::vision::decode::reencode_jpeg(
-        &scene::photo(&front, label, 1600, 1200, &mut rng).image,
+        &scene::photo(&rendered, label, 1600, 1200, &mut rng).image,
         90,
     )
 }

@@ -5,36 +5,51 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Starts `beian serve` on port 0 over `dir`; returns the child and its address.
-fn serve(dir: &std::path::Path) -> (Child, String) {
+/// A running `beian serve`, killed if a failed test drops it (an orphan would hold the test
+/// runner's output pipes open).
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `beian serve` on port 0 over `dir`; returns the child and its address (read from
+/// the log on stderr).
+fn serve(dir: &std::path::Path) -> (Served, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_beian"))
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
+        .arg("--models-dir")
+        .arg(crate::helpers::models_dir())
         .arg("serve")
         .env_remove("BEIAN_MASTER_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the beian binary starts");
-    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(addr) = line.split("addr=").nth(1) {
                 let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
             }
         }
     });
+    let served = Served(child);
     let addr = rx
         .recv_timeout(Duration::from_secs(60))
         .expect("the service logs its address");
-    (child, addr)
+    (served, addr)
 }
 
 #[tokio::test]
 async fn serve_starts_answers_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = serve(dir.path());
+    let (mut served, addr) = serve(dir.path());
     let body: serde_json::Value = reqwest::get(format!("http://{addr}/healthz"))
         .await
         .unwrap()
@@ -45,7 +60,7 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
     assert!(dir.path().join("beian.db").exists());
     assert!(dir.path().join("secret.key").exists());
 
-    let pid = child.id().to_string();
+    let pid = served.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -53,7 +68,7 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
         .success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = served.0.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -73,7 +88,7 @@ async fn an_upload_survives_a_kill_and_its_analysis_finishes_after_restart() {
     use serde_json::{json, Value};
 
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = serve(dir.path());
+    let (mut served, addr) = serve(dir.path());
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
     let auth: Value = http
@@ -124,10 +139,10 @@ async fn an_upload_survives_a_kill_and_its_analysis_finishes_after_restart() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 202);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    served.0.kill().unwrap();
+    served.0.wait().unwrap();
 
-    let (mut child, addr) = serve(dir.path());
+    let (mut served, addr) = serve(dir.path());
     let url = format!(
         "http://{addr}/api/v1/upload-sessions/{}?wait=5s",
         session["id"].as_str().unwrap()
@@ -152,6 +167,6 @@ async fn an_upload_survives_a_kill_and_its_analysis_finishes_after_restart() {
         state, "pass",
         "the accepted upload was analysed after the restart"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    served.0.kill().unwrap();
+    served.0.wait().unwrap();
 }

@@ -7,7 +7,9 @@ use beian::synth::scene::Label;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
-use crate::helpers::{minimal_order, photo, spawn_app, spawn_app_in, spawn_configured, TestApp};
+use crate::helpers::{
+    back_photo, minimal_order, photo, spawn_app, spawn_app_in, spawn_configured, TestApp,
+};
 
 /// A filer's order with an upload session for the principal's ID card; (token, session id,
 /// order id, filer token).
@@ -283,7 +285,7 @@ async fn a_good_photo_passes_and_a_blurred_one_is_sent_back_with_its_reason() {
         &p,
         &token,
         "id_card_back",
-        photo(Label::Good, 23),
+        back_photo(Label::Good, 23),
         None,
     )
     .await;

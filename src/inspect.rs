@@ -1,0 +1,161 @@
+//! Inspecting one material: the quality gate, then (for documents with text) OCR, then the
+//! cross-checks against itself and what the filer typed. The analysis workers and
+//! `beian check` both run this, so the CLI prints exactly what an upload would get.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+use crate::filing::crosscheck::{self, Typed};
+use crate::filing::division::Divisions;
+use crate::filing::materials::MaterialKind;
+use crate::vision::decode::{IntakeError, IntakeLimits};
+use crate::vision::gate::{self, Judgement, Thresholds};
+use crate::vision::models::Models;
+use crate::vision::read::{self, Reading};
+
+/// The pixel work, done on a blocking thread.
+pub struct Looked {
+    pub kind: MaterialKind,
+    pub judgement: Judgement,
+    pub reading: Option<Reading>,
+}
+
+pub fn look(
+    bytes: &[u8],
+    kind: MaterialKind,
+    limits: &IntakeLimits,
+    thresholds: &Thresholds,
+    models: &Models,
+) -> anyhow::Result<Result<Looked, IntakeError>> {
+    let judgement = match gate::judge(bytes, kind, limits, thresholds) {
+        Ok(j) => j,
+        Err(e) => return Ok(Err(e)),
+    };
+    // A photo sent back for its quality is not worth reading.
+    let reading = if judgement.verdict.verdict == "pass" {
+        read::read(&models.ocr, kind, &judgement)?
+    } else {
+        None
+    };
+    Ok(Ok(Looked {
+        kind,
+        judgement,
+        reading,
+    }))
+}
+
+/// The outcome: the state, the verdict JSON (no personal data: field names, confidences and
+/// flag codes), and the reading JSON (values; stored encrypted).
+pub struct Conclusion {
+    pub state: &'static str,
+    pub verdict: Value,
+    pub reading: Option<Value>,
+}
+
+pub fn conclude(
+    looked: &Looked,
+    typed: &Typed,
+    divisions: &Divisions,
+    today: NaiveDate,
+) -> Conclusion {
+    let gate = &looked.judgement.verdict;
+    let mut verdict = serde_json::to_value(gate).unwrap_or_else(|_| json!({}));
+    let Some(reading) = &looked.reading else {
+        return Conclusion {
+            state: gate.verdict,
+            verdict,
+            reading: None,
+        };
+    };
+    let outcome = crosscheck::check(
+        looked.kind,
+        reading.document,
+        &reading.fields,
+        typed,
+        divisions,
+        today,
+    );
+    let state = if !outcome.retake.is_empty() {
+        "retake"
+    } else if !outcome.flags.is_empty() {
+        "flagged"
+    } else {
+        "pass"
+    };
+    let mut reasons: Vec<String> = outcome.retake.iter().map(|r| r.to_string()).collect();
+    for f in &outcome.flags {
+        if !reasons.contains(&f.code) {
+            reasons.push(f.code.clone());
+        }
+    }
+    verdict["verdict"] = json!(state);
+    verdict["reasons"] = json!(reasons);
+    verdict["read"] = json!({
+        "document": reading.document,
+        "turned": reading.turned,
+        "lines": reading.lines.len(),
+        "portrait": reading.portrait,
+        "fields": reading.fields.iter().map(|(k, f)| (k.to_string(), json!({"confidence": f.confidence}))).collect::<serde_json::Map<_, _>>(),
+        "flags": outcome.flags.iter().map(|f| json!({"code": f.code, "field": f.field, "message": f.message})).collect::<Vec<_>>(),
+    });
+    Conclusion {
+        state,
+        verdict,
+        reading: Some(json!({
+            "document": reading.document,
+            "fields": reading.fields,
+            "flags": outcome.flags,
+        })),
+    }
+}
+
+/// Where the time of one inspection went, for the benchmark and `check --timings`.
+pub fn stage_timings(looked: &Looked) -> Vec<(&'static str, Duration)> {
+    let g = &looked.judgement.timings;
+    let mut out = vec![
+        ("probe", g.probe),
+        ("decode", g.decode),
+        ("detect_document", g.detect),
+        ("rectify", g.rectify),
+        ("measure", g.measure),
+    ];
+    if let Some(r) = &looked.reading {
+        out.extend([
+            ("ocr_rectify", r.timings.rectify),
+            ("ocr_det", r.timings.ocr.det),
+            ("ocr_cls", r.timings.ocr.cls),
+            ("ocr_rec", r.timings.ocr.rec),
+            ("parse", r.timings.parse),
+        ]);
+    }
+    out
+}
+
+/// What the filer typed that the material of `person` can confirm, from the order form (in
+/// its JSON shape).
+pub fn typed_for(form: &Value, person: &str) -> Typed {
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let subject = &form["subject"];
+    if person == "subject" {
+        let certificate = &subject["certificate"];
+        return Typed {
+            name: text(&subject["name"]),
+            credit_code: (certificate["type"] != "resident_id")
+                .then(|| text(&certificate["number"]))
+                .flatten(),
+            legal_representative: text(&subject["legal_representative"]),
+            id_number: None,
+        };
+    }
+    let who = match person.strip_prefix("service:").map(str::parse::<usize>) {
+        Some(Ok(n)) => &form["services"][n]["responsible"],
+        _ => &subject["principal"],
+    };
+    Typed {
+        name: text(&who["name"]),
+        id_number: text(&who["id_number"]),
+        ..Typed::default()
+    }
+}

