@@ -1,37 +1,22 @@
-use rand::SeedableRng;
+//! Prints every line OCR reads in an image taken as an already flattened document (no
+//! document search), and the fields parsed from them: `cargo run --release --example ocr_lines -- IMAGE...`.
+use std::path::Path;
+
+use beian::vision::models::Models;
+use beian::vision::ocr::OcrModels;
+use beian::vision::read;
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let models = beian::vision::models::Models::shared(
-        std::path::Path::new("models"),
-        beian::vision::ocr::OcrModels::parse(&args[1]).unwrap(),
-        std::env::var("THREADS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(2),
-    )?;
-    let font = beian::synth::font::load_cjk_font()?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(args[2].parse()?);
-    let id = beian::synth::identity::Identity::random(&mut rng);
-    println!("{id:?}");
-    for side in ["front", "back"] {
-        let card = if side == "front" {
-            beian::synth::card::front(&id, &font, &mut rng)
-        } else {
-            beian::synth::card::back(&id, &font, &mut rng)
-        };
-        let img = beian::vision::decode::resize_to_long_side(&card, 960);
-        img.save(format!("/tmp/exp/{side}.png"))?;
-        let t = std::time::Instant::now();
-        let out = models.ocr.read(&img)?;
-        println!(
-            "{side} {:?} total {:?} turned {}",
-            out.timings,
-            t.elapsed(),
-            out.turned
-        );
-        for l in &out.lines {
-            println!("  {:.3} {:?} {:?}", l.confidence, l.text, l.quad[0]);
+    let models = Models::shared(Path::new("models"), OcrModels::Ppocrv6Small, 2)?;
+    for path in std::env::args().skip(1) {
+        let img = image::open(&path)?.to_rgb8();
+        let r = read::read_flat(&models.ocr, img)?;
+        println!("{path}: {:?}, turned {}", r.timings.ocr, r.turned);
+        for l in &r.lines {
+            let [x, y] = [l.quad[0].0, l.quad[0].1];
+            println!("  {:.3} ({x:.0},{y:.0}) {}", l.confidence, l.text);
         }
+        println!("  {:?} {:?}", r.document, r.fields);
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ impl Analyzer {
         if cleaned > 0 {
             tracing::info!(cleaned, "partial uploads removed");
         }
-        Ok((0..workers.max(1))
+        Ok((0..workers)
             .map(|_| tokio::spawn(self.clone().run()))
             .collect())
     }

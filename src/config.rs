@@ -39,7 +39,8 @@ pub struct Config {
     pub upload_open_minutes: u32,
     /// An upload session ends after this many minutes without a request from the phone.
     pub upload_idle_minutes: u32,
-    /// Background analysis workers (each runs one photo at a time on the blocking pool).
+    /// Background analysis workers (each runs one photo at a time on the blocking pool); 0
+    /// makes a process that only takes uploads, for a queue analysed elsewhere.
     pub analysis_workers: usize,
     /// Keep the uploaded bytes next to the metadata-free re-encoded copy.
     pub keep_originals: bool,

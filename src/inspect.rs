@@ -35,7 +35,7 @@ pub fn look(
     };
     // A photo sent back for its quality is not worth reading.
     let reading = if judgement.verdict.verdict == "pass" {
-        read::read(&models.ocr, kind, &judgement)?
+        read::read(&models.ocr, kind, &judgement, bytes, limits)?
     } else {
         None
     };

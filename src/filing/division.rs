@@ -116,6 +116,21 @@ impl Divisions {
         Some((province, city, area))
     }
 
+    /// Every place name an address can start with: provinces, their cities, their counties,
+    /// as `place_name` writes them.
+    pub fn place_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.provinces.values().cloned().collect();
+        for code in self.cities.keys() {
+            if let Some(name) = self.place_name(&format!("{code}00")) {
+                out.push(name);
+            }
+        }
+        out.extend(self.areas.keys().filter_map(|c| self.place_name(c)));
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Every current county code, for generators and property tests.
     pub fn county_codes(&self) -> Vec<&str> {
         let mut codes: Vec<&str> = self.areas.keys().map(String::as_str).collect();

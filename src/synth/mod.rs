@@ -6,5 +6,6 @@ pub mod calibrate;
 pub mod card;
 pub mod font;
 pub mod identity;
+pub mod licence;
 pub mod ocr_accuracy;
 pub mod scene;

@@ -103,11 +103,15 @@ pub fn run(
             let expected = truth(&id, front);
 
             let flat = decode::resize_to_long_side(&rendered, read::CARD_OCR_LONG_SIDE);
-            let out = models.ocr.read(&flat)?;
-            let (w, h) = flat.dimensions();
-            let document = fields::identify(&out.lines);
-            let got = fields::parse(document, &out.lines, w, h);
-            tally(&mut report, Condition::Clean, &expected, &got);
+            let reading = read::read_flat(&models.ocr, flat)?;
+            let missed = tally(&mut report, Condition::Clean, &expected, &reading.fields);
+            if let (true, Some(dir)) = (missed, &report.keep_misses) {
+                std::fs::create_dir_all(dir)?;
+                reading.flat.save(dir.join(format!(
+                    "miss-{i:04}-{}-clean.png",
+                    if front { "front" } else { "back" }
+                )))?;
+            }
 
             let jpeg = degraded_photo(&rendered, &mut rng);
             let kind = if front {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use serde::Serialize;
 
+use super::decode::{self, IntakeLimits};
 use super::document::{self, DocShape};
 use super::gate::{self, Judgement};
 use super::ocr::card::{self, Document, Fields};
@@ -15,8 +16,9 @@ use crate::filing::materials::MaterialKind;
 /// Long side of a flattened card for OCR: an ID card's smallest print (the address, 3.2 mm)
 /// is then about 30 px high, well inside what the detector and the recogniser read.
 pub const CARD_OCR_LONG_SIDE: u32 = 960;
-/// A page is read at the resolution the gate decoded it at.
-pub const PAGE_OCR_LONG_SIDE: u32 = gate::GATE_LONG_SIDE;
+/// A page's print is small (a licence's fields are about 4 mm high): it is decoded again at
+/// twice the gate's resolution and flattened at this long side.
+pub const PAGE_OCR_LONG_SIDE: u32 = 2048;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Reading {
@@ -57,20 +59,39 @@ pub fn read(
     ocr: &OcrEngine,
     kind: MaterialKind,
     judgement: &Judgement,
+    bytes: &[u8],
+    limits: &IntakeLimits,
 ) -> anyhow::Result<Option<Reading>> {
     let (Some(quad), Some(shape), true) = (judgement.quad, gate::shape_of(kind), is_readable(kind))
     else {
         return Ok(None);
     };
-    let mut timings = ReadTimings::default();
     let start = Instant::now();
-    let long = match shape {
-        DocShape::Card => CARD_OCR_LONG_SIDE,
-        DocShape::Page | DocShape::Any => PAGE_OCR_LONG_SIDE,
+    let flat = match shape {
+        DocShape::Card => {
+            document::rectify(&judgement.work, &quad, shape.crop_size(CARD_OCR_LONG_SIDE))
+        }
+        DocShape::Page | DocShape::Any => {
+            let probe = decode::probe(bytes, limits)?;
+            let large = decode::decode_for_gate(bytes, &probe, PAGE_OCR_LONG_SIDE, limits)?;
+            let scale = large.width() as f32 / judgement.work.width() as f32;
+            document::rectify(
+                &large,
+                &quad.scaled(scale),
+                shape.crop_size(PAGE_OCR_LONG_SIDE),
+            )
+        }
     };
-    let mut flat = document::rectify(&judgement.work, &quad, shape.crop_size(long));
-    timings.rectify = start.elapsed();
+    let rectify = start.elapsed();
+    let mut reading = read_flat(ocr, flat)?;
+    reading.timings.rectify = rectify;
+    Ok(Some(reading))
+}
 
+/// Reads a flattened document: OCR, which document it is, its fields (looking again where
+/// the layout says a value must be and none was found).
+pub fn read_flat(ocr: &OcrEngine, mut flat: RgbImage) -> anyhow::Result<Reading> {
+    let mut timings = ReadTimings::default();
     let out = ocr.read(&flat)?;
     timings.ocr = out.timings.clone();
     if out.turned {
@@ -80,9 +101,20 @@ pub fn read(
     let start = Instant::now();
     let document = card::identify(&out.lines);
     let (w, h) = flat.dimensions();
-    let fields = card::parse(document, &out.lines, w, h);
+    let mut fields = card::parse(document, &out.lines, w, h);
+    if document == Document::IdCardFront {
+        for (field, label) in card::REREAD {
+            if fields.contains_key(field) {
+                continue;
+            }
+            if let Some(region) = card::value_region(&out.lines, label) {
+                let (text, confidence) = ocr.recognise_region(&flat, &region)?;
+                card::put_reread(&mut fields, field, &text, confidence);
+            }
+        }
+    }
     timings.parse = start.elapsed();
-    Ok(Some(Reading {
+    Ok(Reading {
         document,
         fields,
         portrait: (document == Document::IdCardFront).then(|| card::portrait_region(w, h)),
@@ -90,5 +122,5 @@ pub fn read(
         lines: out.lines,
         flat,
         timings,
-    }))
+    })
 }

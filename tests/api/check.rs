@@ -5,7 +5,7 @@ use std::process::Command;
 use beian::synth::scene;
 use serde_json::Value;
 
-use crate::helpers::photo;
+use crate::helpers::{back_photo, card_photo, photo, zhang_san};
 
 fn check(path: &std::path::Path, kind: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_beian"))
@@ -81,4 +81,87 @@ fn hostile_files_get_an_error_code_not_a_crash() {
         let v = check(&path, "id_card_front");
         assert_eq!(v["error"]["code"], code, "{name}: {v:#}");
     }
+}
+
+fn check_bytes(bytes: &[u8], kind: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photo.jpg");
+    std::fs::write(&path, bytes).unwrap();
+    check(&path, kind)
+}
+
+fn field<'a>(out: &'a Value, name: &str) -> &'a str {
+    out["reading"]["fields"][name]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} not read: {out:#}"))
+}
+
+#[test]
+fn a_photographed_card_is_read_field_by_field_on_both_sides() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(404);
+    let id = beian::synth::identity::Identity::random(&mut rng);
+    let out = check_bytes(
+        &card_photo(&id, true, scene::Label::Good, 5),
+        "id_card_front",
+    );
+    assert_eq!(out["verdict"]["verdict"], "pass", "{out:#}");
+    assert_eq!(out["reading"]["document"], "id_card_front");
+    assert_eq!(field(&out, "name"), id.name);
+    assert_eq!(field(&out, "sex"), if id.male { "男" } else { "女" });
+    assert_eq!(field(&out, "ethnicity"), id.ethnicity);
+    assert_eq!(field(&out, "birth_date"), id.birth.to_string());
+    assert_eq!(field(&out, "address"), id.address);
+    assert_eq!(field(&out, "id_number"), id.id_number);
+    // Where the portrait is, for the face match.
+    assert_eq!(
+        out["verdict"]["read"]["portrait"].as_array().unwrap().len(),
+        4
+    );
+
+    let out = check_bytes(
+        &card_photo(&id, false, scene::Label::Good, 6),
+        "id_card_back",
+    );
+    assert_eq!(field(&out, "issuing_authority"), id.authority);
+    assert_eq!(field(&out, "valid_from"), id.valid_from.to_string());
+    let until = id.valid_until.map_or("长期".to_string(), |d| d.to_string());
+    assert_eq!(field(&out, "valid_until"), until);
+}
+
+#[test]
+fn the_wrong_side_is_sent_back_and_an_expired_card_is_flagged() {
+    let out = check_bytes(&back_photo(scene::Label::Good, 7), "id_card_front");
+    assert_eq!(out["verdict"]["verdict"], "retake", "{out:#}");
+    assert_eq!(out["verdict"]["reasons"], serde_json::json!(["wrong_side"]));
+
+    let mut expired = zhang_san();
+    expired.valid_from = chrono::NaiveDate::from_ymd_opt(2005, 5, 1).unwrap();
+    expired.valid_until = chrono::NaiveDate::from_ymd_opt(2025, 5, 1);
+    let out = check_bytes(
+        &card_photo(&expired, false, scene::Label::Good, 8),
+        "id_card_back",
+    );
+    assert_eq!(out["verdict"]["verdict"], "flagged", "{out:#}");
+    assert_eq!(out["verdict"]["reasons"], serde_json::json!(["id_expired"]));
+}
+
+#[test]
+fn a_business_licence_photo_gives_its_code_name_representative_and_address() {
+    use beian::synth::licence;
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let font = beian::synth::font::load_cjk_font().unwrap();
+    let l = licence::Licence::random(&mut rng);
+    let page = licence::render(&l, &font, &mut rng);
+    let photo = licence::photo(&page, 4000, 3000, &mut rng);
+    let out = check_bytes(
+        &beian::vision::decode::reencode_jpeg(&photo, 88),
+        "business_license",
+    );
+    assert_eq!(out["verdict"]["verdict"], "pass", "{out:#}");
+    assert_eq!(field(&out, "credit_code"), l.credit_code);
+    assert_eq!(field(&out, "name"), l.name);
+    assert_eq!(field(&out, "legal_representative"), l.legal_representative);
+    assert_eq!(field(&out, "address"), l.address);
 }

@@ -6,6 +6,8 @@ mod browser;
 mod check;
 mod errors;
 mod helpers;
+mod models;
+mod ocr_accuracy;
 mod operations;
 mod orders;
 mod pages;

@@ -513,3 +513,101 @@ async fn the_subjects_documents_uploaded_from_the_principals_phone_count_for_the
     assert_ne!(form["state"], "missing", "{form}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn someone_elses_card_is_flagged_with_both_values_and_what_was_read_stays_encrypted() {
+    use rand::SeedableRng;
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path()).await;
+    let (token, session_id, order_id, filer) = session(&app, &["id_card_front"]).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    let other = beian::synth::identity::Identity::random(&mut rng);
+    let bytes = crate::helpers::card_photo(&other, true, Label::Good, 21);
+    let (status, _) = upload_raw(&app, &phone(), &token, "id_card_front", bytes, None).await;
+    assert_eq!(status, 202);
+    let s = analysed(&app, &filer, &session_id).await;
+    let front = material(&s, "id_card_front");
+    assert_eq!(front["state"], "flagged", "{front}");
+    assert!(front["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&"ocr_mismatch".into()));
+
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    let read = &order["prefilled"]["principal"]["id_card_front"];
+    assert_eq!(read["state"], "flagged");
+    assert_eq!(
+        read["fields"]["name"]["value"],
+        other.name.as_str(),
+        "{read}"
+    );
+    let masked = beian::filing::id_number::mask_id(&other.id_number);
+    assert_eq!(read["fields"]["id_number"]["value"], masked.as_str());
+    let flags = read["flags"].as_array().unwrap();
+    let name_flag = flags.iter().find(|f| f["field"] == "name").unwrap();
+    assert_eq!(name_flag["code"], "ocr_mismatch");
+    assert_eq!(name_flag["read"], other.name.as_str());
+    assert_eq!(name_flag["typed"], "张三");
+    let id_flag = flags.iter().find(|f| f["field"] == "id_number").unwrap();
+    assert_eq!(id_flag["read"], masked.as_str());
+    assert!(!order.to_string().contains(&other.id_number));
+    app.stop().await;
+
+    // Nothing read is in the database files in the clear.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            for secret in [other.id_number.as_str(), other.address.as_str()] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{secret} found in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn past_the_analysis_backlog_uploads_wait_with_503_and_retry_after() {
+    // No workers here: the queue only grows, as when analysis falls behind.
+    let app = spawn_configured(|c| {
+        c.max_analysis_backlog = 1;
+        c.analysis_workers = 0;
+    })
+    .await;
+    let (token, _, _, _) = session(&app, &["id_card_front", "id_card_back"]).await;
+    let p = phone();
+    // The first upload takes the one place in the queue...
+    let (status, _) = upload_raw(
+        &app,
+        &p,
+        &token,
+        "id_card_front",
+        photo(Label::Good, 5),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    // ...and the next is turned away without being stored.
+    let res = p
+        .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_back")))
+        .header("content-type", "image/jpeg")
+        .body(back_photo(Label::Good, 6))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "busy");
+    app.stop().await;
+}

@@ -59,6 +59,12 @@ try {
   await shot(phone, "05-phone-verdicts.png");
 
   await pc.waitForSelector('tr[data-kind="id_card_front"][data-state="pass"]', { timeout: 60000 });
+  // What OCR read on the card, beside what was typed (the ID number masked).
+  const readName = await pc.waitForSelector('#read-fields tr[data-kind="id_card_front"][data-field="name"]', { timeout: 60000 });
+  const readText = await readName.textContent();
+  if (!readText.includes("张三") || !readText.includes("与填写一致")) throw new Error(`the PC shows ${readText} for the name read`);
+  const readId = await pc.textContent('#read-fields tr[data-field="id_number"]');
+  if (!readId.includes("110101********803X")) throw new Error(`the PC shows ${readId} for the ID number read`);
   await pc.waitForSelector('tr[data-kind="id_card_back"][data-state="retake"]', { timeout: 60000 });
   const row = await pc.textContent('tr[data-kind="id_card_back"]');
   if (!row.includes("照片模糊")) throw new Error(`the PC shows ${row}`);

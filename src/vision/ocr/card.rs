@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::geometry::Quad;
 use super::TextLine;
+use crate::filing::division::Divisions;
 
 /// What the document in the photo turned out to be, by the labels read on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -58,9 +59,13 @@ const LICENCE_LABELS: [&str; 5] = ["营业执照", "统一社会信用代码", "
 
 /// Which document the lines come from: the one most of whose labels were read.
 pub fn identify(lines: &[TextLine]) -> Document {
-    let text: String = lines.iter().map(|l| compact(&l.text)).collect();
+    let texts: Vec<String> = lines.iter().map(|l| compact(&l.text)).collect();
     let share = |labels: &[&str]| {
-        labels.iter().filter(|l| text.contains(*l)).count() as f32 / labels.len() as f32
+        let found = labels
+            .iter()
+            .filter(|label| texts.iter().any(|t| label_end(t, label).is_some()))
+            .count();
+        found as f32 / labels.len() as f32
     };
     let scores = [
         (Document::IdCardFront, share(&FRONT_LABELS)),
@@ -126,7 +131,7 @@ fn parse_front(lines: &[TextLine], w: u32, h: u32) -> Fields {
         put(&mut f, BIRTH_DATE, d, c);
     }
     if let Some((v, c)) = address(&lines) {
-        put(&mut f, ADDRESS, v, c);
+        put(&mut f, ADDRESS, correct_place(&v), c);
     }
     // The number: the line with an 18-character run of digits (and a final X).
     let number = lines
@@ -177,7 +182,7 @@ fn parse_licence(lines: &[TextLine]) -> Fields {
         put(&mut f, LEGAL_REPRESENTATIVE, name_chars(&v), c);
     }
     if let Some((v, c)) = after_label(&lines, &["住所", "主要经营场所", "经营场所"]) {
-        put(&mut f, ADDRESS, v, c);
+        put(&mut f, ADDRESS, correct_place(&v), c);
     }
     f
 }
@@ -187,11 +192,112 @@ fn put(f: &mut Fields, key: &'static str, value: String, confidence: f32) {
         f.insert(
             key,
             Field {
-                value,
+                value: simplified(&value),
                 confidence: (f64::from(confidence) * 1000.0).round() / 1000.0,
             },
         );
     }
+}
+
+/// Traditional forms the recogniser sometimes gives for a near-identical simplified glyph
+/// (measured: 黃 for 黄, 涼 for 凉, 彞 for 彝, 溫 for 温). Mainland cards and licences print only the
+/// standard simplified forms (通用规范汉字表), so these never appear on them.
+const TRADITIONAL: [(char, char); 6] = [
+    ('黃', '黄'),
+    ('涼', '凉'),
+    ('彞', '彝'),
+    ('溫', '温'),
+    ('戶', '户'),
+    ('內', '内'),
+];
+
+fn simplified(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            TRADITIONAL
+                .iter()
+                .find(|(t, _)| *t == c)
+                .map_or(c, |(_, s)| *s)
+        })
+        .collect()
+}
+
+/// An address starts with a real place name (province, city, county). Where the start of what
+/// was read differs from exactly one place name in a character or two (a rare character read
+/// as a common look-alike: 埇桥区 as 埔桥区), the place name is the better reading.
+fn correct_place(address: &str) -> String {
+    static NAMES: std::sync::OnceLock<Vec<Vec<char>>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        Divisions::embedded()
+            .place_names()
+            .iter()
+            .map(|n| n.chars().collect())
+            .collect()
+    });
+    let read: Vec<char> = simplified(address).chars().collect();
+    let mut best: Option<(usize, &Vec<char>)> = None;
+    let mut tied = false;
+    for name in names.iter().filter(|n| n.len() <= read.len()) {
+        let differ = name.iter().zip(&read).filter(|(a, b)| a != b).count();
+        if differ > (name.len() / 6).max(1) {
+            continue;
+        }
+        match best {
+            // The longest (most specific) name that fits, then the fewest differences.
+            Some((d, n))
+                if (std::cmp::Reverse(name.len()), differ) > (std::cmp::Reverse(n.len()), d) => {}
+            Some((d, n)) if differ == d && name.len() == n.len() => tied = true,
+            _ => {
+                best = Some((differ, name));
+                tied = false;
+            }
+        }
+    }
+    match best {
+        Some((differ, name)) if differ > 0 && !tied => {
+            name.iter().chain(&read[name.len()..]).collect()
+        }
+        _ => read.into_iter().collect(),
+    }
+}
+
+/// The single-line fields that follow a label on a card front, when the detector missed the
+/// value (a lone character such as 女 is the usual case): where to look again.
+pub const REREAD: [(&str, &str); 3] = [(SEX, "性别"), (ETHNICITY, "民族"), (NAME, "姓名")];
+
+/// Where the value of `label` must be: right of the label's own box on its row, up to the
+/// next box on the row (or four line heights). None when the label was not read on its own.
+pub fn value_region(lines: &[TextLine], label: &str) -> Option<Quad> {
+    let l = lines.iter().find(|l| compact(&l.text) == label)?;
+    let (_, cy) = centre(&l.quad);
+    let h = height(&l.quad);
+    let x0 = l.quad[1].0.max(l.quad[2].0) + h * 0.2;
+    let next = lines
+        .iter()
+        .map(|o| (centre(&o.quad), o.quad[0].0.min(o.quad[3].0)))
+        .filter(|((_, oy), left)| (oy - cy).abs() < h * 0.6 && *left > x0)
+        .map(|(_, left)| left)
+        .fold(x0 + h * 4.0, f32::min);
+    let x1 = next - h * 0.2;
+    if x1 - x0 < h * 0.5 {
+        return None;
+    }
+    let (y0, y1) = (cy - h * 0.75, cy + h * 0.75);
+    Some([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+}
+
+/// A value read again in its region, cleaned as the parser cleans that field.
+pub fn put_reread(f: &mut Fields, field: &'static str, text: &str, confidence: f32) {
+    let value = match field {
+        SEX => text
+            .chars()
+            .find(|c| *c == '男' || *c == '女')
+            .map(String::from)
+            .unwrap_or_default(),
+        NAME => name_chars(text),
+        _ => cjk_only(text),
+    };
+    put(f, field, value, confidence);
 }
 
 /// Text without spaces (OCR puts spaces between spaced-out characters).
@@ -213,36 +319,55 @@ fn height(q: &Quad) -> f32 {
 /// The value printed after one of `labels`: the rest of the label's own line, or else the
 /// nearest line to its right on the same row. With the confidence of the line it came from.
 fn after_label(lines: &[&TextLine], labels: &[&str]) -> Option<(String, f32)> {
-    for label in labels {
-        for (i, line) in lines.iter().enumerate() {
-            let text = compact(&line.text);
-            let Some(at) = text.find(label) else {
-                continue;
-            };
-            let rest = text[at + label.len()..].trim_start_matches([':', '：']);
-            if !rest.is_empty() {
-                return Some((rest.to_string(), line.confidence));
-            }
-            let (cx, cy) = centre(&line.quad);
-            let h = height(&line.quad);
-            return lines
-                .iter()
-                .enumerate()
-                .filter(|(j, other)| {
-                    let (ox, oy) = centre(&other.quad);
-                    *j != i && ox > cx && (oy - cy).abs() < h * 0.6
-                })
-                .min_by(|a, b| centre(&a.1.quad).0.total_cmp(&centre(&b.1.quad).0))
-                .map(|(_, l)| (compact(&l.text), l.confidence));
-        }
+    let (i, line, end) = labels.iter().find_map(|l| find_label(lines, l))?;
+    let text = compact(&line.text);
+    let rest = text[end..].trim_start_matches([':', '：']);
+    if !rest.is_empty() {
+        return Some((rest.to_string(), line.confidence));
     }
-    None
+    let (cx, cy) = centre(&line.quad);
+    let h = height(&line.quad);
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(j, other)| {
+            let (ox, oy) = centre(&other.quad);
+            *j != i && ox > cx && (oy - cy).abs() < h * 0.6
+        })
+        .min_by(|a, b| centre(&a.1.quad).0.total_cmp(&centre(&b.1.quad).0))
+        .map(|(_, l)| (compact(&l.text), l.confidence))
+}
+
+/// Where `label` ends in `text`: after the label itself, or (a label whose first characters
+/// were cut off at the card's edge or misread: 主址, 生别女) after its last character found
+/// among the label's length of first characters.
+fn label_end(text: &str, label: &str) -> Option<usize> {
+    if let Some(at) = text.find(label) {
+        return Some(at + label.len());
+    }
+    let last = label.chars().last()?;
+    text.char_indices()
+        .take(label.chars().count())
+        .find(|(_, c)| *c == last)
+        .map(|(at, c)| at + c.len_utf8())
+}
+
+/// The line carrying `label` (the exact label on any line first, then a damaged one) and
+/// where the label ends in its compacted text. Alternatives (住所, 经营场所) are tried in order,
+/// so a cut-off first one can shadow a later exact one; the lists keep the likeliest first.
+fn find_label<'a>(lines: &[&'a TextLine], label: &str) -> Option<(usize, &'a TextLine, usize)> {
+    let texts: Vec<String> = lines.iter().map(|l| compact(&l.text)).collect();
+    texts
+        .iter()
+        .position(|t| t.contains(label))
+        .or_else(|| texts.iter().position(|t| label_end(t, label).is_some()))
+        .and_then(|i| Some((i, lines[i], label_end(&texts[i], label)?)))
 }
 
 /// The address: after 住址 on its row, then the lines below it in the value column, down to
 /// the ID number's row.
 fn address(lines: &[&TextLine]) -> Option<(String, f32)> {
-    let label = lines.iter().find(|l| compact(&l.text).contains("住址"))?;
+    let (_, label, end) = find_label(lines, "住址")?;
     let label_text = compact(&label.text);
     let label_top = label.quad[0].1.min(label.quad[1].1);
     let h = height(&label.quad);
@@ -252,24 +377,22 @@ fn address(lines: &[&TextLine]) -> Option<(String, f32)> {
         .map(|l| l.quad[0].1.min(l.quad[1].1))
         .fold(f32::MAX, f32::min);
     // Where the label ends: its own line's right edge if it is only the label.
-    let label_only = label_text.trim_end_matches([':', '：']).ends_with("住址");
+    let rest = label_text[end..].trim_start_matches([':', '：']);
+    let label_only = rest.is_empty();
     let value_left = if label_only {
         label.quad[1].0 - h * 0.5
     } else {
         label.quad[0].0 + h
     };
     let mut parts: Vec<(String, f32)> = Vec::new();
-    if let Some(at) = label_text.find("住址") {
-        let rest = &label_text[at + "住址".len()..];
-        if !rest.is_empty() {
-            parts.push((rest.to_string(), label.confidence));
-        }
+    if !label_only {
+        parts.push((rest.to_string(), label.confidence));
     }
     for l in lines {
         let top = l.quad[0].1.min(l.quad[1].1);
         let below_label = top > label_top - h * 0.5;
         let above_number = top < stop - h * 0.3;
-        if std::ptr::eq(*l, *label) || !below_label || !above_number || l.quad[0].0 < value_left {
+        if std::ptr::eq(*l, label) || !below_label || !above_number || l.quad[0].0 < value_left {
             continue;
         }
         parts.push((compact(&l.text), l.confidence));
@@ -391,6 +514,66 @@ mod tests {
             Some("新疆维吾尔自治区巴音郭楞蒙古自治州尉犁县解放路156号2单元1211室")
         );
         assert_eq!(v(ID_NUMBER), Some("652823199305167082"));
+    }
+
+    #[test]
+    fn traditional_look_alikes_become_the_simplified_forms_cards_print() {
+        let lines = vec![
+            line("签发机关", 174.0, 417.0, 120.0),
+            line("镶黃旗公安局", 368.0, 415.0, 250.0),
+        ];
+        assert_eq!(parse_back(&lines)[AUTHORITY].value, "镶黄旗公安局");
+    }
+
+    #[test]
+    fn a_value_the_detector_missed_is_looked_for_right_of_its_label() {
+        let lines = vec![
+            line("性别", 50.0, 160.0, 70.0),
+            line("民族土家", 293.0, 157.0, 120.0),
+        ];
+        let q = value_region(&lines, "性别").unwrap();
+        assert!(q[0].0 > 120.0 && q[1].0 < 293.0, "{q:?}");
+        assert!(q[0].1 < 160.0 && q[2].1 > 190.0, "{q:?}");
+        // No label of its own: nothing to look next to.
+        assert!(value_region(&lines, "姓名").is_none());
+    }
+
+    #[test]
+    fn labels_cut_at_the_cards_edge_still_lead_to_their_values() {
+        let lines = vec![
+            line("生名", 0.0, 83.0, 69.0),
+            line("胡建玉", 96.0, 76.0, 113.0),
+            line("生别女", 0.0, 156.0, 144.0),
+            line("民族满", 229.0, 151.0, 140.0),
+            line("主址", 0.0, 311.0, 59.0),
+            line("河北省保定市顺平县文化", 97.0, 307.0, 346.0),
+            line("路193号1单元2005室", 98.0, 362.0, 258.0),
+            line("民身份号码", 0.0, 506.0, 146.0),
+            line("130636200206016521", 248.0, 505.0, 422.0),
+        ];
+        assert_eq!(identify(&lines), Document::IdCardFront);
+        let f = parse_front(&lines, 960, 605);
+        assert_eq!(f[NAME].value, "胡建玉");
+        assert_eq!(f[SEX].value, "女");
+        assert_eq!(f[ADDRESS].value, "河北省保定市顺平县文化路193号1单元2005室");
+    }
+
+    #[test]
+    fn a_misread_rare_character_in_the_place_name_is_corrected_from_the_division_list() {
+        assert_eq!(
+            correct_place("安徽省宿州市埔桥区黄河大道124号"),
+            "安徽省宿州市埇桥区黄河大道124号"
+        );
+        assert_eq!(
+            correct_place("湖北省荊州市洪湖市长江路1号"),
+            "湖北省荆州市洪湖市长江路1号"
+        );
+        // A correct address, and one too far from any place, stay as read.
+        assert_eq!(
+            correct_place("北京市东城区东华门街道1号"),
+            "北京市东城区东华门街道1号"
+        );
+        assert_eq!(correct_place("火星共和国某某路1号"), "火星共和国某某路1号");
     }
 
     #[test]

@@ -124,6 +124,15 @@ impl OcrEngine {
         &self.dict
     }
 
+    /// Recognises the text inside one box of `img` (no detection): a second look where the
+    /// layout says a value must be.
+    pub fn recognise_region(&self, img: &RgbImage, quad: &Quad) -> anyhow::Result<(String, f32)> {
+        let crop = geometry::crop_line(img, quad, rec::HEIGHT, rec::HEIGHT * 40);
+        Ok(rec::recognise(&self.rec, &self.dict, &[crop])?
+            .pop()
+            .unwrap_or_default())
+    }
+
     /// Reads every line of text in `img` (a flattened document or any picture).
     pub fn read(&self, img: &RgbImage) -> anyhow::Result<OcrOutput> {
         let mut timings = OcrTimings::default();
@@ -138,16 +147,17 @@ impl OcrEngine {
             .map(|q| geometry::crop_line(img, q, rec::HEIGHT, rec::HEIGHT * 40))
             .collect();
         let flipped = cls::upside_down(&self.cls, &crops)?;
-        // Most of the text (by width) upside down means the whole document is: turn the boxes
-        // so the layout reads in its own coordinates. Single lines the classifier is sure of
-        // are turned on their own, as PP-OCR does.
+        // Most of the text (by width) upside down means the whole document is: every line is
+        // turned (short ones the classifier is unsure of too), and so are the boxes, so the
+        // layout reads in its own coordinates. On an upright document, single lines the
+        // classifier is sure of are turned on their own, as PP-OCR does.
         let width_of = |i: usize| crops[i].width() as u64;
         let flipped_width: u64 = (0..crops.len()).filter(|&i| flipped[i]).map(width_of).sum();
         let total_width: u64 = (0..crops.len()).map(width_of).sum();
         let turned = total_width > 0 && flipped_width * 2 > total_width;
         let (w, h) = img.dimensions();
         for (i, crop) in crops.iter_mut().enumerate() {
-            if flipped[i] {
+            if turned || flipped[i] {
                 image::imageops::rotate180_in_place(crop);
             }
             if turned {
