@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use crate::filing::crosscheck::{self, Typed};
+use crate::filing::crosscheck::{self, Outcome, Typed};
 use crate::filing::division::Divisions;
 use crate::filing::materials::MaterialKind;
 use crate::vision::decode::{IntakeError, IntakeLimits};
@@ -77,6 +77,25 @@ pub fn conclude(
         divisions,
         today,
     );
+    verdict["read"] = json!({
+        "document": reading.document,
+        "turned": reading.turned,
+        "lines": reading.lines.len(),
+        "portrait": reading.portrait,
+        "fields": reading.fields.iter().map(|(k, f)| (k.to_string(), json!({"confidence": f.confidence}))).collect::<serde_json::Map<_, _>>(),
+    });
+    let mut stored = json!({"document": reading.document, "fields": reading.fields});
+    let state = apply_outcome(&outcome, &mut verdict, &mut stored);
+    Conclusion {
+        state,
+        verdict,
+        reading: Some(stored),
+    }
+}
+
+/// Puts a cross-check's outcome into a material's verdict (state, reasons, flag codes) and
+/// its stored reading (the flags with their values); returns the state.
+pub fn apply_outcome(outcome: &Outcome, verdict: &mut Value, reading: &mut Value) -> &'static str {
     let state = if !outcome.retake.is_empty() {
         "retake"
     } else if !outcome.flags.is_empty() {
@@ -92,23 +111,13 @@ pub fn conclude(
     }
     verdict["verdict"] = json!(state);
     verdict["reasons"] = json!(reasons);
-    verdict["read"] = json!({
-        "document": reading.document,
-        "turned": reading.turned,
-        "lines": reading.lines.len(),
-        "portrait": reading.portrait,
-        "fields": reading.fields.iter().map(|(k, f)| (k.to_string(), json!({"confidence": f.confidence}))).collect::<serde_json::Map<_, _>>(),
-        "flags": outcome.flags.iter().map(|f| json!({"code": f.code, "field": f.field, "message": f.message})).collect::<Vec<_>>(),
-    });
-    Conclusion {
-        state,
-        verdict,
-        reading: Some(json!({
-            "document": reading.document,
-            "fields": reading.fields,
-            "flags": outcome.flags,
-        })),
-    }
+    verdict["read"]["flags"] = json!(outcome
+        .flags
+        .iter()
+        .map(|f| json!({"code": f.code, "field": f.field, "message": f.message}))
+        .collect::<Vec<_>>());
+    reading["flags"] = json!(outcome.flags);
+    state
 }
 
 /// Where the time of one inspection went, for the benchmark and `check --timings`.

@@ -3,14 +3,19 @@
 
 use serde_json::{json, Value};
 
-use crate::filing::materials::{self, RequiredMaterial};
+use crate::filing::crosscheck;
+use crate::filing::division::Divisions;
+use crate::filing::materials::{self, MaterialKind, RequiredMaterial};
 use crate::filing::order::OrderForm;
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
+use crate::filing::today_in_china;
+use crate::inspect;
 use crate::store::crypto::FieldCipher;
 use crate::store::orders::{self, OrderRecord};
 use crate::store::uploads::{self, MaterialRow};
 use crate::store::Db;
+use crate::vision::ocr::card::{self, Document};
 
 /// Each required material with its newest upload, if any.
 pub struct MaterialStatus {
@@ -74,6 +79,53 @@ pub async fn material_status(
 
 /// Moves the order between collecting_materials and ready as its materials pass or stop
 /// passing. Returns the state it is in afterwards.
+/// Runs the cross-checks of every newest reading again against the order as it is now: a
+/// filer who corrects a mistyped ID number clears the `ocr_mismatch` it caused (and one who
+/// introduces a typo gets it). Then the order moves as its materials now say.
+pub async fn recheck_readings(
+    db: &Db,
+    cipher: &FieldCipher,
+    rules: &RuleBook,
+    order_id: &str,
+) -> anyhow::Result<()> {
+    let Some(record) = orders::get(db, cipher, order_id, None).await? else {
+        return Ok(());
+    };
+    for m in uploads::latest_materials(db, order_id).await? {
+        let (Some(stored), Some(mut verdict), Some(kind)) = (
+            m.reading.as_deref(),
+            m.verdict.clone(),
+            MaterialKind::parse(&m.kind),
+        ) else {
+            continue;
+        };
+        if m.state != "pass" && m.state != "flagged" {
+            continue;
+        }
+        let context = uploads::reading_context(&m.id);
+        let mut reading: Value = serde_json::from_slice(&cipher.decrypt(stored, &context)?)?;
+        let Ok(document) = serde_json::from_value::<Document>(reading["document"].clone()) else {
+            continue;
+        };
+        let outcome = crosscheck::check(
+            kind,
+            document,
+            &card::fields_from_json(&reading["fields"]),
+            &inspect::typed_for(&record.form, &m.person),
+            Divisions::embedded(),
+            today_in_china(),
+        );
+        let before = reading["flags"].clone();
+        let state = inspect::apply_outcome(&outcome, &mut verdict, &mut reading);
+        if reading["flags"] != before || state != m.state {
+            let sealed = cipher.encrypt(reading.to_string().as_bytes(), &context);
+            uploads::update_checked(db, &m.id, state, &verdict, &sealed).await?;
+        }
+    }
+    advance(db, cipher, rules, order_id).await?;
+    Ok(())
+}
+
 pub async fn advance(
     db: &Db,
     cipher: &FieldCipher,

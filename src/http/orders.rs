@@ -156,8 +156,9 @@ async fn update(
     {
         return Err(edit_conflict());
     }
-    // An edit can change what is required (another responsible person, a residence permit).
-    workflow::advance(&ctx.db, &ctx.cipher, &ctx.rules, &id).await?;
+    // An edit can change what is required (another responsible person, a residence permit)
+    // and what the photos read says against the order (a corrected typo clears its flag).
+    workflow::recheck_readings(&ctx.db, &ctx.cipher, &ctx.rules, &id).await?;
     let record = load(&ctx, &user, &id).await?;
     Ok(Json(view(&ctx, &record).await?))
 }

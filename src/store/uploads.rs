@@ -363,6 +363,27 @@ pub async fn finish_analysis(
     tx.commit().await
 }
 
+/// A material's verdict and reading after its cross-checks ran again (the filer changed what
+/// they typed). Only a material still `pass` or `flagged` is changed.
+pub async fn update_checked(
+    db: &Db,
+    material_id: &str,
+    state: &str,
+    verdict: &Value,
+    reading: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE materials SET state = ?, verdict = ?, reading = ? WHERE id = ? AND state IN ('pass', 'flagged')",
+    )
+    .bind(state)
+    .bind(verdict.to_string())
+    .bind(reading)
+    .bind(material_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// After a failed analysis: queue the job again, or after `max_attempts` give up and hand the
 /// material to a person (`flagged`). Returns true when it gave up.
 pub async fn fail_job(

@@ -14,8 +14,16 @@ use crate::helpers::{
 /// A filer's order with an upload session for the principal's ID card; (token, session id,
 /// order id, filer token).
 async fn session(app: &TestApp, materials: &[&str]) -> (String, String, String, String) {
+    session_for_order(app, materials, &minimal_order()).await
+}
+
+async fn session_for_order(
+    app: &TestApp,
+    materials: &[&str],
+    body: &Value,
+) -> (String, String, String, String) {
     let filer = app.filer("zhangsan").await;
-    let (_, order) = app.create_order(&filer, &minimal_order()).await;
+    let (_, order) = app.create_order(&filer, body).await;
     let order_id = order["id"].as_str().unwrap().to_string();
     let (status, s) = app
         .call(
@@ -609,5 +617,48 @@ async fn past_the_analysis_backlog_uploads_wait_with_503_and_retry_after() {
     assert!(res.headers().get("retry-after").is_some());
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "busy");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn correcting_a_typo_the_card_disagrees_with_clears_the_flag() {
+    let app = spawn_app().await;
+    let mut order = minimal_order();
+    order["subject"]["principal"]["name"] = json!("张山");
+    let (token, session_id, order_id, filer) =
+        session_for_order(&app, &["id_card_front"], &order).await;
+    let (status, _) = upload_raw(
+        &app,
+        &phone(),
+        &token,
+        "id_card_front",
+        photo(Label::Good, 21),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let s = analysed(&app, &filer, &session_id).await;
+    assert_eq!(
+        material(&s, "id_card_front")["reasons"],
+        json!(["ocr_mismatch"])
+    );
+
+    let (status, fixed) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(&filer),
+            Some(&json!({"subject": {"principal": {"name": "张三"}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{fixed}");
+    assert_eq!(
+        material(&fixed, "id_card_front")["state"],
+        "pass",
+        "{fixed}"
+    );
+    let read = &fixed["prefilled"]["principal"]["id_card_front"];
+    assert_eq!(read["flags"], json!([]));
+    assert_eq!(read["state"], "pass");
     app.stop().await;
 }

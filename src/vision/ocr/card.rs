@@ -11,7 +11,7 @@ use super::TextLine;
 use crate::filing::division::Divisions;
 
 /// What the document in the photo turned out to be, by the labels read on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Document {
     IdCardFront,
@@ -52,6 +52,28 @@ pub const CREDIT_CODE: &str = "credit_code";
 pub const LEGAL_REPRESENTATIVE: &str = "legal_representative";
 
 pub type Fields = BTreeMap<&'static str, Field>;
+
+const ALL_FIELDS: [&str; 11] = [
+    NAME,
+    SEX,
+    ETHNICITY,
+    BIRTH_DATE,
+    ADDRESS,
+    ID_NUMBER,
+    AUTHORITY,
+    VALID_FROM,
+    VALID_UNTIL,
+    CREDIT_CODE,
+    LEGAL_REPRESENTATIVE,
+];
+
+/// Fields back from their stored JSON (unknown names are dropped).
+pub fn fields_from_json(v: &serde_json::Value) -> Fields {
+    ALL_FIELDS
+        .iter()
+        .filter_map(|&k| Some((k, serde_json::from_value(v.get(k)?.clone()).ok()?)))
+        .collect()
+}
 
 const FRONT_LABELS: [&str; 6] = ["姓名", "性别", "民族", "出生", "住址", "公民身份号码"];
 const BACK_LABELS: [&str; 4] = ["中华人民共和国", "居民身份证", "签发机关", "有效期限"];
