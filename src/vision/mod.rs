@@ -1,6 +1,6 @@
 //! Everything that looks at pixels: safe decoding, the document in the frame, quality
-//! measures and the gate's verdict. No I/O and no HTTP here; callers run it on the blocking
-//! pool.
+//! measures and the gate's verdict, ONNX Runtime and the models, OCR and reading a document.
+//! No HTTP here, and no I/O but loading the models; callers run it on the blocking pool.
 
 pub mod decode;
 pub mod document;

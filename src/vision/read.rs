@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
-use serde::Serialize;
 
 use super::decode::{self, IntakeLimits};
 use super::document::{self, DocShape};
@@ -20,7 +19,7 @@ pub const CARD_OCR_LONG_SIDE: u32 = 960;
 /// twice the gate's resolution and flattened at this long side.
 pub const PAGE_OCR_LONG_SIDE: u32 = 2048;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Reading {
     /// What the document turned out to be, by the labels on it.
     pub document: Document,
@@ -30,11 +29,9 @@ pub struct Reading {
     /// The document lay upside down in the photo.
     pub turned: bool,
     /// Every line read, in reading order (for `check --lines` and the reviewer).
-    #[serde(skip)]
     pub lines: Vec<TextLine>,
-    #[serde(skip)]
+    /// The flattened document, upright (the lines' boxes are in its pixels).
     pub flat: RgbImage,
-    #[serde(skip)]
     pub timings: ReadTimings,
 }
 

@@ -21,7 +21,7 @@ use self::geometry::Quad;
 use self::rec::Dictionary;
 use crate::vision::runtime::Model;
 
-/// Which detector and recogniser pair to run (chosen by measurement: docs/ocr-accuracy.md).
+/// Which detector and recogniser pair to run (chosen by measurement: docs/ocr.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OcrModels {
@@ -74,7 +74,7 @@ pub struct OcrEngine {
     cls: Model,
     rec: Model,
     dict: Dictionary,
-    pub params: DetParams,
+    params: DetParams,
 }
 
 impl OcrEngine {
@@ -118,10 +118,6 @@ impl OcrEngine {
             dict,
             params: DetParams::default(),
         })
-    }
-
-    pub fn dictionary(&self) -> &Dictionary {
-        &self.dict
     }
 
     /// Recognises the text inside one box of `img` (no detection): a second look where the

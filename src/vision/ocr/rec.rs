@@ -34,12 +34,6 @@ impl Dictionary {
         self.0.len() + 2
     }
 
-    pub fn contains(&self, c: char) -> bool {
-        let mut buf = [0u8; 4];
-        let s: &str = c.encode_utf8(&mut buf);
-        self.0.iter().any(|d| d == s)
-    }
-
     fn symbol(&self, class: usize) -> Option<&str> {
         match class {
             0 => None,
