@@ -27,6 +27,10 @@ pub fn router() -> Router<ApiContext> {
         .route("/api/v1/orders", post(create).get(list))
         .route("/api/v1/orders/{id}", get(read).patch(update))
         .route("/api/v1/orders/{id}/submit", post(submit))
+        .route(
+            "/api/v1/orders/{id}/readings/{material_id}/adopt",
+            post(adopt_reading),
+        )
 }
 
 /// A parsed form with what the registry and the rules say of it.
@@ -130,7 +134,95 @@ async fn update(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<Value>,
 ) -> Result<Json<Value>> {
-    let record = load(&ctx, &user, &id).await?;
+    apply_patch(&ctx, &user, &id, &patch).await
+}
+
+/// Takes values read on a photo into the order where they differ from what was typed (the
+/// fields of its `ocr_mismatch` flags, or those named in `{"fields": [...]}`): the filer's
+/// "use what the card says", without the unmasked ID number ever leaving the server.
+async fn adopt_reading(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    Path((id, material_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>> {
+    load(&ctx, &user, &id).await?;
+    let material = uploads::material(&ctx.db, &material_id)
+        .await?
+        .filter(|m| m.order_id == id)
+        .ok_or_else(|| Error::not_found("material"))?;
+    let Some(stored) = &material.reading else {
+        return Err(Error::not_found("reading"));
+    };
+    let plain = ctx
+        .cipher
+        .decrypt(stored, &uploads::reading_context(&material.id))?;
+    let reading: Value = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
+    let wanted: Vec<String> = match body["fields"].as_array() {
+        Some(list) => list
+            .iter()
+            .filter_map(|f| f.as_str().map(String::from))
+            .collect(),
+        None => reading["flags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["code"] == "ocr_mismatch")
+            .filter_map(|f| f["field"].as_str().map(String::from))
+            .collect(),
+    };
+    let mut patch = json!({});
+    for field in &wanted {
+        let (Some(path), Some(value)) = (
+            form_path(&material.person, &material.kind, field),
+            reading["fields"][field]["value"].as_str(),
+        ) else {
+            return Err(Error::Unprocessable {
+                code: "field_not_adoptable",
+                message: format!("{field} read on this photo has no place in the order"),
+                details: json!({"field": field}),
+            });
+        };
+        let mut at = &mut patch;
+        for part in &path[..path.len() - 1] {
+            at = &mut at[*part];
+        }
+        at[path[path.len() - 1]] = json!(value);
+    }
+    apply_patch(&ctx, &user, &id, &patch).await
+}
+
+/// Where a field read on a person's (or the subject's) document stands in the order form.
+fn form_path(person: &str, kind: &str, field: &str) -> Option<Vec<&'static str>> {
+    use crate::vision::ocr::card;
+    let leaf = match (kind, field) {
+        ("id_card_front", card::NAME) => "name",
+        ("id_card_front", card::ID_NUMBER) => "id_number",
+        ("business_license", card::NAME) => return Some(vec!["subject", "name"]),
+        ("business_license", card::CREDIT_CODE) => {
+            return Some(vec!["subject", "certificate", "number"])
+        }
+        ("business_license", card::LEGAL_REPRESENTATIVE) => {
+            return Some(vec!["subject", "legal_representative"])
+        }
+        _ => return None,
+    };
+    match person {
+        "principal" => Some(vec!["subject", "principal", leaf]),
+        // Services are a JSON array: a merge patch cannot address one element.
+        _ => None,
+    }
+}
+
+/// A merge patch of the filer's order while it is editable: parsed, reviewed, stored with
+/// the version it was read at, then the readings checked again.
+async fn apply_patch(
+    ctx: &ApiContext,
+    user: &AuthUser,
+    id: &str,
+    patch: &Value,
+) -> Result<Json<Value>> {
+    let record = load(ctx, user, id).await?;
     if !record.state.is_editable() {
         return Err(Error::Conflict {
             code: "order_not_editable",
@@ -142,15 +234,15 @@ async fn update(
         });
     }
     let mut merged = record.form.clone();
-    merge_patch::apply(&mut merged, &patch);
-    let reviewed = review(&ctx, &merged, Some(&id)).await?;
+    merge_patch::apply(&mut merged, patch);
+    let reviewed = review(ctx, &merged, Some(id)).await?;
     let form_json = reviewed.form.to_json();
     if !orders::update(
         &ctx.db,
         &ctx.cipher,
-        &id,
+        id,
         record.version,
-        &write_of(&ctx, &reviewed, &form_json),
+        &write_of(ctx, &reviewed, &form_json),
     )
     .await?
     {
@@ -158,9 +250,9 @@ async fn update(
     }
     // An edit can change what is required (another responsible person, a residence permit)
     // and what the photos read says against the order (a corrected typo clears its flag).
-    workflow::recheck_readings(&ctx.db, &ctx.cipher, &ctx.rules, &id).await?;
-    let record = load(&ctx, &user, &id).await?;
-    Ok(Json(view(&ctx, &record).await?))
+    workflow::recheck_readings(&ctx.db, &ctx.cipher, &ctx.rules, id).await?;
+    let record = load(ctx, user, id).await?;
+    Ok(Json(view(ctx, &record).await?))
 }
 
 /// Runs the pre-review again (the registry may have changed) and submits when nothing blocks.

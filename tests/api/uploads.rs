@@ -662,3 +662,57 @@ async fn correcting_a_typo_the_card_disagrees_with_clears_the_flag() {
     assert_eq!(read["state"], "pass");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_filer_can_take_the_number_the_card_shows_without_seeing_it_unmasked() {
+    let app = spawn_app().await;
+    let mut order = minimal_order();
+    // One digit off (and still a valid number): the card says ...803X.
+    order["subject"]["principal"]["id_number"] = json!("110101199003078013");
+    let (token, session_id, order_id, filer) =
+        session_for_order(&app, &["id_card_front"], &order).await;
+    let (status, _) = upload_raw(
+        &app,
+        &phone(),
+        &token,
+        "id_card_front",
+        photo(Label::Good, 21),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let s = analysed(&app, &filer, &session_id).await;
+    let front = material(&s, "id_card_front");
+    assert_eq!(front["reasons"], json!(["ocr_mismatch"]), "{front}");
+    let material_id = front["material_id"].as_str().unwrap().to_string();
+
+    let adopt = format!("/api/v1/orders/{order_id}/readings/{material_id}/adopt");
+    let (status, adopted) = app
+        .call(Method::POST, &adopt, Some(&filer), Some(&json!({})))
+        .await;
+    assert_eq!(status, 200, "{adopted}");
+    assert_eq!(
+        adopted["subject"]["principal"]["id_number"],
+        "110101********803X"
+    );
+    assert_eq!(material(&adopted, "id_card_front")["state"], "pass");
+    // A field a card has no place for in the order is refused; another filer sees nothing.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &adopt,
+            Some(&filer),
+            Some(&json!({"fields": ["ethnicity"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("field_not_adoptable"))
+    );
+    let other = app.filer("lisi").await;
+    let (status, _) = app
+        .call(Method::POST, &adopt, Some(&other), Some(&json!({})))
+        .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
