@@ -620,15 +620,15 @@ async fn past_the_analysis_backlog_uploads_wait_with_503_and_retry_after() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn correcting_a_typo_the_card_disagrees_with_clears_the_flag() {
-    let app = spawn_app().await;
+/// An order whose principal differs from 张三's card in `field`, and the card's front uploaded
+/// and flagged `ocr_mismatch`: (order id, filer token, material id).
+async fn mismatched_front(app: &TestApp, field: &str, typed: &str) -> (String, String, String) {
     let mut order = minimal_order();
-    order["subject"]["principal"]["name"] = json!("张山");
+    order["subject"]["principal"][field] = json!(typed);
     let (token, session_id, order_id, filer) =
-        session_for_order(&app, &["id_card_front"], &order).await;
+        session_for_order(app, &["id_card_front"], &order).await;
     let (status, _) = upload_raw(
-        &app,
+        app,
         &phone(),
         &token,
         "id_card_front",
@@ -637,11 +637,17 @@ async fn correcting_a_typo_the_card_disagrees_with_clears_the_flag() {
     )
     .await;
     assert_eq!(status, 202);
-    let s = analysed(&app, &filer, &session_id).await;
-    assert_eq!(
-        material(&s, "id_card_front")["reasons"],
-        json!(["ocr_mismatch"])
-    );
+    let s = analysed(app, &filer, &session_id).await;
+    let front = material(&s, "id_card_front");
+    assert_eq!(front["reasons"], json!(["ocr_mismatch"]), "{front}");
+    let material_id = front["material_id"].as_str().unwrap().to_string();
+    (order_id, filer, material_id)
+}
+
+#[tokio::test]
+async fn correcting_a_typo_the_card_disagrees_with_clears_the_flag() {
+    let app = spawn_app().await;
+    let (order_id, filer, _) = mismatched_front(&app, "name", "张山").await;
 
     let (status, fixed) = app
         .call(
@@ -666,25 +672,9 @@ async fn correcting_a_typo_the_card_disagrees_with_clears_the_flag() {
 #[tokio::test]
 async fn the_filer_can_take_the_number_the_card_shows_without_seeing_it_unmasked() {
     let app = spawn_app().await;
-    let mut order = minimal_order();
     // One digit off (and still a valid number): the card says ...803X.
-    order["subject"]["principal"]["id_number"] = json!("110101199003078013");
-    let (token, session_id, order_id, filer) =
-        session_for_order(&app, &["id_card_front"], &order).await;
-    let (status, _) = upload_raw(
-        &app,
-        &phone(),
-        &token,
-        "id_card_front",
-        photo(Label::Good, 21),
-        None,
-    )
-    .await;
-    assert_eq!(status, 202);
-    let s = analysed(&app, &filer, &session_id).await;
-    let front = material(&s, "id_card_front");
-    assert_eq!(front["reasons"], json!(["ocr_mismatch"]), "{front}");
-    let material_id = front["material_id"].as_str().unwrap().to_string();
+    let (order_id, filer, material_id) =
+        mismatched_front(&app, "id_number", "110101199003078013").await;
 
     let adopt = format!("/api/v1/orders/{order_id}/readings/{material_id}/adopt");
     let (status, adopted) = app
