@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::filing::crosscheck::{self, Outcome, Typed};
 use crate::filing::division::Divisions;
-use crate::filing::materials::MaterialKind;
+use crate::filing::materials::{self, MaterialKind};
 use crate::vision::decode::{IntakeError, IntakeLimits};
 use crate::vision::gate::{self, Judgement, Thresholds};
 use crate::vision::models::Models;
@@ -158,9 +158,9 @@ pub fn typed_for(form: &Value, person: &str) -> Typed {
             id_number: None,
         };
     }
-    let who = match person.strip_prefix("service:").map(str::parse::<usize>) {
-        Some(Ok(n)) => &form["services"][n]["responsible"],
-        _ => &subject["principal"],
+    let who = match materials::service_index(person) {
+        Some(n) => &form["services"][n]["responsible"],
+        None => &subject["principal"],
     };
     Typed {
         name: text(&who["name"]),

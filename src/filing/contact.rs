@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::domain_name::DomainName;
-use super::text::{fold_width, is_han};
+use super::text::{fold_middle_dot, fold_width, is_han};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct EmailAddress(String);
@@ -61,17 +61,7 @@ pub enum PersonNameError {
 
 impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, PersonNameError> {
-        // Names are typed with •, ・ or . for the middle dot; the ID card prints ·.
-        let s: String = fold_width(raw)
-            .chars()
-            .map(|c| {
-                if matches!(c, '•' | '・' | '．' | '.') {
-                    '·'
-                } else {
-                    c
-                }
-            })
-            .collect();
+        let s: String = fold_width(raw).chars().map(fold_middle_dot).collect();
         let n = s.chars().count();
         if !(2..=40).contains(&n) {
             return Err(PersonNameError::Length);

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::division::Divisions;
 use super::id_number::ResidentId;
 use super::materials::MaterialKind;
-use super::text::fold_width;
+use super::text::{fold_middle_dot, fold_width};
 use crate::vision::ocr::card::{self, Document, Fields};
 
 /// Below this a read field is not trusted enough to decide anything on its own.
@@ -196,15 +196,13 @@ fn check_id_number(fields: &Fields, divisions: &Divisions, today: NaiveDate, out
     }
 }
 
-/// Values compared after folding width, dropping spaces and upper-casing (x/X).
-pub fn normalise(s: &str) -> String {
+/// Values compared after folding width and middle dots, dropping spaces and upper-casing
+/// (x/X).
+fn normalise(s: &str) -> String {
     fold_width(s)
         .chars()
         .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '•' | '・' | '．' => '·',
-            c => c.to_ascii_uppercase(),
-        })
+        .map(|c| fold_middle_dot(c).to_ascii_uppercase())
         .collect()
 }
 

@@ -66,6 +66,11 @@ impl MaterialKind {
     }
 }
 
+/// N of a `service:N` person.
+pub fn service_index(person: &str) -> Option<usize> {
+    person.strip_prefix("service:")?.parse().ok()
+}
+
 /// Whose material an upload of `kind` in a session for `person` is: `subject` for the
 /// subject's documents, the session's person otherwise.
 pub fn holder<'a>(person: &'a str, kind: &str) -> &'a str {

@@ -15,6 +15,16 @@ pub fn fold_width(s: &str) -> String {
         .to_string()
 }
 
+/// The middle dot of minority and transliterated names, however it was typed or read
+/// (•, ・, full-width or ASCII full stop): the ID card prints ·.
+pub fn fold_middle_dot(c: char) -> char {
+    if matches!(c, '•' | '・' | '．' | '.') {
+        '·'
+    } else {
+        c
+    }
+}
+
 /// `fold_width`, then drops every space and the dashes people put between digit groups.
 pub fn compact(s: &str) -> String {
     fold_width(s)

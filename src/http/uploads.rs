@@ -19,7 +19,7 @@ use super::auth::{token_hash, AuthUser};
 use super::error::{Error, Result};
 use super::extract::ApiJson;
 use super::ApiContext;
-use crate::filing::materials::MaterialKind;
+use crate::filing::materials::{self, MaterialKind};
 use crate::filing::state::OrderState;
 use crate::store::orders;
 use crate::store::uploads::{self, NewSession, SessionRow};
@@ -65,11 +65,7 @@ async fn create(
     let services = record.form["services"].as_array().map_or(0, Vec::len);
     let person_ok = body.person == "principal"
         || body.person == "subject"
-        || body
-            .person
-            .strip_prefix("service:")
-            .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| n < services);
+        || materials::service_index(&body.person).is_some_and(|n| n < services);
     let mut details = serde_json::Map::new();
     if !person_ok {
         details.insert("person".into(), json!({"code": "unknown_person", "message": "principal, subject or service:N of this order"}));

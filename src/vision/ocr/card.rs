@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::geometry::Quad;
 use super::TextLine;
 use crate::filing::division::Divisions;
+use crate::filing::text::fold_middle_dot;
 
 /// What the document in the photo turned out to be, by the labels read on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -481,13 +482,7 @@ fn cjk_only(s: &str) -> String {
 fn name_chars(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_ascii() && !c.is_whitespace())
-        .map(|c| {
-            if matches!(c, '•' | '・' | '．') {
-                '·'
-            } else {
-                c
-            }
-        })
+        .map(fold_middle_dot)
         .collect()
 }
 
