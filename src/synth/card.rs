@@ -132,8 +132,28 @@ fn portrait(card: &mut RgbImage, rng: &mut impl Rng) {
     image::imageops::replace(card, img, i64::from(px), i64::from(py));
 }
 
-/// The front: name, sex, ethnicity, birth date, address, ID number and the portrait.
+/// The front: name, sex, ethnicity, birth date, address, ID number and a drawn portrait.
 pub fn front(id: &Identity, font: &FontArc, rng: &mut impl Rng) -> RgbImage {
+    let mut img = front_text(id, font, rng);
+    portrait(&mut img, rng);
+    img
+}
+
+/// The front with a photograph as the portrait (scaled to fill the portrait's frame).
+pub fn front_with_portrait(
+    id: &Identity,
+    font: &FontArc,
+    rng: &mut impl Rng,
+    photo: &RgbImage,
+) -> RgbImage {
+    let mut img = front_text(id, font, rng);
+    let (w, h) = (mm(26.0) as u32, mm(32.0) as u32);
+    let scaled = crate::vision::decode::resize(photo, w, h);
+    image::imageops::replace(&mut img, &scaled, i64::from(mm(56.0)), i64::from(mm(9.0)));
+    img
+}
+
+fn front_text(id: &Identity, font: &FontArc, rng: &mut impl Rng) -> RgbImage {
     let mut img = background(rng);
     let value = mm(3.6) as f32;
     let (lx, vx) = (mm(5.0), mm(15.5));
@@ -199,7 +219,6 @@ pub fn front(id: &Identity, font: &FontArc, rng: &mut impl Rng) -> RgbImage {
         INK,
         &digits,
     );
-    portrait(&mut img, rng);
     img
 }
 

@@ -4,6 +4,8 @@
 
 pub mod calibrate;
 pub mod card;
+pub mod face;
+pub mod face_calibration;
 pub mod font;
 pub mod identity;
 pub mod licence;

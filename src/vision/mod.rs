@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod document;
+pub mod face;
 pub mod gate;
 pub mod models;
 pub mod ocr;

@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
+use super::face::FaceEngine;
 use super::ocr::{OcrEngine, OcrModels};
 use super::runtime;
 use crate::vendor;
 
 pub struct Models {
     pub ocr: OcrEngine,
+    pub face: FaceEngine,
 }
 
 type Key = (PathBuf, OcrModels, usize);
@@ -42,6 +44,7 @@ impl Models {
         let env = runtime::init(library)?;
         let models = Arc::new(Models {
             ocr: OcrEngine::load(env, &files, ocr, threads)?,
+            face: FaceEngine::load(env, &files, threads)?,
         });
         loaded
             .get_or_insert_with(HashMap::new)

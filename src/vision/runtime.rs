@@ -82,13 +82,30 @@ impl Model {
 
     /// Runs the model on one f32 tensor and returns the first output's shape and values.
     pub fn run(&self, shape: [usize; 4], input: &[f32]) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
+        let mut outputs = self.run_outputs(shape, input, 1)?;
+        Ok(outputs.swap_remove(0))
+    }
+
+    /// Runs the model and returns the first `count` outputs, in the model's order.
+    pub fn run_outputs(
+        &self,
+        shape: [usize; 4],
+        input: &[f32],
+        count: usize,
+    ) -> anyhow::Result<Vec<(Vec<usize>, Vec<f32>)>> {
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let result: ort::Result<(Vec<usize>, Vec<f32>)> = (|| {
+        let result: ort::Result<Vec<(Vec<usize>, Vec<f32>)>> = (|| {
             let outputs = session.run(ort::inputs![TensorRef::from_array_view((shape, input))?])?;
-            let (shape, data) = outputs[0].try_extract_tensor::<f32>()?;
-            let dims = shape.iter().map(|&d| d.max(0) as usize).collect();
-            Ok((dims, data.to_vec()))
+            let mut out = Vec::with_capacity(count);
+            for i in 0..count.min(outputs.len()) {
+                let (shape, data) = outputs[i].try_extract_tensor::<f32>()?;
+                let dims = shape.iter().map(|&d| d.max(0) as usize).collect();
+                out.push((dims, data.to_vec()));
+            }
+            Ok(out)
         })();
-        result.map_err(|e| anyhow!("running {}: {e}", self.name))
+        let out = result.map_err(|e| anyhow!("running {}: {e}", self.name))?;
+        anyhow::ensure!(out.len() == count, "{} has fewer than {count} outputs", self.name);
+        Ok(out)
     }
 }
