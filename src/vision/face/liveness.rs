@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::homography;
 use super::pose::Pose;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     TurnLeft,
@@ -307,12 +307,26 @@ mod tests {
     }
 
     #[test]
-    fn a_flat_face_performing_the_moves_is_flat_motion() {
+    fn a_flat_face_cannot_turn_and_one_that_fakes_the_turn_is_flat() {
+        let t = Thresholds::default();
+        // Turned as a picture, the nose stays between the eyes: no turn at all.
         let e = evaluate(
             &[Action::TurnLeft, Action::LookUp],
             &sequence(&LEFT_THEN_UP, 0.0),
-            &Thresholds::default(),
+            &t,
         );
+        assert_eq!(e.detail, Some("challenge_not_performed"), "{e:?}");
+        // A picture whose nose was moved sideways by a plane warp (a skewed print): the turn
+        // reads as performed, but the nose moved with its plane.
+        let skew = |l: [(f32, f32); 5], k: f32| l.map(|(x, y)| (x + k * (260.0 - y), y));
+        let flat = sequence(&LEFT_THEN_UP, 0.0);
+        let frames: Vec<_> = flat
+            .iter()
+            .enumerate()
+            .map(|(i, l)| skew(*l, if i == 2 { -0.6 } else { 0.0 }))
+            .collect();
+        let e = evaluate(&[Action::TurnLeft], &frames, &t);
+        assert!(e.actions[0].progress >= 1.0, "{e:?}");
         assert_eq!(e.detail, Some("flat_motion"), "{e:?}");
     }
 
