@@ -15,8 +15,8 @@ fn main() -> anyhow::Result<()> {
     let person = people.iter().find(|p| p.name == who).expect("a fixture person");
     for action in Action::ALL {
         for (case, frames) in [
-            ("live", live_capture(person, &[action])),
-            ("flat", flat_capture(person, &[action])),
+            ("live", live_capture(person, &[action], 450)),
+            ("flat", flat_capture(person, &[action], 450)),
         ] {
             let r = capture::judge(&models.face, &frames, &[action], &Thresholds::default())?;
             let poses: Vec<String> = r
@@ -31,7 +31,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     if let Some(dir) = std::env::args().nth(2) {
-        for (i, (_, f)) in live_capture(person, &[Action::TurnLeft, Action::LookUp]).iter().enumerate() {
+        for (i, (_, f)) in live_capture(person, &[Action::Nod, Action::LookUp], 450).iter().enumerate() {
             f.save(format!("{dir}/live-{i}.jpg"))?;
         }
     }

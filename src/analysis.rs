@@ -16,7 +16,8 @@ use crate::inspect::{self, Conclusion};
 use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
-use crate::store::{orders, uploads};
+use crate::face_match;
+use crate::store::{faces, orders, uploads};
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
@@ -121,14 +122,14 @@ impl Analyzer {
             Ok(Ok((looked, stored)))
         })
         .await??;
-        let (conclusion, stored) = match looked {
+        let (conclusion, stored, portrait) = match looked {
             Ok((looked, stored)) => {
                 let order = orders::get(&self.db, &self.cipher, &material.order_id, None).await?;
                 let typed = order
                     .map(|o| inspect::typed_for(&o.form, &material.person))
                     .unwrap_or_default();
                 let c = inspect::conclude(&looked, &typed, Divisions::embedded(), today_in_china());
-                (c, stored)
+                (c, stored, looked.portrait.map(|(_, e)| e))
             }
             Err(e) => (
                 Conclusion {
@@ -137,6 +138,7 @@ impl Analyzer {
                     reading: None,
                 },
                 material.blob.clone(),
+                None,
             ),
         };
         let reading = conclusion.reading.as_ref().map(|r| {
@@ -159,23 +161,41 @@ impl Analyzer {
             self.blobs.delete(&material.blob)?;
         }
         tracing::info!(material = %material_id, kind = kind.as_str(), state, "material analysed");
+        // A card portrait is what the person's live face is matched against.
+        if let (Some(embedding), "pass" | "flagged") = (portrait, state) {
+            let sealed = self
+                .cipher
+                .encrypt(&embedding.to_bytes(), &faces::template_context(material_id));
+            faces::insert_template(
+                &self.db,
+                material_id,
+                &material.order_id,
+                &material.person,
+                "card",
+                &sealed,
+            )
+            .await?;
+            face_match::reconcile(&self.db, &self.cipher, &material.order_id, &material.person)
+                .await?;
+        }
         if let Some(session_id) = &material.session_id {
-            self.complete_session_if_done(session_id).await?;
+            complete_session_if_done(&self.db, session_id).await?;
         }
         workflow::advance(&self.db, &self.cipher, &self.rules, &material.order_id).await?;
         Ok(())
     }
 
-    /// A session is completed when every material it asked for has a passing upload.
-    async fn complete_session_if_done(&self, session_id: &str) -> anyhow::Result<()> {
-        let Some(session) = uploads::session_by_id(&self.db, session_id).await? else {
-            return Ok(());
-        };
-        let latest = uploads::latest_materials(&self.db, &session.order_id).await?;
-        let done = session.still_required(&latest).is_empty();
-        if done && session.state != "completed" && session.state != "expired" {
-            uploads::set_session_state(&self.db, session_id, "completed").await?;
-        }
-        Ok(())
+}
+
+/// A session is completed when every material it asked for has a passing upload.
+pub async fn complete_session_if_done(db: &Db, session_id: &str) -> anyhow::Result<()> {
+    let Some(session) = uploads::session_by_id(db, session_id).await? else {
+        return Ok(());
+    };
+    let latest = uploads::latest_materials(db, &session.order_id).await?;
+    let done = session.still_required(&latest).is_empty();
+    if done && session.state != "completed" && session.state != "expired" {
+        uploads::set_session_state(db, session_id, "completed").await?;
     }
+    Ok(())
 }

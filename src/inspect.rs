@@ -11,6 +11,7 @@ use crate::filing::crosscheck::{self, Outcome, Typed};
 use crate::filing::division::Divisions;
 use crate::filing::materials::{self, MaterialKind};
 use crate::vision::decode::{IntakeError, IntakeLimits};
+use crate::vision::face::{self, Embedding, Face, PhotoRules};
 use crate::vision::gate::{self, Judgement, Thresholds};
 use crate::vision::models::Models;
 use crate::vision::read::{self, Reading};
@@ -20,6 +21,15 @@ pub struct Looked {
     pub kind: MaterialKind,
     pub judgement: Judgement,
     pub reading: Option<Reading>,
+    /// On a card front: the portrait's face and its embedding (for the face match).
+    pub portrait: Option<(Face, Embedding)>,
+    /// On a single face photo: its one face or the retake reason, and the passive score.
+    pub face_photo: Option<FacePhoto>,
+}
+
+pub struct FacePhoto {
+    pub face: Result<Face, &'static str>,
+    pub passive: Option<f32>,
 }
 
 pub fn look(
@@ -39,10 +49,35 @@ pub fn look(
     } else {
         None
     };
+    let passed = judgement.verdict.verdict == "pass";
+    let portrait = match (&reading, kind) {
+        (Some(r), MaterialKind::IdCardFront) => match r.portrait {
+            Some(region) => face::portrait_embedding(&models.face, &r.flat, region)?,
+            None => None,
+        },
+        _ => None,
+    };
+    let face_photo = if kind == MaterialKind::Face && passed {
+        let work = &judgement.work;
+        let faces = models.face.detector.detect(work)?;
+        let found = face::the_face(&faces, work.dimensions(), &PhotoRules::default());
+        let passive = match &found {
+            Ok(f) => Some(models.face.antispoof.score(work, f)?),
+            Err(_) => None,
+        };
+        Some(FacePhoto {
+            face: found,
+            passive,
+        })
+    } else {
+        None
+    };
     Ok(Ok(Looked {
         kind,
         judgement,
         reading,
+        portrait,
+        face_photo,
     }))
 }
 
@@ -62,6 +97,24 @@ pub fn conclude(
 ) -> Conclusion {
     let gate = &looked.judgement.verdict;
     let mut verdict = serde_json::to_value(gate).unwrap_or_else(|_| json!({}));
+    if let Some(photo) = &looked.face_photo {
+        let state = match photo.face {
+            Ok(f) => {
+                verdict["face"] = json!({"box": f.bbox, "landmarks": f.landmarks, "score": f.score, "passive_score": photo.passive});
+                "pass"
+            }
+            Err(reason) => {
+                verdict["verdict"] = json!("retake");
+                verdict["reasons"] = json!([reason]);
+                "retake"
+            }
+        };
+        return Conclusion {
+            state,
+            verdict,
+            reading: None,
+        };
+    }
     let Some(reading) = &looked.reading else {
         return Conclusion {
             state: gate.verdict,
@@ -82,6 +135,7 @@ pub fn conclude(
         "turned": reading.turned,
         "lines": reading.lines.len(),
         "portrait": reading.portrait,
+        "portrait_face": looked.portrait.as_ref().map(|(f, _)| json!({"box": f.bbox, "score": f.score})),
         "fields": reading.fields.iter().map(|(k, f)| (k.to_string(), json!({"confidence": f.confidence}))).collect::<serde_json::Map<_, _>>(),
     });
     let mut stored = json!({"document": reading.document, "fields": reading.fields});

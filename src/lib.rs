@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod app;
 pub mod config;
+pub mod face_match;
 pub mod filing;
 pub mod http;
 pub mod inspect;

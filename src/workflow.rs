@@ -44,6 +44,10 @@ impl MaterialStatus {
                 .verdict
                 .as_ref()
                 .map_or(json!([]), |x| x["checks"].clone());
+            if let Some(matched) = m.verdict.as_ref().map(|x| &x["match"]).filter(|x| !x.is_null()) {
+                // The face against the ID card portrait: the score and the threshold.
+                v["match"] = matched.clone();
+            }
             v["uploaded_at"] = json!(m.created_at);
         }
         v

@@ -53,7 +53,7 @@ fn device_from(headers: &HeaderMap) -> Option<String> {
 
 /// The live session behind a token, bound to this device. Returns a new device cookie when
 /// this request is the one that binds it.
-async fn session_for(
+pub(super) async fn session_for(
     ctx: &ApiContext,
     token: &str,
     headers: &HeaderMap,
@@ -111,7 +111,7 @@ async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Resu
     Ok(())
 }
 
-fn with_cookie(mut response: Response, device: Option<String>) -> Response {
+pub(super) fn with_cookie(mut response: Response, device: Option<String>) -> Response {
     if let Some(d) = device {
         let cookie =
             format!("{DEVICE_COOKIE}={d}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400");
@@ -166,6 +166,7 @@ async fn read(
         "expires_at": session.expires_at(),
         "materials": materials,
         "required": session.still_required(&latest),
+        "liveness": super::liveness::challenge_for(&ctx, &session, &latest).await?,
     });
     Ok(with_cookie(Json(body).into_response(), device))
 }
@@ -244,7 +245,7 @@ async fn image_bytes(ctx: &ApiContext, req: Request) -> Result<Bytes> {
     Ok(body)
 }
 
-fn intake_error(e: IntakeError) -> Error {
+pub(super) fn intake_error(e: IntakeError) -> Error {
     let (code, message) = (e.code(), e.to_string());
     match e {
         IntakeError::Empty | IntakeError::Heic | IntakeError::UnsupportedFormat(_) => {
@@ -303,6 +304,15 @@ async fn store_upload(
             code: "material_not_requested",
             message: format!("this link asks for {}", session.materials.join(", ")),
             details: json!({"requested": session.materials}),
+        });
+    }
+    if kind == "face" {
+        // A single photo proves nothing about a live person: the face is a capture.
+        return Err(Error::Unprocessable {
+            code: "liveness_required",
+            message: "the face check is a liveness capture: POST /api/v1/m/{token}/liveness"
+                .into(),
+            details: json!({}),
         });
     }
     let idempotency_key = headers

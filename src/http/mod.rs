@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod liveness;
 pub mod merge_patch;
 pub mod metrics;
 pub mod mobile;
@@ -98,6 +99,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(uploads::router())
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(mobile::router(mobile::upload_body_limit(ctx.intake_limits.max_bytes)))
+        .merge(liveness::router())
         .merge(ops::router())
         .merge(pages::router())
         .fallback(|| async { Error::NotFound { code: "no_route", message: "no such path".into() } })

@@ -3,6 +3,7 @@
 
 pub mod blobs;
 pub mod crypto;
+pub mod faces;
 pub mod orders;
 pub mod registry;
 pub mod uploads;

@@ -39,7 +39,7 @@ pub fn performing(challenge: &[Action]) -> Vec<HeadPose> {
             Action::TurnLeft => HeadPose { yaw: 0.6, ..NEUTRAL },
             Action::TurnRight => HeadPose { yaw: -0.6, ..NEUTRAL },
             Action::LookUp => HeadPose { pitch: 0.5, ..NEUTRAL },
-            Action::Nod => HeadPose { pitch: -0.5, ..NEUTRAL },
+            Action::Nod => HeadPose { pitch: -0.7, ..NEUTRAL },
             Action::ComeCloser => HeadPose { scale: 1.45, ..NEUTRAL },
         };
         let half = HeadPose {
@@ -100,10 +100,10 @@ pub fn turning_head(photo: &RgbImage, face: &Face, pose: HeadPose) -> RgbImage {
     for (ox, oy, px) in out.enumerate_pixels_mut() {
         let (ox, oy) = (ox as f32, oy as f32);
         let (mut sx, mut sy) = (ox, oy);
-        for _ in 0..6 {
+        for _ in 0..14 {
             let (fx, fy) = forward(sx, sy);
-            sx += (ox - fx) * 0.8;
-            sy += (oy - fy) * 0.8;
+            sx += (ox - fx) * 0.5;
+            sy += (oy - fy) * 0.5;
         }
         *px = sample(photo, sx, sy);
     }

@@ -61,11 +61,18 @@ pub fn load_people(models: &Models, fixtures: &Path) -> anyhow::Result<Vec<Perso
         .collect()
 }
 
-/// A phone photo (JPEG) of an ID card front whose portrait is `person`.
+/// A phone photo (JPEG) of an ID card front of a random identity whose portrait is `person`.
 pub fn card_photo(person: &Person, seed: u64) -> anyhow::Result<Vec<u8>> {
-    let font = font::load_cjk_font()?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let id = identity::Identity::random(&mut rng);
+    card_photo_of(&id, person, seed)
+}
+
+/// A phone photo (JPEG) of `id`'s card front with `person` as the portrait.
+pub fn card_photo_of(id: &identity::Identity, person: &Person, seed: u64) -> anyhow::Result<Vec<u8>> {
+    let font = font::load_cjk_font()?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let id = id.clone();
     let portrait = face::portrait(&person.photo, &person.face);
     let front = card::front_with_portrait(&id, &font, &mut rng, &portrait);
     let shot = scene::photo(&front, scene::Label::Good, 1600, 1200, &mut rng);
@@ -87,23 +94,31 @@ pub fn card_embedding(models: &Models, jpeg: &[u8]) -> anyhow::Result<Option<fac
     Ok(faces::portrait_embedding(&models.face, &reading.flat, region)?.map(|(_, e)| e))
 }
 
-/// The frames of `person` performing `challenge` (timestamps 450 ms apart).
-pub fn live_capture(person: &Person, challenge: &[Action]) -> Vec<(u64, image::RgbImage)> {
+/// The frames of `person` performing `challenge`, `spacing_ms` apart.
+pub fn live_capture(
+    person: &Person,
+    challenge: &[Action],
+    spacing_ms: u64,
+) -> Vec<(u64, image::RgbImage)> {
     let (frame, face) = face::phone_frame(&person.photo, &person.face);
     face::performing(challenge)
         .into_iter()
         .enumerate()
-        .map(|(i, pose)| (i as u64 * 450, face::turning_head(&frame, &face, pose)))
+        .map(|(i, pose)| (i as u64 * spacing_ms, face::turning_head(&frame, &face, pose)))
         .collect()
 }
 
 /// The flat photo of `person` moved through the poses of `challenge`.
-pub fn flat_capture(person: &Person, challenge: &[Action]) -> Vec<(u64, image::RgbImage)> {
+pub fn flat_capture(
+    person: &Person,
+    challenge: &[Action],
+    spacing_ms: u64,
+) -> Vec<(u64, image::RgbImage)> {
     let (frame, _) = face::phone_frame(&person.photo, &person.face);
     face::flat_moves(&frame, &face::performing(challenge))
         .into_iter()
         .enumerate()
-        .map(|(i, img)| (i as u64 * 450, img))
+        .map(|(i, img)| (i as u64 * spacing_ms, img))
         .collect()
 }
 
@@ -165,9 +180,9 @@ pub fn run(models: &Models, fixtures: &Path, seeds: u64) -> anyhow::Result<Strin
         for challenge in challenges() {
             let other_challenge = [challenge[1], challenge[0]];
             for (case, frames) in [
-                ("live, asked challenge", live_capture(person, &challenge)),
-                ("live, challenge reversed", live_capture(person, &other_challenge)),
-                ("flat photo moved", flat_capture(person, &challenge)),
+                ("live, asked challenge", live_capture(person, &challenge, 450)),
+                ("live, challenge reversed", live_capture(person, &other_challenge, 450)),
+                ("flat photo moved", flat_capture(person, &challenge, 450)),
             ] {
                 let report = capture::judge(&models.face, &frames, &challenge, &t)?;
                 let detail = report

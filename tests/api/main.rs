@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod check;
 mod errors;
+mod face;
 mod helpers;
 mod models;
 mod ocr_accuracy;

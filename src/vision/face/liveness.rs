@@ -93,7 +93,7 @@ impl Default for Thresholds {
     fn default() -> Thresholds {
         Thresholds {
             yaw: 0.12,
-            pitch: 0.07,
+            pitch: 0.06,
             closer: 1.2,
             performed_floor: 0.7,
             parallax_3d: 0.10,

@@ -1,0 +1,61 @@
+//! The face match: a person's live capture against the portrait on their ID card front,
+//! whichever of the two arrives last. Below `SAME_PERSON` the capture is `flagged:
+//! face_mismatch` with the score; a later capture or card that matches clears it.
+
+use serde_json::json;
+
+use crate::store::crypto::FieldCipher;
+use crate::store::faces::{self, template_context};
+use crate::store::{uploads, Db};
+use crate::vision::face::{Embedding, SAME_PERSON};
+
+fn decrypt(cipher: &FieldCipher, t: &faces::Template) -> anyhow::Result<Embedding> {
+    let bytes = cipher.decrypt(&t.embedding, &template_context(&t.material_id))?;
+    Embedding::from_bytes(&bytes).ok_or_else(|| anyhow::anyhow!("a stored template is damaged"))
+}
+
+pub async fn reconcile(
+    db: &Db,
+    cipher: &FieldCipher,
+    order_id: &str,
+    person: &str,
+) -> anyhow::Result<()> {
+    let (Some(live), Some(card)) = (
+        faces::latest_template(db, order_id, person, "live").await?,
+        faces::latest_template(db, order_id, person, "card").await?,
+    ) else {
+        return Ok(());
+    };
+    let Some(material) = uploads::material(db, &live.material_id).await? else {
+        return Ok(());
+    };
+    if material.state != "pass" && material.state != "flagged" {
+        return Ok(());
+    }
+    let score = decrypt(cipher, &live)?.cosine(&decrypt(cipher, &card)?);
+    let mut verdict = material.verdict.unwrap_or_else(|| json!({}));
+    let mut reasons: Vec<String> = verdict["reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str())
+        .filter(|r| *r != "face_mismatch")
+        .map(str::to_string)
+        .collect();
+    let matched = score >= SAME_PERSON;
+    if !matched {
+        reasons.push("face_mismatch".into());
+    }
+    let state = if reasons.is_empty() { "pass" } else { "flagged" };
+    verdict["verdict"] = json!(state);
+    verdict["reasons"] = json!(reasons);
+    verdict["match"] = json!({
+        "card_material_id": card.material_id,
+        "score": (f64::from(score) * 1000.0).round() / 1000.0,
+        "threshold": SAME_PERSON,
+        "ok": matched,
+    });
+    faces::update_match(db, &material.id, state, &verdict).await?;
+    tracing::info!(material = %material.id, score, matched, "face matched against the card portrait");
+    Ok(())
+}

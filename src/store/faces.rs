@@ -1,0 +1,210 @@
+//! Liveness challenges and face templates (migrations/0004_faces.sql).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::Db;
+
+pub struct Challenge {
+    pub id: String,
+    pub session_id: String,
+    pub actions: Vec<String>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+}
+
+fn challenge_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Challenge, sqlx::Error> {
+    let actions: String = r.try_get("actions")?;
+    let used_at: Option<DateTime<Utc>> = r.try_get("used_at")?;
+    Ok(Challenge {
+        id: r.try_get("id")?,
+        session_id: r.try_get("session_id")?,
+        actions: serde_json::from_str(&actions).unwrap_or_default(),
+        issued_at: r.try_get("issued_at")?,
+        expires_at: r.try_get("expires_at")?,
+        used: used_at.is_some(),
+    })
+}
+
+/// The session's newest challenge that is unused and unexpired at `now`.
+pub async fn open_challenge(
+    db: &Db,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Challenge>, sqlx::Error> {
+    sqlx::query(
+        "SELECT * FROM liveness_challenges WHERE session_id = ? AND used_at IS NULL AND expires_at > ?
+         ORDER BY issued_at DESC LIMIT 1",
+    )
+    .bind(session_id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?
+    .map(|r| challenge_from_row(&r))
+    .transpose()
+}
+
+pub async fn insert_challenge(db: &Db, c: &Challenge) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO liveness_challenges (id, session_id, actions, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&c.id)
+    .bind(&c.session_id)
+    .bind(serde_json::to_string(&c.actions).unwrap_or_default())
+    .bind(c.issued_at)
+    .bind(c.expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn challenge(db: &Db, id: &str) -> Result<Option<Challenge>, sqlx::Error> {
+    sqlx::query("SELECT * FROM liveness_challenges WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .map(|r| challenge_from_row(&r))
+        .transpose()
+}
+
+/// Uses the challenge up (with the person's consent) if nobody has; false when it was
+/// already used or has expired. One statement, so two captures cannot both use it.
+pub async fn use_challenge(db: &Db, id: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE liveness_challenges SET used_at = ?, consented_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The encryption context binding a template to its material.
+pub fn template_context(material_id: &str) -> String {
+    format!("face_templates.embedding:{material_id}")
+}
+
+pub struct Template {
+    pub material_id: String,
+    /// Ciphertext (see `template_context`).
+    pub embedding: String,
+}
+
+pub async fn insert_template(
+    db: &Db,
+    material_id: &str,
+    order_id: &str,
+    person: &str,
+    source: &str,
+    embedding: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO face_templates (material_id, order_id, person, source, embedding, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(material_id)
+    .bind(order_id)
+    .bind(person)
+    .bind(source)
+    .bind(embedding)
+    .bind(Utc::now())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The newest template of `source` for a person of an order.
+pub async fn latest_template(
+    db: &Db,
+    order_id: &str,
+    person: &str,
+    source: &str,
+) -> Result<Option<Template>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT material_id, embedding FROM face_templates WHERE order_id = ? AND person = ? AND source = ?
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(person)
+    .bind(source)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok(Template {
+            material_id: r.try_get("material_id")?,
+            embedding: r.try_get("embedding")?,
+        })
+    })
+    .transpose()
+}
+
+pub struct NewCapture<'a> {
+    pub material: &'a super::uploads::NewMaterial<'a>,
+    pub state: &'a str,
+    pub verdict: &'a serde_json::Value,
+    /// Ciphertext of the embedding of the kept frame, when a face was found.
+    pub template: Option<&'a str>,
+}
+
+/// A judged liveness capture: the material (decided, so no analysis job) and its face
+/// template, in one transaction (the kept frame's blob is already durable).
+pub async fn insert_capture(db: &Db, c: &NewCapture<'_>) -> Result<(), sqlx::Error> {
+    let m = c.material;
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO materials (id, order_id, session_id, person, kind, state, blob, sha256, bytes, verdict, created_at, analyzed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(m.id)
+    .bind(m.order_id)
+    .bind(m.session_id)
+    .bind(m.person)
+    .bind(m.kind)
+    .bind(c.state)
+    .bind(m.blob)
+    .bind(m.sha256)
+    .bind(m.bytes)
+    .bind(c.verdict.to_string())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(template) = c.template {
+        sqlx::query(
+            "INSERT INTO face_templates (material_id, order_id, person, source, embedding, created_at)
+             VALUES (?, ?, ?, 'live', ?, ?)",
+        )
+        .bind(m.id)
+        .bind(m.order_id)
+        .bind(m.person)
+        .bind(template)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// A face material's verdict after the match with the card portrait changed; only while it
+/// is still `pass` or `flagged`.
+pub async fn update_match(
+    db: &Db,
+    material_id: &str,
+    state: &str,
+    verdict: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
+    )
+    .bind(state)
+    .bind(verdict.to_string())
+    .bind(material_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
