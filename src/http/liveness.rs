@@ -38,9 +38,6 @@ pub const MIN_FRAMES: usize = 8;
 pub const MAX_FRAMES: usize = 15;
 /// A frame is a phone camera still: a JPEG of a few tens of kilobytes at 640×480.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
-const MAX_FRAME_SIDE: u32 = 1920;
-/// Frames are judged at this long side (the detector works at 640).
-const WORK_SIDE: u32 = 960;
 /// How long a capture may last, and at least (two actions cannot be done in less).
 const MIN_CAPTURE_MS: u64 = 1_500;
 const MAX_CAPTURE_MS: u64 = 15_000;
@@ -292,26 +289,13 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
         .into_response())
 }
 
-/// Each frame checked like any upload (type, structure, size before decoding), then decoded
-/// and scaled to the working size.
 fn decode_frames(
     encoded: &[(u64, Vec<u8>)],
     limits: &IntakeLimits,
 ) -> Result<Vec<(u64, RgbImage)>> {
     encoded
         .iter()
-        .enumerate()
-        .map(|(i, (t, bytes))| {
-            let probe = decode::probe(bytes, limits).map_err(intake_error)?;
-            let (w, h) = probe.oriented_size();
-            if w.max(h) > MAX_FRAME_SIDE {
-                return Err(Error::ImageTooLarge {
-                    message: format!("frame {i} is {w}×{h}; frames are at most {MAX_FRAME_SIDE} pixels a side"),
-                });
-            }
-            let img = decode::decode_full(bytes, &probe, limits).map_err(intake_error)?;
-            Ok((*t, decode::resize_to_long_side(&img, WORK_SIDE)))
-        })
+        .map(|(t, bytes)| Ok((*t, capture::decode_frame(bytes, limits).map_err(intake_error)?)))
         .collect()
 }
 

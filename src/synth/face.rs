@@ -30,24 +30,28 @@ const NEUTRAL: HeadPose = HeadPose {
     scale: 1.0,
 };
 
+/// The pose `fraction` of the way to `action`'s peak.
+pub fn performing_pose(action: Action, fraction: f32) -> HeadPose {
+    let peak = match action {
+        Action::TurnLeft => HeadPose { yaw: 0.6, ..NEUTRAL },
+        Action::TurnRight => HeadPose { yaw: -0.6, ..NEUTRAL },
+        Action::LookUp => HeadPose { pitch: 0.5, ..NEUTRAL },
+        Action::Nod => HeadPose { pitch: -0.7, ..NEUTRAL },
+        Action::ComeCloser => HeadPose { scale: 1.45, ..NEUTRAL },
+    };
+    HeadPose {
+        yaw: peak.yaw * fraction,
+        pitch: peak.pitch * fraction,
+        scale: 1.0 + (peak.scale - 1.0) * fraction,
+    }
+}
+
 /// The poses of a person performing `challenge`: two still frames, then each action in four
 /// frames (on the way, the peak, on the way back, still again; closer stays closer).
 pub fn performing(challenge: &[Action]) -> Vec<HeadPose> {
     let mut poses = vec![NEUTRAL, NEUTRAL];
     for &action in challenge {
-        let peak = match action {
-            Action::TurnLeft => HeadPose { yaw: 0.6, ..NEUTRAL },
-            Action::TurnRight => HeadPose { yaw: -0.6, ..NEUTRAL },
-            Action::LookUp => HeadPose { pitch: 0.5, ..NEUTRAL },
-            Action::Nod => HeadPose { pitch: -0.7, ..NEUTRAL },
-            Action::ComeCloser => HeadPose { scale: 1.45, ..NEUTRAL },
-        };
-        let half = HeadPose {
-            yaw: peak.yaw / 2.0,
-            pitch: peak.pitch / 2.0,
-            scale: 1.0 + (peak.scale - 1.0) / 2.0,
-        };
-        // Coming closer stays close; the other actions come back to the start.
+        let (half, peak) = (performing_pose(action, 0.5), performing_pose(action, 1.0));
         let after = if action == Action::ComeCloser {
             [peak, peak]
         } else {

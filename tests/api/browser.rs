@@ -7,15 +7,50 @@ use std::process::Command;
 
 use beian::synth::scene::Label;
 
-use crate::helpers::{photo, spawn_app};
+use beian::synth::face::{performing_pose, phone_frame, turning_head};
+use beian::synth::face_calibration::load_people;
+use beian::vision::face::liveness::Action;
+use beian::vision::models::Models;
+use beian::vision::ocr::OcrModels;
+
+use crate::helpers::{models_dir, photo, spawn_app};
+
+/// The fake front camera's pictures (tests/browser/flow.mjs shows the one the page's prompt
+/// asks for): Grace Hopper's photo as a head facing the camera, and half-way through and at
+/// the peak of each action.
+fn camera_frames(dir: &Path) {
+    let models = Models::shared(&models_dir(), OcrModels::Ppocrv6Small, 2).unwrap();
+    let fixtures = beian::vendor::ensure_fixtures(&models_dir()).unwrap();
+    let people = load_people(&models, fixtures["astronaut"].parent().unwrap()).unwrap();
+    let person = &people[1];
+    let (frame, face) = phone_frame(&person.photo, &person.face);
+    let save = |name: &str, img: &image::RgbImage| {
+        let jpeg = beian::vision::decode::reencode_jpeg(img, 90);
+        std::fs::write(dir.join(format!("{name}.jpg")), jpeg).unwrap();
+    };
+    save("neutral", &frame);
+    for action in Action::ALL {
+        let name = serde_json::to_value(action).unwrap();
+        let name = name.as_str().unwrap();
+        for (stage, fraction) in [("half", 0.5), ("peak", 1.0)] {
+            save(
+                &format!("{name}-{stage}"),
+                &turning_head(&frame, &face, performing_pose(action, fraction)),
+            );
+        }
+    }
+}
 
 #[tokio::test]
-async fn the_filer_scans_the_qr_code_uploads_by_phone_and_both_pages_show_the_verdicts() {
+async fn the_filer_scans_the_qr_code_uploads_by_phone_does_the_face_check_and_both_pages_show_the_verdicts() {
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
     let (good, blurred) = (dir.path().join("good.jpg"), dir.path().join("blurred.jpg"));
     std::fs::write(&good, photo(Label::Good, 71)).unwrap();
     std::fs::write(&blurred, photo(Label::Defocus, 72)).unwrap();
+    let camera = dir.path().join("camera");
+    std::fs::create_dir_all(&camera).unwrap();
+    camera_frames(&camera);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let base = app.url("");
     let output = tokio::task::spawn_blocking(move || {
@@ -24,6 +59,7 @@ async fn the_filer_scans_the_qr_code_uploads_by_phone_and_both_pages_show_the_ve
             .args(["flow.mjs", &base, "artifacts"])
             .arg(&good)
             .arg(&blurred)
+            .arg(&camera)
             .output()
             .expect("node runs (scripts/setup installs the browser-test packages)")
     })

@@ -10,7 +10,27 @@ use serde::Serialize;
 use super::liveness::{self, Action, Evaluation, Finding, Thresholds};
 use super::pose::Pose;
 use super::{the_face, Embedding, Face, FaceEngine, PhotoRules, SAME_PERSON};
+use crate::vision::decode::{self, IntakeError, IntakeLimits};
 use crate::vision::gate::Check;
+
+/// A frame is a phone camera still; larger is refused before decoding.
+pub const MAX_FRAME_SIDE: u32 = 1920;
+/// Frames are judged at this long side (the detector works at 640).
+const WORK_SIDE: u32 = 960;
+
+/// One frame checked like any upload (type, structure, size before decoding), decoded and
+/// scaled to the working size.
+pub fn decode_frame(bytes: &[u8], limits: &IntakeLimits) -> Result<RgbImage, IntakeError> {
+    let probe = decode::probe(bytes, limits)?;
+    let (w, h) = probe.oriented_size();
+    if w.max(h) > MAX_FRAME_SIDE {
+        return Err(IntakeError::TooLarge(format!(
+            "a frame of {w}×{h}; frames are at most {MAX_FRAME_SIDE} pixels a side"
+        )));
+    }
+    let img = decode::decode_full(bytes, &probe, limits)?;
+    Ok(decode::resize_to_long_side(&img, WORK_SIDE))
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameSummary {
