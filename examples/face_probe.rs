@@ -17,7 +17,11 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let faces = f.detector.detect(&img)?;
         let det = t.elapsed();
-        println!("{path} {:?}: {} faces, detect {det:.1?}", img.dimensions(), faces.len());
+        println!(
+            "{path} {:?}: {} faces, detect {det:.1?}",
+            img.dimensions(),
+            faces.len()
+        );
         for face in &faces {
             let t = Instant::now();
             let passive = f.antispoof.score(&img, face)?;

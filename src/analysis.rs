@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
+use crate::face_match;
 use crate::filing::division::Divisions;
 use crate::filing::materials::MaterialKind;
 use crate::filing::rules::RuleBook;
@@ -16,7 +17,6 @@ use crate::inspect::{self, Conclusion};
 use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
-use crate::face_match;
 use crate::store::{faces, orders, uploads};
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::gate::Thresholds;
@@ -184,7 +184,6 @@ impl Analyzer {
         workflow::advance(&self.db, &self.cipher, &self.rules, &material.order_id).await?;
         Ok(())
     }
-
 }
 
 /// A session is completed when every material it asked for has a passing upload.

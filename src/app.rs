@@ -11,7 +11,7 @@ use crate::analysis::Analyzer;
 use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
-use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, users};
+use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, faces, users};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
 
@@ -98,11 +98,26 @@ pub fn load_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
     FieldCipher::load(env_key.as_deref(), &key_file, create).context("loading the master key")
 }
 
-/// Periodic clean-up: expired login tokens.
+/// Face data past its days: templates and kept frames (see `Config::face_data_days`).
+pub async fn purge_face_data(ctx: &ApiContext) -> anyhow::Result<usize> {
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(ctx.config.face_data_days));
+    let blobs = faces::purge_before(&ctx.db, cutoff).await?;
+    for b in &blobs {
+        ctx.blobs.delete(b)?;
+    }
+    Ok(blobs.len())
+}
+
+/// Periodic clean-up: expired login tokens, face data past its days.
 async fn housekeeping(ctx: ApiContext) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
+        match purge_face_data(&ctx).await {
+            Ok(n) if n > 0 => tracing::info!(frames = n, "face data past its retention removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "removing old face data failed"),
+        }
         match users::delete_expired_tokens(&ctx.db, chrono::Utc::now()).await {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "expired tokens removed"),
             Ok(_) => {}

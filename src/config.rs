@@ -56,6 +56,10 @@ pub struct Config {
     pub ocr_models: OcrModels,
     /// Intra-op threads of each model session.
     pub inference_threads: usize,
+    /// Days a face capture's kept frame and the face templates (live and card portrait)
+    /// are kept after the decision; the other frames are never stored. Until the review
+    /// console (which will end this at the review's end) this is the only limit.
+    pub face_data_days: u32,
 }
 
 impl Default for Config {
@@ -80,6 +84,7 @@ impl Default for Config {
             models_dir: PathBuf::from("models"),
             ocr_models: OcrModels::Ppocrv6Small,
             inference_threads: 2,
+            face_data_days: 30,
         }
     }
 }

@@ -46,7 +46,11 @@ pub async fn reconcile(
     if !matched {
         reasons.push("face_mismatch".into());
     }
-    let state = if reasons.is_empty() { "pass" } else { "flagged" };
+    let state = if reasons.is_empty() {
+        "pass"
+    } else {
+        "flagged"
+    };
     verdict["verdict"] = json!(state);
     verdict["reasons"] = json!(reasons);
     verdict["match"] = json!({

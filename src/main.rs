@@ -193,8 +193,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .next()
                 .and_then(|p| p.parent())
                 .ok_or_else(|| anyhow::anyhow!("models.toml lists no fixtures"))?;
-            let models =
-                Models::shared(&config.models_dir, config.ocr_models, config.inference_threads)?;
+            let models = Models::shared(
+                &config.models_dir,
+                config.ocr_models,
+                config.inference_threads,
+            )?;
             println!("{}", synth::face_calibration::run(&models, dir, seeds)?);
             Ok(())
         }

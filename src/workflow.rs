@@ -44,7 +44,12 @@ impl MaterialStatus {
                 .verdict
                 .as_ref()
                 .map_or(json!([]), |x| x["checks"].clone());
-            if let Some(matched) = m.verdict.as_ref().map(|x| &x["match"]).filter(|x| !x.is_null()) {
+            if let Some(matched) = m
+                .verdict
+                .as_ref()
+                .map(|x| &x["match"])
+                .filter(|x| !x.is_null())
+            {
                 // The face against the ID card portrait: the score and the threshold.
                 v["match"] = matched.clone();
             }

@@ -219,12 +219,10 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
     for (i, f) in capture.frames.into_iter().enumerate() {
         let b64 = f.image_base64;
         let b64 = b64.split_once(";base64,").map_or(b64.as_str(), |(_, r)| r);
-        let bytes = STANDARD
-            .decode(b64.trim())
-            .map_err(|_| Error::BadRequest {
-                code: "invalid_base64",
-                message: format!("frame {i} is not base64"),
-            })?;
+        let bytes = STANDARD.decode(b64.trim()).map_err(|_| Error::BadRequest {
+            code: "invalid_base64",
+            message: format!("frame {i} is not base64"),
+        })?;
         if bytes.len() > MAX_FRAME_BYTES {
             return Err(Error::ImageTooLarge {
                 message: format!("frame {i} is over {MAX_FRAME_BYTES} bytes"),
@@ -272,7 +270,11 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
         .into_iter()
         .flatten()
         .filter_map(|r| r.as_str())
-        .map(|r| ctx.rules.reason(r).map_or_else(|| r.to_string(), |x| x.zh.clone()))
+        .map(|r| {
+            ctx.rules
+                .reason(r)
+                .map_or_else(|| r.to_string(), |x| x.zh.clone())
+        })
         .collect();
     tracing::info!(material = %material_id, state = %m.state, "liveness capture judged");
     Ok((
@@ -295,7 +297,12 @@ fn decode_frames(
 ) -> Result<Vec<(u64, RgbImage)>> {
     encoded
         .iter()
-        .map(|(t, bytes)| Ok((*t, capture::decode_frame(bytes, limits).map_err(intake_error)?)))
+        .map(|(t, bytes)| {
+            Ok((
+                *t,
+                capture::decode_frame(bytes, limits).map_err(intake_error)?,
+            ))
+        })
         .collect()
 }
 

@@ -310,8 +310,7 @@ async fn store_upload(
         // A single photo proves nothing about a live person: the face is a capture.
         return Err(Error::Unprocessable {
             code: "liveness_required",
-            message: "the face check is a liveness capture: POST /api/v1/m/{token}/liveness"
-                .into(),
+            message: "the face check is a liveness capture: POST /api/v1/m/{token}/liveness".into(),
             details: json!({}),
         });
     }

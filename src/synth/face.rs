@@ -33,11 +33,26 @@ const NEUTRAL: HeadPose = HeadPose {
 /// The pose `fraction` of the way to `action`'s peak.
 pub fn performing_pose(action: Action, fraction: f32) -> HeadPose {
     let peak = match action {
-        Action::TurnLeft => HeadPose { yaw: 0.6, ..NEUTRAL },
-        Action::TurnRight => HeadPose { yaw: -0.6, ..NEUTRAL },
-        Action::LookUp => HeadPose { pitch: 0.5, ..NEUTRAL },
-        Action::Nod => HeadPose { pitch: -0.7, ..NEUTRAL },
-        Action::ComeCloser => HeadPose { scale: 1.45, ..NEUTRAL },
+        Action::TurnLeft => HeadPose {
+            yaw: 0.6,
+            ..NEUTRAL
+        },
+        Action::TurnRight => HeadPose {
+            yaw: -0.6,
+            ..NEUTRAL
+        },
+        Action::LookUp => HeadPose {
+            pitch: 0.5,
+            ..NEUTRAL
+        },
+        Action::Nod => HeadPose {
+            pitch: -0.7,
+            ..NEUTRAL
+        },
+        Action::ComeCloser => HeadPose {
+            scale: 1.45,
+            ..NEUTRAL
+        },
     };
     HeadPose {
         yaw: peak.yaw * fraction,
@@ -147,17 +162,7 @@ pub fn flat_moves(photo: &RgbImage, poses: &[HeadPose]) -> Vec<RgbImage> {
             let px = -pose.yaw * 0.0012;
             let py = pose.pitch * 0.0012;
             // Centre, rotate/scale, perspective, back to the centre.
-            let m = [
-                s * cos,
-                -s * sin,
-                0.0,
-                s * sin,
-                s * cos,
-                0.0,
-                px,
-                py,
-                1.0,
-            ];
+            let m = [s * cos, -s * sin, 0.0, s * sin, s * cos, 0.0, px, py, 1.0];
             let to_centre = [1.0, 0.0, -cx, 0.0, 1.0, -cy, 0.0, 0.0, 1.0];
             let from_centre = [1.0, 0.0, cx + i as f32 * 3.0, 0.0, 1.0, cy, 0.0, 0.0, 1.0];
             let h3 = mul(&from_centre, &mul(&m, &to_centre));
@@ -206,14 +211,8 @@ pub fn phone_frame(photo: &RgbImage, face: &Face) -> (RgbImage, Face) {
     let crop_h = (crop_w * 4.0 / 3.0).min(photo.height() as f32);
     let x0 = (cx - crop_w / 2.0).clamp(0.0, photo.width() as f32 - crop_w);
     let y0 = (cy - crop_h / 2.0).clamp(0.0, photo.height() as f32 - crop_h);
-    let crop = image::imageops::crop_imm(
-        photo,
-        x0 as u32,
-        y0 as u32,
-        crop_w as u32,
-        crop_h as u32,
-    )
-    .to_image();
+    let crop = image::imageops::crop_imm(photo, x0 as u32, y0 as u32, crop_w as u32, crop_h as u32)
+        .to_image();
     let frame = crate::vision::decode::resize(&crop, 480, 640);
     let s = 480.0 / crop_w;
     (frame, face.mapped(s, -x0 * s, -y0 * s))

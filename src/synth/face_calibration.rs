@@ -44,7 +44,12 @@ pub fn load_people(models: &Models, fixtures: &Path) -> anyhow::Result<Vec<Perso
                 .filter_map(Result::ok)
                 .map(|e| e.path())
                 .find(|p| p.file_stem().is_some_and(|s| s == *name))
-                .with_context(|| format!("no {name} in {} (beian fetch --fixtures)", fixtures.display()))?;
+                .with_context(|| {
+                    format!(
+                        "no {name} in {} (beian fetch --fixtures)",
+                        fixtures.display()
+                    )
+                })?;
             let photo = image::open(&file)?.to_rgb8();
             let face = *models
                 .face
@@ -69,7 +74,11 @@ pub fn card_photo(person: &Person, seed: u64) -> anyhow::Result<Vec<u8>> {
 }
 
 /// A phone photo (JPEG) of `id`'s card front with `person` as the portrait.
-pub fn card_photo_of(id: &identity::Identity, person: &Person, seed: u64) -> anyhow::Result<Vec<u8>> {
+pub fn card_photo_of(
+    id: &identity::Identity,
+    person: &Person,
+    seed: u64,
+) -> anyhow::Result<Vec<u8>> {
     let font = font::load_cjk_font()?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let id = id.clone();
@@ -82,9 +91,20 @@ pub fn card_photo_of(id: &identity::Identity, person: &Person, seed: u64) -> any
 /// The embedding of the portrait on a card photo, the way an upload gets it.
 pub fn card_embedding(models: &Models, jpeg: &[u8]) -> anyhow::Result<Option<faces::Embedding>> {
     let limits = IntakeLimits::default();
-    let judgement = gate::judge(jpeg, MaterialKind::IdCardFront, &limits, &Default::default())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(reading) = read::read(&models.ocr, MaterialKind::IdCardFront, &judgement, jpeg, &limits)?
+    let judgement = gate::judge(
+        jpeg,
+        MaterialKind::IdCardFront,
+        &limits,
+        &Default::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(reading) = read::read(
+        &models.ocr,
+        MaterialKind::IdCardFront,
+        &judgement,
+        jpeg,
+        &limits,
+    )?
     else {
         return Ok(None);
     };
@@ -104,7 +124,12 @@ pub fn live_capture(
     face::performing(challenge)
         .into_iter()
         .enumerate()
-        .map(|(i, pose)| (i as u64 * spacing_ms, face::turning_head(&frame, &face, pose)))
+        .map(|(i, pose)| {
+            (
+                i as u64 * spacing_ms,
+                face::turning_head(&frame, &face, pose),
+            )
+        })
         .collect()
 }
 
@@ -153,7 +178,11 @@ pub fn run(models: &Models, fixtures: &Path, seeds: u64) -> anyhow::Result<Strin
             };
             for (li, live) in lives.iter().enumerate() {
                 let s = card.cosine(live);
-                if li == ci { same.push(s) } else { other.push(s) }
+                if li == ci {
+                    same.push(s)
+                } else {
+                    other.push(s)
+                }
             }
         }
     }
@@ -166,9 +195,24 @@ pub fn run(models: &Models, fixtures: &Path, seeds: u64) -> anyhow::Result<Strin
         format!("{min:.3} – {max:.3}")
     };
     writeln!(out, "## Face match (card portrait photographed vs the person's photo), threshold {SAME_PERSON}\n")?;
-    writeln!(out, "| pairs | n | cosine range | error |\n|---|---|---|---|")?;
-    writeln!(out, "| same person | {} | {} | false reject {:.1}% |", same.len(), range(&same), rate(&same, &|s| s < SAME_PERSON))?;
-    writeln!(out, "| different people | {} | {} | false accept {:.1}% |", other.len(), range(&other), rate(&other, &|s| s >= SAME_PERSON))?;
+    writeln!(
+        out,
+        "| pairs | n | cosine range | error |\n|---|---|---|---|"
+    )?;
+    writeln!(
+        out,
+        "| same person | {} | {} | false reject {:.1}% |",
+        same.len(),
+        range(&same),
+        rate(&same, &|s| s < SAME_PERSON)
+    )?;
+    writeln!(
+        out,
+        "| different people | {} | {} | false accept {:.1}% |",
+        other.len(),
+        range(&other),
+        rate(&other, &|s| s >= SAME_PERSON)
+    )?;
     writeln!(out, "\nCards whose portrait had no face found: {unread}\n")?;
 
     // Liveness.
@@ -180,8 +224,14 @@ pub fn run(models: &Models, fixtures: &Path, seeds: u64) -> anyhow::Result<Strin
         for challenge in challenges() {
             let other_challenge = [challenge[1], challenge[0]];
             for (case, frames) in [
-                ("live, asked challenge", live_capture(person, &challenge, 450)),
-                ("live, challenge reversed", live_capture(person, &other_challenge, 450)),
+                (
+                    "live, asked challenge",
+                    live_capture(person, &challenge, 450),
+                ),
+                (
+                    "live, challenge reversed",
+                    live_capture(person, &other_challenge, 450),
+                ),
                 ("flat photo moved", flat_capture(person, &challenge, 450)),
             ] {
                 let report = capture::judge(&models.face, &frames, &challenge, &t)?;
@@ -196,21 +246,56 @@ pub fn run(models: &Models, fixtures: &Path, seeds: u64) -> anyhow::Result<Strin
                     parallax.entry(case).or_default().push(e.parallax);
                 }
                 if let Some(p) = report.passive {
-                    if case.starts_with("live") { passive_live.push(p) } else { passive_flat.push(p) }
+                    if case.starts_with("live") {
+                        passive_live.push(p)
+                    } else {
+                        passive_flat.push(p)
+                    }
                 }
             }
         }
     }
-    writeln!(out, "## Liveness ({} people × 14 challenges each)\n", people.len())?;
-    writeln!(out, "| capture | outcomes | nose parallax range |\n|---|---|---|")?;
+    writeln!(
+        out,
+        "## Liveness ({} people × 14 challenges each)\n",
+        people.len()
+    )?;
+    writeln!(
+        out,
+        "| capture | outcomes | nose parallax range |\n|---|---|---|"
+    )?;
     for (case, counts) in &tally {
         let outcomes: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
-        writeln!(out, "| {case} | {} | {} |", outcomes.join(", "), range(&parallax[case]))?;
+        writeln!(
+            out,
+            "| {case} | {} | {} |",
+            outcomes.join(", "),
+            range(&parallax[case])
+        )?;
     }
-    writeln!(out, "\n## Passive model (FAS_256s_v10.2; live above {})\n", faces::antispoof::LIVE_ABOVE)?;
-    writeln!(out, "| frames | n | score range | called live |\n|---|---|---|---|")?;
+    writeln!(
+        out,
+        "\n## Passive model (FAS_256s_v10.2; live above {})\n",
+        faces::antispoof::LIVE_ABOVE
+    )?;
+    writeln!(
+        out,
+        "| frames | n | score range | called live |\n|---|---|---|---|"
+    )?;
     let live_above = |s: f32| s > faces::antispoof::LIVE_ABOVE;
-    writeln!(out, "| real face (synthetic head) | {} | {} | {:.1}% |", passive_live.len(), range(&passive_live), rate(&passive_live, &live_above))?;
-    writeln!(out, "| flat photo moved | {} | {} | {:.1}% |", passive_flat.len(), range(&passive_flat), rate(&passive_flat, &live_above))?;
+    writeln!(
+        out,
+        "| real face (synthetic head) | {} | {} | {:.1}% |",
+        passive_live.len(),
+        range(&passive_live),
+        rate(&passive_live, &live_above)
+    )?;
+    writeln!(
+        out,
+        "| flat photo moved | {} | {} | {:.1}% |",
+        passive_flat.len(),
+        range(&passive_flat),
+        rate(&passive_flat, &live_above)
+    )?;
     Ok(out)
 }

@@ -305,7 +305,10 @@ pub fn fold_dequantize(model: &[u8]) -> anyhow::Result<Vec<u8>> {
         order.push(node.outputs[0]);
         removed.insert(i);
     }
-    ensure!(!folded.is_empty(), "nothing to fold: no DequantizeLinear of initialisers");
+    ensure!(
+        !folded.is_empty(),
+        "nothing to fold: no DequantizeLinear of initialisers"
+    );
 
     // What the remaining graph still reads.
     let mut consumed: HashSet<&str> = nodes
@@ -421,7 +424,10 @@ mod tests {
 
     #[test]
     fn reshape_copies_zeros_and_infers_one_dimension() {
-        assert_eq!(reshaped(&[32, 27], &[32., 3., 3., 3.]).unwrap(), vec![32, 3, 3, 3]);
+        assert_eq!(
+            reshaped(&[32, 27], &[32., 3., 3., 3.]).unwrap(),
+            vec![32, 3, 3, 3]
+        );
         assert_eq!(reshaped(&[4, 6], &[0., -1.]).unwrap(), vec![4, 6]);
         assert_eq!(reshaped(&[4, 6], &[-1.]).unwrap(), vec![24]);
         assert!(reshaped(&[4, 6], &[5., 5.]).is_err());

@@ -93,10 +93,7 @@ pub fn string<'a>(fields: &[Field<'a>], number: u32) -> Option<&'a str> {
 }
 
 /// Every string of a repeated string field.
-pub fn strings<'a, 'f>(
-    fields: &'f [Field<'a>],
-    number: u32,
-) -> impl Iterator<Item = &'a str> + 'f {
+pub fn strings<'a, 'f>(fields: &'f [Field<'a>], number: u32) -> impl Iterator<Item = &'a str> + 'f {
     fields.iter().filter_map(move |(n, v)| match v {
         Value::Bytes(b) if *n == number => std::str::from_utf8(b).ok(),
         _ => None,

@@ -105,7 +105,11 @@ impl Model {
             Ok(out)
         })();
         let out = result.map_err(|e| anyhow!("running {}: {e}", self.name))?;
-        anyhow::ensure!(out.len() == count, "{} has fewer than {count} outputs", self.name);
+        anyhow::ensure!(
+            out.len() == count,
+            "{} has fewer than {count} outputs",
+            self.name
+        );
         Ok(out)
     }
 }

@@ -42,7 +42,8 @@ fn camera_frames(dir: &Path) {
 }
 
 #[tokio::test]
-async fn the_filer_scans_the_qr_code_uploads_by_phone_does_the_face_check_and_both_pages_show_the_verdicts() {
+async fn the_filer_scans_the_qr_code_uploads_by_phone_does_the_face_check_and_both_pages_show_the_verdicts(
+) {
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
     let (good, blurred) = (dir.path().join("good.jpg"), dir.path().join("blurred.jpg"));

@@ -76,7 +76,10 @@ fn single_face_photos_get_the_detectors_reasons() {
     assert_eq!(v["face"]["landmarks"].as_array().unwrap().len(), 5);
 
     // A cat: no face.
-    assert_eq!(reasons(&judge_face_photo(&fixture("chelsea.png"))), ["no_face"]);
+    assert_eq!(
+        reasons(&judge_face_photo(&fixture("chelsea.png"))),
+        ["no_face"]
+    );
 
     // Two people side by side.
     let hopper = decode::resize(&fixture("grace_hopper.jpg"), 512, 600);
@@ -98,7 +101,11 @@ fn single_face_photos_get_the_detectors_reasons() {
 
     // The cameraman, in profile (enlarged: in the whole picture his face is also small).
     let camera = image::imageops::crop_imm(&fixture("camera.png"), 140, 50, 220, 220).to_image();
-    let camera = decode::resize(&image::DynamicImage::ImageLuma8(image::imageops::grayscale(&camera)).to_rgb8(), 660, 660);
+    let camera = decode::resize(
+        &image::DynamicImage::ImageLuma8(image::imageops::grayscale(&camera)).to_rgb8(),
+        660,
+        660,
+    );
     assert_eq!(reasons(&judge_face_photo(&camera)), ["face_turned"]);
 }
 
@@ -130,7 +137,11 @@ async fn session_of(app: &TestApp, filer: String, materials: &[&str]) -> (String
 }
 
 async fn phone_view(app: &TestApp, phone: &Client, token: &str) -> Value {
-    let res = phone.get(app.url(&format!("/api/v1/m/{token}"))).send().await.unwrap();
+    let res = phone
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
@@ -198,8 +209,10 @@ async fn a_live_head_performing_the_challenge_passes_and_a_moved_photo_does_not(
     let phone = phone();
 
     // The flat photo, moved and tilted through the challenge's poses: retake.
-    let (status, r) =
-        answer(&app, &phone, &token, |a| flat_capture(&hopper, a, SPACING_MS)).await;
+    let (status, r) = answer(&app, &phone, &token, |a| {
+        flat_capture(&hopper, a, SPACING_MS)
+    })
+    .await;
     assert_eq!(status, 201, "{r}");
     assert_eq!(r["state"], "retake", "{r}");
     assert_eq!(r["reasons"], json!(["liveness_challenge_failed"]));
@@ -222,8 +235,10 @@ async fn a_live_head_performing_the_challenge_passes_and_a_moved_photo_does_not(
     assert_eq!(r["state"], "retake", "{r}");
 
     // The head performing what was asked: pass, with the numbers.
-    let (status, r) =
-        answer(&app, &phone, &token, |a| live_capture(&hopper, a, SPACING_MS)).await;
+    let (status, r) = answer(&app, &phone, &token, |a| {
+        live_capture(&hopper, a, SPACING_MS)
+    })
+    .await;
     assert_eq!(status, 201, "{r}");
     assert_eq!(r["state"], "pass", "{r}");
     let parallax = check(&r, "nose_parallax");
@@ -265,13 +280,21 @@ async fn malformed_captures_and_reused_challenges_are_refused_with_codes() {
         b
     };
     let cases: Vec<(Value, u16, &str)> = vec![
-        (with(&|b| b["consent"] = json!(false)), 422, "consent_required"),
+        (
+            with(&|b| b["consent"] = json!(false)),
+            422,
+            "consent_required",
+        ),
         (
             with(&|b| b["frames"].as_array_mut().unwrap().truncate(7)),
             422,
             "invalid_capture",
         ),
-        (with(&|b| b["frames"][3]["t"] = json!(0)), 422, "invalid_capture"),
+        (
+            with(&|b| b["frames"][3]["t"] = json!(0)),
+            422,
+            "invalid_capture",
+        ),
         (
             with(&|b| b["challenge_id"] = json!("not-a-challenge")),
             404,
@@ -294,13 +317,20 @@ async fn malformed_captures_and_reused_challenges_are_refused_with_codes() {
     ];
     for (body, status, code) in cases {
         let (got, r) = post_capture(&app, &phone, &token, &body).await;
-        assert_eq!((got, r["error"]["code"].as_str().unwrap()), (status, code), "{r}");
+        assert_eq!(
+            (got, r["error"]["code"].as_str().unwrap()),
+            (status, code),
+            "{r}"
+        );
     }
     // None of those spent the challenge; the good capture does, once.
     let (status, r) = post_capture(&app, &phone, &token, &good).await;
     assert_eq!(status, 201, "{r}");
     let (status, r) = post_capture(&app, &phone, &token, &good).await;
-    assert_eq!((status, r["error"]["code"].as_str().unwrap()), (409, "challenge_used"));
+    assert_eq!(
+        (status, r["error"]["code"].as_str().unwrap()),
+        (409, "challenge_used")
+    );
 
     // A single photo is not a face check.
     let res = phone
@@ -317,7 +347,10 @@ async fn malformed_captures_and_reused_challenges_are_refused_with_codes() {
     // A link that does not ask for a face takes no capture.
     let (other, _, _) = session_of(&app, filer, &["id_card_front"]).await;
     let (status, r) = post_capture(&app, &phone, &other, &good).await;
-    assert_eq!((status, r["error"]["code"].as_str().unwrap()), (422, "material_not_requested"));
+    assert_eq!(
+        (status, r["error"]["code"].as_str().unwrap()),
+        (422, "material_not_requested")
+    );
     app.stop().await;
 }
 
@@ -351,7 +384,12 @@ async fn upload_card(app: &TestApp, phone: &Client, token: &str, portrait: &Pers
 
 async fn face_material(app: &TestApp, filer: &str, order_id: &str) -> Value {
     let (status, order) = app
-        .call(Method::GET, &format!("/api/v1/orders/{order_id}"), Some(filer), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(filer),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     order["materials"]
@@ -373,8 +411,10 @@ async fn the_live_face_is_matched_with_the_id_card_portrait() {
     let phone = phone();
     let card = upload_card(&app, &phone, &token, &hopper).await;
     assert_eq!(card["state"], "pass", "{card}");
-    let (status, r) =
-        answer(&app, &phone, &token, |a| live_capture(&hopper, a, SPACING_MS)).await;
+    let (status, r) = answer(&app, &phone, &token, |a| {
+        live_capture(&hopper, a, SPACING_MS)
+    })
+    .await;
     assert_eq!(status, 201, "{r}");
     assert_eq!(r["state"], "pass", "{r}");
     assert!(r["match"]["score"].as_f64().unwrap() >= 0.363, "{r}");
@@ -385,8 +425,10 @@ async fn the_live_face_is_matched_with_the_id_card_portrait() {
     let app2 = spawn_app().await;
     let (token, order_id2, filer2) = session(&app2, &["id_card_front", "face"]).await;
     let phone = self::phone();
-    let (status, r) =
-        answer(&app2, &phone, &token, |a| live_capture(&hopper, a, SPACING_MS)).await;
+    let (status, r) = answer(&app2, &phone, &token, |a| {
+        live_capture(&hopper, a, SPACING_MS)
+    })
+    .await;
     assert_eq!((status, r["state"].as_str().unwrap()), (201, "pass"), "{r}");
     let card = upload_card(&app2, &phone, &token, &astronaut).await;
     assert_eq!(card["state"], "pass", "{card}");
@@ -401,4 +443,86 @@ async fn the_live_face_is_matched_with_the_id_card_portrait() {
     let _ = (order_id, filer);
     app.stop().await;
     app2.stop().await;
+}
+
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                if e.path().is_dir() {
+                    files_under(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+    })
+}
+
+#[tokio::test]
+async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_in(dir.path()).await;
+    let (_, hopper) = people();
+    let (token, _, _) = session(&app, &["face", "id_card_back"]).await;
+    let phone = phone();
+    let blobs_before = files_under(&dir.path().join("blobs"));
+    let (status, r) = answer(&app, &phone, &token, |a| {
+        live_capture(&hopper, a, SPACING_MS)
+    })
+    .await;
+    assert_eq!(status, 201, "{r}");
+    // Ten frames were sent; one was kept.
+    assert_eq!(files_under(&dir.path().join("blobs")), blobs_before + 1);
+    app.stop().await;
+
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let templates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM face_templates")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(templates, 1);
+    let sealed: String = sqlx::query_scalar("SELECT embedding FROM face_templates")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(
+        !sealed.contains('['),
+        "the embedding is stored encrypted: {sealed}"
+    );
+    db.close().await;
+
+    // Restarted with face data kept for 0 days: the housekeeping at start removes it.
+    let mut config = crate::helpers::config_for(dir.path());
+    config.face_data_days = 0;
+    let app = crate::helpers::spawn_with(config).await;
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let mut left = (1, 1);
+    for _ in 0..50 {
+        let templates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM face_templates")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        let frames: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM materials WHERE kind = 'face' AND blob != ''")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        left = (templates, frames);
+        if left == (0, 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, (0, 0));
+    assert_eq!(files_under(&dir.path().join("blobs")), blobs_before);
+    // The decision and its numbers stay.
+    let state: String = sqlx::query_scalar("SELECT state FROM materials WHERE kind = 'face'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(state, "pass");
+    db.close().await;
+    app.stop().await;
 }

@@ -133,7 +133,9 @@ pub fn judge(
     let started = Instant::now();
     let best = liveness::most_frontal(&poses);
     let embed = |i: usize| -> anyhow::Result<Embedding> {
-        let face = summaries[i].face.ok_or_else(|| anyhow::anyhow!("frame {i} lost its face"))?;
+        let face = summaries[i]
+            .face
+            .ok_or_else(|| anyhow::anyhow!("frame {i} lost its face"))?;
         engine.embedder.embed(&frames[i].1, &face)
     };
     let best_embedding = embed(best)?;

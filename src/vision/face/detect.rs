@@ -90,14 +90,21 @@ impl Detector {
             faces.extend(decode_stride(*stride, cls, obj, bbox, kps));
         }
         let faces = nms(faces);
-        Ok(faces.iter().map(|f| f.mapped(1.0 / scale, 0.0, 0.0)).collect())
+        Ok(faces
+            .iter()
+            .map(|f| f.mapped(1.0 / scale, 0.0, 0.0))
+            .collect())
     }
 }
 
 fn decode_stride(stride: u32, cls: &[f32], obj: &[f32], bbox: &[f32], kps: &[f32]) -> Vec<Face> {
     let cols = (SIZE / stride) as usize;
     let s = stride as f32;
-    let cells = cls.len().min(obj.len()).min(bbox.len() / 4).min(kps.len() / 10);
+    let cells = cls
+        .len()
+        .min(obj.len())
+        .min(bbox.len() / 4)
+        .min(kps.len() / 10);
     (0..cells)
         .filter_map(|i| {
             let score = (cls[i].clamp(0.0, 1.0) * obj[i].clamp(0.0, 1.0)).sqrt();

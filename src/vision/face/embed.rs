@@ -53,7 +53,12 @@ impl Embedder {
             }
         }
         let (_, out) = self.model.run([1, 3, 112, 112], &input)?;
-        let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::EPSILON);
+        let norm = out
+            .iter()
+            .map(|v| v * v)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::EPSILON);
         Ok(Embedding(out.iter().map(|v| v / norm).collect()))
     }
 }

@@ -141,11 +141,7 @@ pub fn most_frontal(poses: &[Pose]) -> usize {
 }
 
 /// Judges the trajectory of one face's landmarks (one entry per frame, in time order).
-pub fn evaluate(
-    challenge: &[Action],
-    landmarks: &[[(f32, f32); 5]],
-    t: &Thresholds,
-) -> Evaluation {
+pub fn evaluate(challenge: &[Action], landmarks: &[[(f32, f32); 5]], t: &Thresholds) -> Evaluation {
     let poses: Vec<Pose> = landmarks.iter().filter_map(Pose::of).collect();
     if poses.len() != landmarks.len() || poses.len() < 2 {
         return Evaluation {
@@ -196,8 +192,8 @@ pub fn evaluate(
         .iter()
         .filter(|a| a.action.turns_the_head_sideways() && a.frame < landmarks.len())
         .map(|a| {
-            let (along, _) = homography::nose_parallax(&landmarks[0], &landmarks[a.frame])
-                .unwrap_or((0.0, 0.0));
+            let (along, _) =
+                homography::nose_parallax(&landmarks[0], &landmarks[a.frame]).unwrap_or((0.0, 0.0));
             if a.action == Action::TurnLeft {
                 along
             } else {
@@ -262,7 +258,10 @@ mod tests {
             // Yaw about the vertical axis (the nose towards the image's right is positive),
             // pitch about the horizontal one (positive lifts the nose: looking up).
             let (x, z) = (x * yaw.cos() - z * yaw.sin(), x * yaw.sin() + z * yaw.cos());
-            let (y, _z) = (y * pitch.cos() + z * pitch.sin(), -y * pitch.sin() + z * pitch.cos());
+            let (y, _z) = (
+                y * pitch.cos() + z * pitch.sin(),
+                -y * pitch.sin() + z * pitch.cos(),
+            );
             (200.0 + x * 100.0 * scale, 200.0 + y * 100.0 * scale)
         })
     }

@@ -125,6 +125,30 @@ pub fn the_face(
     Ok(main)
 }
 
+/// The face on an ID card's portrait and its embedding: the portrait region of the flattened
+/// front (the detector enlarges it), its largest face. `None` when no face is found there.
+pub fn portrait_embedding(
+    engine: &FaceEngine,
+    flat: &image::RgbImage,
+    region: [f32; 4],
+) -> anyhow::Result<Option<(Face, Embedding)>> {
+    let (w, h) = flat.dimensions();
+    let x0 = (region[0].max(0.0) as u32).min(w.saturating_sub(2));
+    let y0 = (region[1].max(0.0) as u32).min(h.saturating_sub(2));
+    let x1 = (region[2].round().max(0.0) as u32).clamp(x0 + 1, w);
+    let y1 = (region[3].round().max(0.0) as u32).clamp(y0 + 1, h);
+    let crop = image::imageops::crop_imm(flat, x0, y0, x1 - x0, y1 - y0).to_image();
+    let faces = engine.detector.detect(&crop)?;
+    let Some(face) = faces
+        .into_iter()
+        .max_by(|a, b| a.width().total_cmp(&b.width()))
+    else {
+        return Ok(None);
+    };
+    let embedding = engine.embedder.embed(&crop, &face)?;
+    Ok(Some((face.mapped(1.0, x0 as f32, y0 as f32), embedding)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,31 +180,16 @@ mod tests {
             the_face(&[face(50., 100., 200.), face(400., 100., 150.)], size, &r),
             Err("multiple_faces")
         );
-        assert_eq!(the_face(&[face(500., 100., 200.)], size, &r), Err("face_cut_off"));
-        assert_eq!(the_face(&[face(300., 200., 50.)], size, &r), Err("face_too_small"));
+        assert_eq!(
+            the_face(&[face(500., 100., 200.)], size, &r),
+            Err("face_cut_off")
+        );
+        assert_eq!(
+            the_face(&[face(300., 200., 50.)], size, &r),
+            Err("face_too_small")
+        );
         let mut turned = face(200., 100., 200.);
         turned.landmarks[2].0 += 90.0;
         assert_eq!(the_face(&[turned], size, &r), Err("face_turned"));
     }
-}
-
-/// The face on an ID card's portrait and its embedding: the portrait region of the flattened
-/// front (the detector enlarges it), its largest face. `None` when no face is found there.
-pub fn portrait_embedding(
-    engine: &FaceEngine,
-    flat: &image::RgbImage,
-    region: [f32; 4],
-) -> anyhow::Result<Option<(Face, Embedding)>> {
-    let (w, h) = flat.dimensions();
-    let x0 = (region[0].max(0.0) as u32).min(w.saturating_sub(2));
-    let y0 = (region[1].max(0.0) as u32).min(h.saturating_sub(2));
-    let x1 = (region[2].round().max(0.0) as u32).clamp(x0 + 1, w);
-    let y1 = (region[3].round().max(0.0) as u32).clamp(y0 + 1, h);
-    let crop = image::imageops::crop_imm(flat, x0, y0, x1 - x0, y1 - y0).to_image();
-    let faces = engine.detector.detect(&crop)?;
-    let Some(face) = faces.into_iter().max_by(|a, b| a.width().total_cmp(&b.width())) else {
-        return Ok(None);
-    };
-    let embedding = engine.embedder.embed(&crop, &face)?;
-    Ok(Some((face.mapped(1.0, x0 as f32, y0 as f32), embedding)))
 }
