@@ -39,6 +39,11 @@ enum Command {
     Serve,
     /// Create the database if needed and apply migrations, then exit.
     Migrate,
+    /// Reviewer accounts.
+    Reviewer {
+        #[command(subcommand)]
+        command: ReviewerCommand,
+    },
     /// The registry of existing filings that decides filing types.
     Registry {
         #[command(subcommand)]
@@ -99,6 +104,12 @@ enum Command {
         #[arg(long)]
         write_photos: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum ReviewerCommand {
+    /// Create a reviewer account and print its password (shown this once).
+    Add { name: String },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +243,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if distributions {
                 println!("{}", report.distributions());
             }
+            Ok(())
+        }
+        Command::Reviewer {
+            command: ReviewerCommand::Add { name },
+        } => {
+            let db = store::open(&config.data_dir).await?;
+            let (user, password) = beian::http::auth::create_reviewer(&db, &name).await?;
+            println!("reviewer {} created (id {})", user.username, user.id);
+            println!("password (shown this once): {password}");
             Ok(())
         }
         Command::Registry {

@@ -5,12 +5,13 @@
 //! username and lock it for a while, which bounds online guessing.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{FromRef, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -26,6 +27,7 @@ use sha2::{Digest, Sha256};
 use super::error::{Error, Result, ResultExt};
 use super::extract::ApiJson;
 use super::ApiContext;
+use crate::store::audit;
 use crate::store::users::{self, Role, User};
 
 pub fn router() -> Router<ApiContext> {
@@ -88,10 +90,50 @@ async fn register(
     Ok((StatusCode::CREATED, Json(issue_token(&ctx, &user).await?)))
 }
 
+/// Creates a reviewer account (`beian reviewer add NAME`) with a random password of 96 bits,
+/// returned this once and stored only as its argon2id hash.
+pub async fn create_reviewer(
+    db: &crate::store::Db,
+    username: &str,
+) -> anyhow::Result<(User, String)> {
+    let mut raw = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let password = URL_SAFE_NO_PAD.encode(raw);
+    let credentials = Credentials {
+        username: username.to_string(),
+        password: password.clone(),
+    };
+    validate(&credentials)
+        .map_err(|e| anyhow::anyhow!("{e}: 3 to 32 letters, digits, _ . or -"))?;
+    let hash = hash_password(password.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = match users::create(db, username, &hash, Role::Reviewer).await {
+        Err(e) if crate::store::is_unique_violation(&e) => {
+            anyhow::bail!("the username {username} is taken")
+        }
+        other => other?,
+    };
+    audit::record(
+        db,
+        &audit::NewEntry {
+            actor: "operator",
+            action: "reviewer_created",
+            target: Some(&format!("user:{}", user.id)),
+            detail: Some(&json!({"username": username})),
+            source: None,
+        },
+    )
+    .await?;
+    Ok((user, password))
+}
+
 async fn login(
     State(ctx): State<ApiContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<Json<Value>> {
+    let source = peer.ip().to_string();
     ctx.login_throttle.check(&c.username)?;
     let found = users::find_by_username(&ctx.db, &c.username).await?;
     // Without an account, verify against a fixed hash anyway so timing does not tell
@@ -105,10 +147,33 @@ async fn login(
         Some((user, _)) if ok => {
             ctx.login_throttle.reset(&c.username);
             tracing::info!(user = %user.id, "logged in");
+            let actor = format!("{}:{}", user.role.as_str(), user.username);
+            audit::record(
+                &ctx.db,
+                &audit::NewEntry {
+                    actor: &actor,
+                    action: "login",
+                    target: Some(&format!("user:{}", user.id)),
+                    detail: None,
+                    source: Some(&source),
+                },
+            )
+            .await?;
             Ok(Json(issue_token(&ctx, &user).await?))
         }
         _ => {
             ctx.login_throttle.fail(&c.username);
+            audit::record(
+                &ctx.db,
+                &audit::NewEntry {
+                    actor: "anonymous",
+                    action: "login_failed",
+                    target: None,
+                    detail: Some(&json!({"username": c.username})),
+                    source: Some(&source),
+                },
+            )
+            .await?;
             Err(Error::Unauthorized)
         }
     }
@@ -206,6 +271,25 @@ where
             user,
             token_hash: hash,
         })
+    }
+}
+
+/// A logged-in reviewer; a filer's token gets 403, no token 401.
+pub struct Reviewer(pub AuthUser);
+
+impl<S> FromRequestParts<S> for Reviewer
+where
+    ApiContext: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.user.role != Role::Reviewer {
+            return Err(Error::Forbidden);
+        }
+        Ok(Reviewer(user))
     }
 }
 

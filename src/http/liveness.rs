@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{Error, Result};
-use super::mobile::{intake_error, session_for, with_cookie};
+use super::mobile::{intake_error, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::analysis::complete_session_if_done;
 use crate::face_match;
@@ -265,17 +265,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {material_id} vanished"))?;
     let verdict = m.verdict.unwrap_or_default();
-    let reasons_zh: Vec<String> = verdict["reasons"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str())
-        .map(|r| {
-            ctx.rules
-                .reason(r)
-                .map_or_else(|| r.to_string(), |x| x.zh.clone())
-        })
-        .collect();
+    let reasons_zh = reasons_zh(ctx, &verdict["reasons"]);
     tracing::info!(material = %material_id, state = %m.state, "liveness capture judged");
     Ok((
         StatusCode::CREATED,

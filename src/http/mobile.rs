@@ -140,18 +140,7 @@ async fn read(
             let reasons = m
                 .and_then(|m| m.verdict.as_ref())
                 .map_or(json!([]), |v| v["reasons"].clone());
-            // The retake reasons in words for the phone page, from the catalogue.
-            let reasons_zh: Vec<String> = reasons
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_str())
-                .map(|r| {
-                    ctx.rules
-                        .reason(r)
-                        .map_or_else(|| r.to_string(), |x| x.zh.clone())
-                })
-                .collect();
+            let reasons_zh = reasons_zh(&ctx, &reasons);
             json!({
                 "kind": kind,
                 "state": m.map_or("missing", |m| m.state.as_str()),
@@ -169,6 +158,21 @@ async fn read(
         "liveness": super::liveness::challenge_for(&ctx, &session, &latest).await?,
     });
     Ok(with_cookie(Json(body).into_response(), device))
+}
+
+/// Reason codes in words for the phone page, from the catalogue.
+pub(super) fn reasons_zh(ctx: &ApiContext, reasons: &Value) -> Vec<String> {
+    reasons
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.as_str())
+        .map(|r| {
+            ctx.rules
+                .reason(r)
+                .map_or_else(|| r.to_string(), |x| x.zh.clone())
+        })
+        .collect()
 }
 
 /// The image bytes of an upload: the raw body, a multipart file field, or

@@ -12,6 +12,7 @@ pub mod mobile;
 pub mod ops;
 pub mod orders;
 pub mod pages;
+pub mod review;
 pub mod uploads;
 
 use std::sync::Arc;
@@ -97,6 +98,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(auth::router())
         .merge(orders::router())
         .merge(uploads::router())
+        .merge(review::router())
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(mobile::router(mobile::upload_body_limit(ctx.intake_limits.max_bytes)))
         .merge(liveness::router())

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::auth::{token_hash, AuthUser};
 use super::error::{Error, Result};
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery};
 use super::ApiContext;
 use crate::filing::materials::{self, MaterialKind};
 use crate::filing::state::OrderState;
@@ -138,7 +138,7 @@ async fn read(
     State(ctx): State<ApiContext>,
     user: AuthUser,
     Path(id): Path<String>,
-    Query(q): Query<WaitQuery>,
+    ApiQuery(q): ApiQuery<WaitQuery>,
 ) -> Result<Json<Value>> {
     let wait = q
         .wait

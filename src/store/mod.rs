@@ -1,6 +1,7 @@
 //! Persistence: SQLite through sqlx (repositories per table group) and field encryption.
 //! Nothing above this module writes SQL.
 
+pub mod audit;
 pub mod blobs;
 pub mod crypto;
 pub mod faces;

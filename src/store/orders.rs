@@ -203,7 +203,52 @@ async fn record_history(
         .bind(Utc::now())
         .execute(&mut **tx)
         .await?;
+    // Every state change is in the audit log too, in the same transaction.
+    let detail =
+        serde_json::json!({"from": from.map(OrderState::as_str), "to": to.as_str(), "note": note});
+    super::audit::record(
+        &mut **tx,
+        &super::audit::NewEntry {
+            actor,
+            action: "order_state",
+            target: Some(&format!("order:{id}")),
+            detail: Some(&detail),
+            source: None,
+        },
+    )
+    .await?;
     Ok(())
+}
+
+/// An order waiting for a reviewer, without its form.
+pub struct Awaiting {
+    pub id: String,
+    pub state: String,
+    pub province: String,
+    pub filing_type: String,
+    pub since: DateTime<Utc>,
+}
+
+/// Orders submitted or in first review, the longest waiting first.
+pub async fn awaiting_review(db: &Db, limit: i64) -> Result<Vec<Awaiting>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, state, province, filing_type, updated_at FROM orders
+         WHERE state IN ('submitted', 'first_review') ORDER BY updated_at LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Awaiting {
+                id: r.try_get("id")?,
+                state: r.try_get("state")?,
+                province: r.try_get("province")?,
+                filing_type: r.try_get("filing_type")?,
+                since: r.try_get("updated_at")?,
+            })
+        })
+        .collect()
 }
 
 /// The order, decrypted, if it exists and (when `owner_id` is given) belongs to that user.

@@ -299,6 +299,28 @@ pub async fn material(db: &Db, id: &str) -> Result<Option<MaterialRow>, sqlx::Er
     row.as_ref().map(material_from_row).transpose()
 }
 
+/// Flagged materials, oldest first, each with its order's province (the reviewers' queue).
+pub async fn flagged_materials(
+    db: &Db,
+    limit: i64,
+) -> Result<Vec<(MaterialRow, String)>, sqlx::Error> {
+    let columns = MATERIAL_COLUMNS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {columns}, o.province FROM materials m JOIN orders o ON o.id = m.order_id
+         WHERE m.state = 'flagged' ORDER BY m.created_at LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((material_from_row(r)?, r.try_get("province")?)))
+        .collect()
+}
+
 /// The newest material of each (person, kind) of the order.
 pub async fn latest_materials(db: &Db, order_id: &str) -> Result<Vec<MaterialRow>, sqlx::Error> {
     let rows = sqlx::query(&format!(

@@ -121,19 +121,10 @@ async fn session(app: &TestApp, materials: &[&str]) -> (String, String, String) 
 }
 
 async fn session_of(app: &TestApp, filer: String, materials: &[&str]) -> (String, String, String) {
-    let (_, order) = app.create_order(&filer, &minimal_order()).await;
-    let order_id = order["id"].as_str().unwrap().to_string();
-    let (status, s) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/orders/{order_id}/upload-sessions"),
-            Some(&filer),
-            Some(&json!({"person": "principal", "materials": materials})),
-        )
+    let (token, _, order_id) = app
+        .principal_session(&filer, &minimal_order(), materials)
         .await;
-    assert_eq!(status, 201, "{s}");
-    let token = s["url"].as_str().unwrap().rsplit("/m/").next().unwrap();
-    (token.to_string(), order_id, filer)
+    (token, order_id, filer)
 }
 
 async fn phone_view(app: &TestApp, phone: &Client, token: &str) -> Value {

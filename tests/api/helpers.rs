@@ -144,6 +144,33 @@ impl TestApp {
         self.call(Method::POST, "/api/v1/orders", Some(token), Some(body))
             .await
     }
+
+    /// A new order of `filer` from `body` with an upload session for the principal's
+    /// `materials`: (link token, session id, order id).
+    pub async fn principal_session(
+        &self,
+        filer: &str,
+        body: &Value,
+        materials: &[&str],
+    ) -> (String, String, String) {
+        let (_, order) = self.create_order(filer, body).await;
+        let order_id = order["id"].as_str().unwrap().to_string();
+        let (status, s) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/orders/{order_id}/upload-sessions"),
+                Some(filer),
+                Some(&json!({"person": "principal", "materials": materials})),
+            )
+            .await;
+        assert_eq!(status, 201, "{s}");
+        let token = s["url"].as_str().unwrap().rsplit("/m/").next().unwrap();
+        (
+            token.to_string(),
+            s["id"].as_str().unwrap().to_string(),
+            order_id,
+        )
+    }
 }
 
 pub fn minimal_order() -> Value {

@@ -14,4 +14,5 @@ mod orders;
 mod pages;
 mod process;
 mod registry;
+mod review;
 mod uploads;

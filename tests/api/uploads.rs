@@ -23,25 +23,8 @@ async fn session_for_order(
     body: &Value,
 ) -> (String, String, String, String) {
     let filer = app.filer("zhangsan").await;
-    let (_, order) = app.create_order(&filer, body).await;
-    let order_id = order["id"].as_str().unwrap().to_string();
-    let (status, s) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/orders/{order_id}/upload-sessions"),
-            Some(&filer),
-            Some(&json!({"person": "principal", "materials": materials})),
-        )
-        .await;
-    assert_eq!(status, 201, "{s}");
-    let url = s["url"].as_str().unwrap();
-    let token = url.rsplit("/m/").next().unwrap().to_string();
-    (
-        token,
-        s["id"].as_str().unwrap().to_string(),
-        order_id,
-        filer,
-    )
+    let (token, session_id, order_id) = app.principal_session(&filer, body, materials).await;
+    (token, session_id, order_id, filer)
 }
 
 fn phone() -> Client {

@@ -1,0 +1,277 @@
+//! The reviewers' side: an account made by `beian reviewer add`, the role check on every
+//! `/api/v1/review/*` route, the queue with its filters, a flagged material's evidence and
+//! image (the only place the full ID number shows), and the audit log of all of it.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use beian::synth::scene::Label;
+use rand::SeedableRng;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{card_photo, minimal_order, spawn_app_in, TestApp};
+
+/// `beian reviewer add NAME` in `data_dir`: the password it printed.
+fn add_reviewer(data_dir: &Path, name: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--models-dir", "models", "reviewer", "add", name])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown this once): "))
+        .unwrap_or_else(|| panic!("no password in {stdout}"))
+        .to_string()
+}
+
+async fn login(app: &TestApp, name: &str, password: &str) -> String {
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"username": name, "password": password})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+/// A filer's order with someone else's card uploaded as the principal's: flagged
+/// `ocr_mismatch`. Returns the material id and the other person's ID number.
+async fn flagged_card(app: &TestApp) -> (String, String) {
+    let filer = app.filer("zhangsan").await;
+    let (token, _, order_id) = app
+        .principal_session(&filer, &minimal_order(), &["id_card_front"])
+        .await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    let other = beian::synth::identity::Identity::random(&mut rng);
+    let res = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_front")))
+        .header("content-type", "image/jpeg")
+        .body(card_photo(&other, true, Label::Good, 21))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    for _ in 0..240 {
+        let (_, order) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/orders/{order_id}"),
+                Some(&filer),
+                None,
+            )
+            .await;
+        let card = order["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["kind"] == "id_card_front")
+            .unwrap()
+            .clone();
+        if card["state"] == "flagged" {
+            return (
+                card["material_id"].as_str().unwrap().to_string(),
+                other.id_number,
+            );
+        }
+        assert_eq!(card["state"], "analyzing", "{card}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the card was not flagged in 60 s");
+}
+
+fn audit_actions(entries: &Value, target: &str) -> Vec<String> {
+    entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"] == target)
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reviewer_sees_the_queue_and_the_evidence_and_every_look_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = add_reviewer(dir.path(), "wang");
+    let app = spawn_app_in(dir.path()).await;
+    let reviewer = login(&app, "wang", &password).await;
+    let (material_id, their_number) = flagged_card(&app).await;
+
+    // Only reviewers: a filer's token gets 403, none 401.
+    let filer = app.filer("lisi").await;
+    for path in [
+        "/api/v1/review/queue".to_string(),
+        format!("/api/v1/review/materials/{material_id}"),
+        format!("/api/v1/review/materials/{material_id}/image"),
+        "/api/v1/review/audit".to_string(),
+    ] {
+        let (status, body) = app.call(Method::GET, &path, Some(&filer), None).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{path}"
+        );
+        let (status, _) = app.call(Method::GET, &path, None, None).await;
+        assert_eq!(status, 401, "{path}");
+    }
+
+    // The queue, with its filters.
+    let queue = |q: &'static str| {
+        let app = &app;
+        let reviewer = reviewer.clone();
+        async move {
+            let (status, body) = app
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/review/queue{q}"),
+                    Some(&reviewer),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["type"] == "material")
+                .map(|i| i["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let only = vec![material_id.clone()];
+    assert_eq!(queue("").await, only);
+    assert_eq!(queue("?reason=ocr_mismatch&province=11").await, only);
+    assert!(queue("?reason=blurry").await.is_empty());
+    assert!(queue("?province=31").await.is_empty());
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/review/queue?bogus=1",
+            Some(&reviewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // The evidence: the checks with numbers, what was read beside what was typed, in full.
+    let (status, evidence) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/review/materials/{material_id}"),
+            Some(&reviewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{evidence}");
+    assert_eq!(
+        evidence["read"]["fields"]["id_number"]["value"],
+        their_number.as_str()
+    );
+    assert_eq!(evidence["typed"]["id_number"], "11010119900307803X");
+    assert!(evidence["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["threshold"].is_number()));
+    assert!(evidence["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("ocr_mismatch")));
+
+    // The photo and the flattened card.
+    for (query, minimum) in [("", 100_000), ("?crop=document", 10_000)] {
+        let res = app
+            .request(
+                Method::GET,
+                &format!("/api/v1/review/materials/{material_id}/image{query}"),
+                Some(&reviewer),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/jpeg");
+        let bytes = res.bytes().await.unwrap();
+        assert!(
+            bytes.starts_with(&[0xFF, 0xD8]) && bytes.len() > minimum,
+            "{query}"
+        );
+    }
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/review/materials/{material_id}/image?crop=face"),
+            Some(&reviewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // The audit log: the logins, the order's moves, each look at the material, from where.
+    let (status, log) = app
+        .call(
+            Method::GET,
+            "/api/v1/review/audit?limit=1000",
+            Some(&reviewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let looks = audit_actions(&log, &format!("material:{material_id}"));
+    assert_eq!(
+        looks,
+        ["image_view", "image_view", "evidence_view"],
+        "{log}"
+    );
+    let entries = log["entries"].as_array().unwrap();
+    let look = entries
+        .iter()
+        .find(|e| e["action"] == "evidence_view")
+        .unwrap();
+    assert_eq!(
+        (look["actor"].as_str(), look["source"].as_str()),
+        (Some("reviewer:wang"), Some("127.0.0.1"))
+    );
+    assert!(entries
+        .iter()
+        .any(|e| e["action"] == "login" && e["actor"] == "reviewer:wang"));
+    assert!(entries.iter().any(|e| e["action"] == "order_state"));
+    assert!(entries.iter().any(|e| e["action"] == "reviewer_created"));
+    // Nothing personal in the log.
+    assert!(!log.to_string().contains(&their_number));
+
+    // Nobody edits or deletes it: no route does, and the database refuses.
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            "/api/v1/review/audit",
+            Some(&reviewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 405);
+    app.stop().await;
+    let db = beian::store::open(dir.path()).await.unwrap();
+    assert!(sqlx::query("DELETE FROM audit_log")
+        .execute(&db)
+        .await
+        .is_err());
+    assert!(sqlx::query("UPDATE audit_log SET actor = 'x'")
+        .execute(&db)
+        .await
+        .is_err());
+    db.close().await;
+}
