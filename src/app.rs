@@ -108,11 +108,29 @@ pub async fn purge_face_data(ctx: &ApiContext) -> anyhow::Result<usize> {
     Ok(blobs.len())
 }
 
-/// Periodic clean-up: expired login tokens, face data past its days.
+/// Orders whose SMS code ran out unconfirmed go back to draft.
+async fn expire_sms_codes(ctx: &ApiContext) -> anyhow::Result<usize> {
+    let expired = crate::store::verification::expired(&ctx.db, chrono::Utc::now()).await?;
+    for id in &expired {
+        http::decisions::expire(ctx, id, "the SMS code expired unconfirmed")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(expired.len())
+}
+
+/// Periodic clean-up: expired login tokens and SMS codes, face data past its days.
 async fn housekeeping(ctx: ApiContext) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
+        match expire_sms_codes(&ctx).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(orders = n, "unconfirmed SMS verifications back to draft")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiring SMS verifications failed"),
+        }
         match purge_face_data(&ctx).await {
             Ok(n) if n > 0 => tracing::info!(frames = n, "face data past its retention removed"),
             Ok(_) => {}

@@ -60,6 +60,12 @@ pub struct Config {
     /// are kept after the decision; the other frames are never stored. Until the review
     /// console (which will end this at the review's end) this is the only limit.
     pub face_data_days: u32,
+    /// Uploads of one material a reviewer may ask for again, after the first.
+    pub max_resubmissions: i64,
+    /// Hours the filer has to confirm the SMS verification code.
+    pub sms_confirm_hours: u32,
+    /// Wrong codes before the code is void.
+    pub sms_max_attempts: i64,
 }
 
 impl Default for Config {
@@ -85,6 +91,9 @@ impl Default for Config {
             ocr_models: OcrModels::Ppocrv6Small,
             inference_threads: 2,
             face_data_days: 30,
+            max_resubmissions: 9,
+            sms_confirm_hours: 48,
+            sms_max_attempts: 5,
         }
     }
 }

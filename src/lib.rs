@@ -7,6 +7,7 @@ pub mod face_match;
 pub mod filing;
 pub mod http;
 pub mod inspect;
+pub mod sms;
 pub mod store;
 pub mod synth;
 pub mod vendor;

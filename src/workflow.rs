@@ -44,6 +44,19 @@ impl MaterialStatus {
                 .verdict
                 .as_ref()
                 .map_or(json!([]), |x| x["checks"].clone());
+            if let Some(review) = m
+                .verdict
+                .as_ref()
+                .map(|x| &x["review"])
+                .filter(|x| !x.is_null())
+            {
+                // What the reviewer decided and why, and the link asked for again.
+                v["review"] = json!({
+                    "decision": review["decision"],
+                    "reasons": review["reasons"],
+                    "upload_session_id": review["upload_session_id"],
+                });
+            }
             if let Some(matched) = m
                 .verdict
                 .as_ref()

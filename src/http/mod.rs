@@ -3,6 +3,7 @@
 //! `error::Error`, which always renders as `{"error":{code,message,details}}`.
 
 pub mod auth;
+pub mod decisions;
 pub mod error;
 pub mod extract;
 pub mod liveness;
@@ -55,8 +56,10 @@ pub struct ApiContext {
     pub links: Arc<LinkCache>,
     /// Bounds the uploads being received at once (and so the memory their bodies take).
     pub upload_permits: Arc<tokio::sync::Semaphore>,
-    /// The OCR (and later face) models, loaded once.
+    /// The OCR and face models, loaded once.
     pub models: Arc<Models>,
+    /// Where text messages go (the outbox table unless a carrier's gateway is plugged in).
+    pub sms: Arc<dyn crate::sms::SmsGateway>,
 }
 
 impl ApiContext {
@@ -69,7 +72,12 @@ impl ApiContext {
         models: Arc<Models>,
     ) -> Self {
         let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
+        let cipher = Arc::new(cipher);
         ApiContext {
+            sms: Arc::new(crate::sms::Outbox {
+                db: db.clone(),
+                cipher: cipher.clone(),
+            }),
             models,
             blobs,
             intake_limits: IntakeLimits::default(),
@@ -81,7 +89,7 @@ impl ApiContext {
             login_throttle: Arc::new(LoginThrottle::new(config.login_max_failures, lockout)),
             config: Arc::new(config),
             db,
-            cipher: Arc::new(cipher),
+            cipher,
             rules: Arc::new(rules),
             metrics: Arc::new(Metrics::default()),
         }
@@ -99,6 +107,7 @@ pub fn router(ctx: ApiContext) -> Router {
         .merge(orders::router())
         .merge(uploads::router())
         .merge(review::router())
+        .merge(decisions::router())
         .layer(DefaultBodyLimit::max(json_limit))
         .merge(mobile::router(mobile::upload_body_limit(ctx.intake_limits.max_bytes)))
         .merge(liveness::router())

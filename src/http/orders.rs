@@ -352,6 +352,7 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
         .collect();
     let mut masked = r.form.clone();
     mask_form(&mut masked);
+    let number = crate::store::verification::number_of(&ctx.db, &r.id).await?;
     Ok(json!({
         "id": r.id,
         "state": r.state,
@@ -361,6 +362,8 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
         "findings": r.findings,
         "materials": materials,
         "prefilled": prefilled(ctx, &r.id).await?,
+        "filing_number": number.as_ref().map(|n| &n.number),
+        "website_numbers": number.as_ref().map(|n| &n.websites),
         "history": r.history,
         "version": r.version,
         "created_at": r.created_at,

@@ -46,6 +46,35 @@ fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// A new upload session for `person`'s `kinds`, its link kept for the QR code: (id, token).
+pub(super) async fn open_session(
+    ctx: &ApiContext,
+    order_id: &str,
+    person: &str,
+    kinds: &[String],
+) -> Result<(String, String)> {
+    let token = new_token();
+    let now = Utc::now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let open_before = ctx.config.upload_open_deadline(now);
+    uploads::create_session(
+        &ctx.db,
+        &NewSession {
+            id: &id,
+            order_id,
+            person,
+            materials: kinds,
+            token_hash: &token_hash(&token),
+            open_before,
+            idle_expires_at: ctx.config.upload_idle_deadline(now),
+        },
+    )
+    .await?;
+    let url = format!("{}/m/{token}", ctx.config.public_url());
+    ctx.links.put(&id, url, open_before);
+    Ok((id, token))
+}
+
 async fn create(
     State(ctx): State<ApiContext>,
     user: AuthUser,
@@ -93,22 +122,7 @@ async fn create(
     }
     let mut kinds = body.materials.clone();
     kinds.dedup();
-    let token = new_token();
-    let now = Utc::now();
-    let id = uuid::Uuid::now_v7().to_string();
-    uploads::create_session(
-        &ctx.db,
-        &NewSession {
-            id: &id,
-            order_id: &order_id,
-            person: &body.person,
-            materials: &kinds,
-            token_hash: &token_hash(&token),
-            open_before: ctx.config.upload_open_deadline(now),
-            idle_expires_at: ctx.config.upload_idle_deadline(now),
-        },
-    )
-    .await?;
+    let (id, token) = open_session(&ctx, &order_id, &body.person, &kinds).await?;
     if record.state == OrderState::Draft {
         orders::transition(
             &ctx.db,

@@ -9,6 +9,7 @@ pub mod orders;
 pub mod registry;
 pub mod uploads;
 pub mod users;
+pub mod verification;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -472,3 +472,39 @@ pub async fn renew_token(
     .await?;
     Ok(())
 }
+
+/// A reviewer's decision on a material: its new state and verdict (with the review in it).
+/// Only a material still `pass` or `flagged` is decided; false when it was not.
+pub async fn set_reviewed(
+    db: &Db,
+    material_id: &str,
+    state: &str,
+    verdict: &Value,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
+    )
+    .bind(state)
+    .bind(verdict.to_string())
+    .bind(material_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many times a material of `kind` was uploaded for `person` of the order.
+pub async fn upload_count(
+    db: &Db,
+    order_id: &str,
+    person: &str,
+    kind: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM materials WHERE order_id = ? AND person = ? AND kind = ?",
+    )
+    .bind(order_id)
+    .bind(person)
+    .bind(kind)
+    .fetch_one(db)
+    .await
+}

@@ -33,7 +33,7 @@ fn fixtures() -> std::path::PathBuf {
 }
 
 /// The astronaut and Grace Hopper with their faces found.
-fn people() -> (Person, Person) {
+pub(crate) fn people() -> (Person, Person) {
     let mut people = load_people(&models(), &fixtures()).unwrap().into_iter();
     (people.next().unwrap(), people.next().unwrap())
 }
@@ -143,7 +143,7 @@ fn parse_actions(liveness: &Value) -> Vec<Action> {
 
 /// 170 ms between frames: the ten frames span 1.53 s (the capture may not be older than its
 /// challenge, so the tests wait that long after asking for one).
-const SPACING_MS: u64 = 170;
+pub(crate) const SPACING_MS: u64 = 170;
 
 fn capture_body(challenge_id: &str, frames: &[(u64, RgbImage)]) -> Value {
     json!({
@@ -167,7 +167,7 @@ async fn post_capture(app: &TestApp, phone: &Client, token: &str, body: &Value) 
 }
 
 /// Asks for a challenge and answers it with the frames `make` renders for its actions.
-async fn answer(
+pub(crate) async fn answer(
     app: &TestApp,
     phone: &Client,
     token: &str,

@@ -275,3 +275,295 @@ async fn a_reviewer_sees_the_queue_and_the_evidence_and_every_look_is_audited() 
         .is_err());
     db.close().await;
 }
+
+async fn upload(app: &TestApp, phone: &reqwest::Client, token: &str, kind: &str, jpeg: Vec<u8>) {
+    let res = phone
+        .post(app.url(&format!("/api/v1/m/{token}/materials/{kind}")))
+        .header("content-type", "image/jpeg")
+        .body(jpeg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "{kind}");
+}
+
+/// Polls the filer's order until `done` says so (or 90 s pass).
+async fn order_until(app: &TestApp, filer: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut order = Value::Null;
+    for _ in 0..360 {
+        order = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/orders/{id}"),
+                Some(filer),
+                None,
+            )
+            .await
+            .1;
+        if done(&order) {
+            return order;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the order never got there: {order}");
+}
+
+fn licence_photo() -> Vec<u8> {
+    use beian::synth::{font, licence};
+    let font = font::load_cjk_font().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let l = licence::Licence::random(&mut rng);
+    let page = licence::render(&l, &font, &mut rng);
+    beian::vision::decode::reencode_jpeg(&licence::photo(&page, 2000, 1500, &mut rng), 90)
+}
+
+fn material_of<'a>(order: &'a Value, kind: &str) -> &'a Value {
+    order["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == kind)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = add_reviewer(dir.path(), "wang");
+    let app = spawn_app_in(dir.path()).await;
+    let reviewer = login(&app, "wang", &password).await;
+    let filer = app.filer("zhangsan").await;
+    let kinds = ["id_card_front", "id_card_back", "face", "verification_form"];
+    let (token, _, id) = app
+        .principal_session(&filer, &minimal_order(), &kinds)
+        .await;
+    let phone = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    upload(
+        &app,
+        &phone,
+        &token,
+        "id_card_front",
+        crate::helpers::photo(Label::Good, 11),
+    )
+    .await;
+    upload(
+        &app,
+        &phone,
+        &token,
+        "id_card_back",
+        crate::helpers::back_photo(Label::Good, 12),
+    )
+    .await;
+    upload(&app, &phone, &token, "verification_form", licence_photo()).await;
+    let (_, hopper) = crate::face::people();
+    let (status, face) = crate::face::answer(&app, &phone, &token, |a| {
+        beian::synth::face_calibration::live_capture(&hopper, a, crate::face::SPACING_MS)
+    })
+    .await;
+    assert_eq!(
+        (status, face["state"].as_str()),
+        (201, Some("pass")),
+        "{face}"
+    );
+    order_until(&app, &filer, &id, |o| o["state"] == "ready").await;
+    let submit = format!("/api/v1/orders/{id}/submit");
+    let (status, body) = app.call(Method::POST, &submit, Some(&filer), None).await;
+    assert_eq!(status, 200, "{body}");
+
+    // In the queue; the reviewer asks for the back of the card again.
+    let (_, queue) = app
+        .call(Method::GET, "/api/v1/review/queue", Some(&reviewer), None)
+        .await;
+    assert!(queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["type"] == "order" && i["id"] == id.as_str()));
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    let back_id = material_of(&order, "id_card_back")["material_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let decide = |path: String, body: Value| {
+        let (app, reviewer) = (&app, reviewer.clone());
+        async move {
+            app.call(Method::POST, &path, Some(&reviewer), Some(&body))
+                .await
+        }
+    };
+    let (status, r) = decide(
+        format!("/api/v1/review/materials/{back_id}/decision"),
+        json!({"decision": "ask_again", "reasons": ["nope"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, r["error"]["code"].as_str()),
+        (422, Some("unknown_reason"))
+    );
+    let (status, r) = decide(
+        format!("/api/v1/review/materials/{back_id}/decision"),
+        json!({"decision": "ask_again", "reasons": ["blurry"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    let session_id = r["upload_session_id"].as_str().unwrap().to_string();
+
+    // The filer sees why and uses the new link for just that material.
+    let order = order_until(&app, &filer, &id, |o| o["state"] == "collecting_materials").await;
+    let back = material_of(&order, "id_card_back");
+    assert_eq!(
+        (back["state"].as_str(), back["review"]["reasons"].clone()),
+        (Some("retake"), json!(["blurry"]))
+    );
+    assert_eq!(back["review"]["upload_session_id"], session_id.as_str());
+    let (status, s) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/upload-sessions/{session_id}/refresh"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["materials"].as_array().unwrap().len(), 1);
+    let new_token = s["url"]
+        .as_str()
+        .unwrap()
+        .rsplit("/m/")
+        .next()
+        .unwrap()
+        .to_string();
+    let phone2 = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    upload(
+        &app,
+        &phone2,
+        &new_token,
+        "id_card_back",
+        crate::helpers::back_photo(Label::Good, 13),
+    )
+    .await;
+    order_until(&app, &filer, &id, |o| o["state"] == "ready").await;
+    let (status, _) = app.call(Method::POST, &submit, Some(&filer), None).await;
+    assert_eq!(status, 200);
+
+    // First review passes: the SMS code goes out.
+    let (status, r) = decide(
+        format!("/api/v1/review/orders/{id}/decision"),
+        json!({"decision": "approve"}),
+    )
+    .await;
+    assert_eq!(
+        (status, r["state"].as_str()),
+        (200, Some("sms_verification")),
+        "{r}"
+    );
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let (masked, body): (String, String) =
+        sqlx::query_as("SELECT recipient_masked, body FROM sms_outbox ORDER BY id DESC LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(masked, "138****8000");
+    let code: String = body.chars().filter(char::is_ascii_digit).take(6).collect();
+    let confirm = format!("/api/v1/orders/{id}/sms-verification");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, r) = app
+        .call(
+            Method::POST,
+            &confirm,
+            Some(&filer),
+            Some(&json!({"code": wrong})),
+        )
+        .await;
+    assert_eq!(
+        (status, r["error"]["code"].as_str()),
+        (422, Some("wrong_code")),
+        "{r}"
+    );
+    assert_eq!(r["error"]["details"]["attempts_left"], 4);
+    let (status, r) = app
+        .call(
+            Method::POST,
+            &confirm,
+            Some(&filer),
+            Some(&json!({"code": code})),
+        )
+        .await;
+    assert_eq!(
+        (status, r["state"].as_str()),
+        (200, Some("bureau_review")),
+        "{r}"
+    );
+
+    // The bureau approves: the filing number, and one per website.
+    let (status, r) = decide(
+        format!("/api/v1/review/orders/{id}/bureau"),
+        json!({"decision": "approve"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    let year = beian::filing::today_in_china().format("%Y").to_string();
+    assert_eq!(r["filing_number"], format!("京ICP备{year}000001号"));
+    assert_eq!(
+        r["website_numbers"],
+        json!([format!("京ICP备{year}000001号-1")])
+    );
+    let order = order_until(&app, &filer, &id, |o| o["state"] == "approved").await;
+    assert_eq!(order["filing_number"], r["filing_number"]);
+    let steps: Vec<&str> = order["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            h["to"]
+                .as_str()
+                .or(h["to_state"].as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    for state in [
+        "submitted",
+        "first_review",
+        "collecting_materials",
+        "sms_verification",
+        "bureau_review",
+        "approved",
+    ] {
+        assert!(steps.contains(&state), "{state} not in {steps:?}");
+    }
+    // The filer never sees the ID number unmasked; the audit log has every step.
+    assert!(!order.to_string().contains("11010119900307803X"));
+    let (_, log) = app
+        .call(
+            Method::GET,
+            "/api/v1/review/audit?limit=1000",
+            Some(&reviewer),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "material_decision",
+        "order_decision",
+        "sms_code_wrong",
+        "sms_confirmed",
+        "bureau_decision",
+        "order_state",
+        "login",
+    ] {
+        assert!(actions.contains(&action), "{action} not in the audit log");
+    }
+    db.close().await;
+    app.stop().await;
+}

@@ -1,0 +1,534 @@
+//! Decisions after submission: a reviewer's decision on a material (approve, reject, or ask
+//! for it again with a new upload link) and on a whole order (the first review); the filer's
+//! confirmation of the SMS code; the bureau's decision (an operator's endpoint standing in for
+//! the bureau), which gives the filing number. Each step is in the order's history and the
+//! audit log.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{Datelike, Duration, Utc};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{AuthUser, Reviewer};
+use super::error::{Error, Result};
+use super::extract::ApiJson;
+use super::uploads::open_session;
+use super::ApiContext;
+use crate::filing::mobile::MobileNumber;
+use crate::filing::state::OrderState;
+use crate::store::{audit, orders, uploads, verification};
+use crate::workflow;
+
+pub fn router() -> Router<ApiContext> {
+    Router::new()
+        .route(
+            "/api/v1/review/materials/{id}/decision",
+            post(decide_material),
+        )
+        .route("/api/v1/review/orders/{id}/decision", post(decide_order))
+        .route("/api/v1/review/orders/{id}/bureau", post(bureau))
+        .route("/api/v1/orders/{id}/sms-verification", post(confirm_sms))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    /// `approve`, `reject` or (materials only) `ask_again`.
+    decision: String,
+    /// Reason codes from rules/reasons.toml; at least one unless approving.
+    #[serde(default)]
+    reasons: Vec<String>,
+}
+
+impl DecisionBody {
+    fn check(&self, ctx: &ApiContext, allowed: &[&str]) -> Result<()> {
+        if !allowed.contains(&self.decision.as_str()) {
+            return Err(Error::Unprocessable {
+                code: "invalid_decision",
+                message: format!("decision is one of {}", allowed.join(", ")),
+                details: json!({"allowed": allowed}),
+            });
+        }
+        let unknown: Vec<&String> = self
+            .reasons
+            .iter()
+            .filter(|r| ctx.rules.reason(r).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::Unprocessable {
+                code: "unknown_reason",
+                message: "reasons are codes of rules/reasons.toml".into(),
+                details: json!({"unknown": unknown}),
+            });
+        }
+        if self.decision != "approve" && self.reasons.is_empty() {
+            return Err(Error::Unprocessable {
+                code: "reasons_required",
+                message: "say why with at least one reason code".into(),
+                details: json!({}),
+            });
+        }
+        Ok(())
+    }
+}
+
+async fn audit_entry(
+    ctx: &ApiContext,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &Value,
+    peer: Option<SocketAddr>,
+) -> Result<()> {
+    let source = peer.map(|p| p.ip().to_string());
+    audit::record(
+        &ctx.db,
+        &audit::NewEntry {
+            actor,
+            action,
+            target: Some(target),
+            detail: Some(detail),
+            source: source.as_deref(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn not_now(state: OrderState, what: &str) -> Error {
+    Error::Conflict {
+        code: "illegal_transition",
+        message: format!("an order in state {state} cannot {what}"),
+        details: json!({"state": state}),
+    }
+}
+
+/// Moves an order, or answers 409 when another request moved it first.
+async fn move_order(
+    ctx: &ApiContext,
+    id: &str,
+    from: OrderState,
+    to: OrderState,
+    actor: &str,
+    note: &str,
+) -> Result<()> {
+    if !orders::transition(&ctx.db, id, from, to, actor, Some(note)).await? {
+        return Err(Error::Conflict {
+            code: "edit_conflict",
+            message: "the order changed meanwhile: read it again and retry".into(),
+            details: json!({}),
+        });
+    }
+    Ok(())
+}
+
+/// A submitted order is in first review from the first reviewer decision on it.
+async fn claim(ctx: &ApiContext, record: &orders::OrderRecord, actor: &str) -> Result<OrderState> {
+    if record.state == OrderState::Submitted {
+        move_order(
+            ctx,
+            &record.id,
+            OrderState::Submitted,
+            OrderState::FirstReview,
+            actor,
+            "first review started",
+        )
+        .await?;
+        return Ok(OrderState::FirstReview);
+    }
+    Ok(record.state)
+}
+
+async fn decide_material(
+    State(ctx): State<ApiContext>,
+    reviewer: Reviewer,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> Result<Json<Value>> {
+    body.check(&ctx, &["approve", "reject", "ask_again"])?;
+    let actor = reviewer.0.actor();
+    let m = uploads::material(&ctx.db, &id)
+        .await?
+        .ok_or_else(|| Error::not_found("material"))?;
+    if m.state != "pass" && m.state != "flagged" {
+        return Err(Error::Conflict {
+            code: "material_not_decidable",
+            message: format!(
+                "a material in state {} waits for the filer, not a reviewer",
+                m.state
+            ),
+            details: json!({"state": m.state}),
+        });
+    }
+    let record = orders::get(&ctx.db, &ctx.cipher, &m.order_id, None)
+        .await?
+        .ok_or_else(|| Error::not_found("order"))?;
+    let in_review = matches!(
+        record.state,
+        OrderState::Submitted | OrderState::FirstReview
+    );
+    if !in_review && !record.state.is_editable() {
+        return Err(not_now(record.state, "have its materials decided"));
+    }
+    let mut upload_session = None;
+    if body.decision == "ask_again" {
+        let uploads_so_far =
+            uploads::upload_count(&ctx.db, &m.order_id, &m.person, &m.kind).await?;
+        if uploads_so_far > ctx.config.max_resubmissions {
+            return Err(Error::Conflict {
+                code: "resubmission_limit",
+                message: format!(
+                    "this material was uploaded {uploads_so_far} times; at most {} resubmissions",
+                    ctx.config.max_resubmissions
+                ),
+                details: json!({"uploads": uploads_so_far}),
+            });
+        }
+        // The subject's documents are photographed by the principal.
+        let person = if m.person == "subject" {
+            "principal"
+        } else {
+            m.person.as_str()
+        };
+        let (session_id, _) = open_session(&ctx, &m.order_id, person, &[m.kind.clone()]).await?;
+        upload_session = Some(session_id);
+    }
+    let state = match body.decision.as_str() {
+        "approve" => "pass",
+        "reject" => "rejected",
+        _ => "retake",
+    };
+    let review = json!({
+        "decision": body.decision,
+        "reasons": body.reasons,
+        "by": actor,
+        "at": Utc::now(),
+        "upload_session_id": upload_session,
+    });
+    let mut verdict = m.verdict.clone().unwrap_or_else(|| json!({}));
+    verdict["review"] = review.clone();
+    verdict["verdict"] = json!(state);
+    if body.decision != "approve" {
+        verdict["reasons"] = json!(body.reasons);
+    }
+    if !uploads::set_reviewed(&ctx.db, &m.id, state, &verdict).await? {
+        return Err(Error::Conflict {
+            code: "edit_conflict",
+            message: "the material changed meanwhile: read it again".into(),
+            details: json!({}),
+        });
+    }
+    audit_entry(
+        &ctx,
+        &actor,
+        "material_decision",
+        &format!("material:{}", m.id),
+        &review,
+        Some(peer),
+    )
+    .await?;
+    if body.decision == "ask_again" && in_review {
+        let now = claim(&ctx, &record, &actor).await?;
+        move_order(
+            &ctx,
+            &record.id,
+            now,
+            OrderState::CollectingMaterials,
+            &actor,
+            &format!("{} asked for again: {}", m.kind, body.reasons.join(", ")),
+        )
+        .await?;
+    } else if in_review {
+        claim(&ctx, &record, &actor).await?;
+    }
+    workflow::advance(&ctx.db, &ctx.cipher, &ctx.rules, &record.id).await?;
+    Ok(Json(json!({
+        "material_id": m.id,
+        "state": state,
+        "reasons": verdict["reasons"],
+        "upload_session_id": upload_session,
+    })))
+}
+
+/// The first review of a whole order: approve (every required material passed) sends the
+/// SMS verification code; reject ends it with the reasons.
+async fn decide_order(
+    State(ctx): State<ApiContext>,
+    reviewer: Reviewer,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> Result<Json<Value>> {
+    body.check(&ctx, &["approve", "reject"])?;
+    let actor = reviewer.0.actor();
+    let record = orders::get(&ctx.db, &ctx.cipher, &id, None)
+        .await?
+        .ok_or_else(|| Error::not_found("order"))?;
+    if !matches!(
+        record.state,
+        OrderState::Submitted | OrderState::FirstReview
+    ) {
+        return Err(not_now(record.state, "be decided in first review"));
+    }
+    let detail = json!({"decision": body.decision, "reasons": body.reasons});
+    if body.decision == "approve" {
+        let open: Vec<String> = workflow::material_status(&ctx.db, &ctx.rules, &record)
+            .await?
+            .iter()
+            .filter(|s| s.latest.as_ref().is_none_or(|m| m.state != "pass"))
+            .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
+            .collect();
+        if !open.is_empty() {
+            return Err(Error::Conflict {
+                code: "materials_not_approved",
+                message: "every required material must pass first".into(),
+                details: json!({"materials": open}),
+            });
+        }
+    }
+    let now = claim(&ctx, &record, &actor).await?;
+    record_order(&ctx, &actor, "order_decision", &id, &detail, peer).await?;
+    if body.decision == "reject" {
+        move_order(
+            &ctx,
+            &id,
+            now,
+            OrderState::Rejected,
+            &actor,
+            &reasons_note(&body.reasons),
+        )
+        .await?;
+    } else {
+        move_order(
+            &ctx,
+            &id,
+            now,
+            OrderState::SmsVerification,
+            &actor,
+            "first review passed",
+        )
+        .await?;
+        send_code(&ctx, &record).await?;
+    }
+    order_answer(&ctx, &id).await
+}
+
+async fn record_order(
+    ctx: &ApiContext,
+    actor: &str,
+    action: &str,
+    id: &str,
+    detail: &Value,
+    peer: SocketAddr,
+) -> Result<()> {
+    audit_entry(
+        ctx,
+        actor,
+        action,
+        &format!("order:{id}"),
+        detail,
+        Some(peer),
+    )
+    .await
+}
+
+fn reasons_note(reasons: &[String]) -> String {
+    format!("reasons: {}", reasons.join(", "))
+}
+
+/// A six-digit code to the principal's mobile, kept only as a keyed hash for
+/// `sms_confirm_hours`.
+async fn send_code(ctx: &ApiContext, record: &orders::OrderRecord) -> Result<()> {
+    let mobile = record.form["subject"]["principal"]["mobile"]
+        .as_str()
+        .and_then(|m| MobileNumber::parse(m).ok())
+        .ok_or_else(|| anyhow::anyhow!("order {} has no valid principal mobile", record.id))?;
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+    let expires_at = Utc::now() + Duration::hours(i64::from(ctx.config.sms_confirm_hours));
+    let index = ctx.cipher.blind_index(&format!("sms:{}:{code}", record.id));
+    verification::start(&ctx.db, &record.id, &index, expires_at).await?;
+    let body = format!(
+        "【ICP备案】您的备案短信核验码为{code}，请在{}小时内登录备案系统完成核验。",
+        ctx.config.sms_confirm_hours
+    );
+    ctx.sms.send(&mobile, &body).await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeBody {
+    code: String,
+}
+
+/// The filer confirms the code from the SMS: the order goes to the bureau. Wrong codes are
+/// counted; after `sms_max_attempts` the code is void and the order goes back to draft, as
+/// it does when the time runs out.
+async fn confirm_sms(
+    State(ctx): State<ApiContext>,
+    user: AuthUser,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Json<Value>> {
+    let actor = user.actor();
+    let record = orders::get(&ctx.db, &ctx.cipher, &id, Some(&user.user.id))
+        .await?
+        .ok_or_else(|| Error::not_found("order"))?;
+    if record.state != OrderState::SmsVerification {
+        return Err(not_now(record.state, "confirm an SMS code"));
+    }
+    let pending = verification::pending(&ctx.db, &id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("order {id} awaits a code it was never sent"))?;
+    if pending.expires_at <= Utc::now() {
+        expire(&ctx, &id, "the SMS code expired unconfirmed").await?;
+        return Err(Error::Gone {
+            code: "code_expired",
+            message: "the code expired: the order is back in draft".into(),
+        });
+    }
+    let index = ctx
+        .cipher
+        .blind_index(&format!("sms:{id}:{}", body.code.trim()));
+    if index != pending.code_index {
+        let attempts = verification::count_attempt(&ctx.db, &id).await?;
+        record_order(
+            &ctx,
+            &actor,
+            "sms_code_wrong",
+            &id,
+            &json!({"attempts": attempts}),
+            peer,
+        )
+        .await?;
+        if attempts >= ctx.config.sms_max_attempts {
+            expire(&ctx, &id, "too many wrong SMS codes").await?;
+            return Err(Error::Conflict {
+                code: "too_many_attempts",
+                message: "too many wrong codes: the order is back in draft".into(),
+                details: json!({"attempts": attempts}),
+            });
+        }
+        return Err(Error::Unprocessable {
+            code: "wrong_code",
+            message: "that is not the code we sent".into(),
+            details: json!({"attempts_left": ctx.config.sms_max_attempts - attempts}),
+        });
+    }
+    verification::finish(&ctx.db, &id).await?;
+    record_order(&ctx, &actor, "sms_confirmed", &id, &json!({}), peer).await?;
+    move_order(
+        &ctx,
+        &id,
+        OrderState::SmsVerification,
+        OrderState::BureauReview,
+        &actor,
+        "SMS verification confirmed",
+    )
+    .await?;
+    order_answer(&ctx, &id).await
+}
+
+/// The code is void and the order goes back to draft.
+pub async fn expire(ctx: &ApiContext, id: &str, note: &str) -> Result<()> {
+    verification::finish(&ctx.db, id).await?;
+    orders::transition(
+        &ctx.db,
+        id,
+        OrderState::SmsVerification,
+        OrderState::Draft,
+        "system",
+        Some(note),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The bureau's decision, entered by an operator: approve gives the filing number (the
+/// province's prefix, the year, a serial; each website `-N`); reject sends the order back to
+/// the filer's draft with the reasons.
+async fn bureau(
+    State(ctx): State<ApiContext>,
+    reviewer: Reviewer,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> Result<Json<Value>> {
+    body.check(&ctx, &["approve", "reject"])?;
+    let actor = reviewer.0.actor();
+    let record = orders::get(&ctx.db, &ctx.cipher, &id, None)
+        .await?
+        .ok_or_else(|| Error::not_found("order"))?;
+    if record.state != OrderState::BureauReview {
+        return Err(not_now(record.state, "be decided by the bureau"));
+    }
+    let detail = json!({"decision": body.decision, "reasons": body.reasons});
+    record_order(&ctx, &actor, "bureau_decision", &id, &detail, peer).await?;
+    let bureau_actor = format!("bureau (entered by {actor})");
+    if body.decision == "reject" {
+        let note = reasons_note(&body.reasons);
+        move_order(
+            &ctx,
+            &id,
+            OrderState::BureauReview,
+            OrderState::Rejected,
+            &bureau_actor,
+            &note,
+        )
+        .await?;
+        move_order(
+            &ctx,
+            &id,
+            OrderState::Rejected,
+            OrderState::Draft,
+            "system",
+            "back to the filer after the bureau's rejection",
+        )
+        .await?;
+    } else {
+        // The subject's division code; its first two digits are the province.
+        let division = record.form["subject"]["province"]
+            .as_str()
+            .unwrap_or_default();
+        let province = division.get(..2).unwrap_or_default();
+        let prefix = ctx
+            .rules
+            .province(province)
+            .map(|p| p.icp_prefix.clone())
+            .ok_or_else(|| anyhow::anyhow!("no ICP prefix for province {province}"))?;
+        let websites = record.form["services"].as_array().map_or(0, Vec::len);
+        let year = crate::filing::today_in_china().year();
+        let number = verification::issue_number(&ctx.db, &id, &prefix, year, websites).await?;
+        move_order(
+            &ctx,
+            &id,
+            OrderState::BureauReview,
+            OrderState::Approved,
+            &bureau_actor,
+            &format!("filing number {}", number.number),
+        )
+        .await?;
+    }
+    order_answer(&ctx, &id).await
+}
+
+async fn order_answer(ctx: &ApiContext, id: &str) -> Result<Json<Value>> {
+    let record = orders::get(&ctx.db, &ctx.cipher, id, None)
+        .await?
+        .ok_or_else(|| Error::not_found("order"))?;
+    let number = verification::number_of(&ctx.db, id).await?;
+    Ok(Json(json!({
+        "id": record.id,
+        "state": record.state,
+        "filing_number": number.as_ref().map(|n| &n.number),
+        "website_numbers": number.as_ref().map(|n| &n.websites),
+        "history": record.history,
+    })))
+}

@@ -1,0 +1,137 @@
+//! The SMS verification after the first review, and the filing numbers the bureau gives
+//! (migrations/0006_after_review.sql).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::Db;
+
+pub struct Pending {
+    pub code_index: String,
+    pub expires_at: DateTime<Utc>,
+    pub attempts: i64,
+}
+
+/// Replaces the order's pending code.
+pub async fn start(
+    db: &Db,
+    order_id: &str,
+    code_index: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO sms_verifications (order_id, code_index, expires_at, attempts, created_at)
+         VALUES (?, ?, ?, 0, ?)",
+    )
+    .bind(order_id)
+    .bind(code_index)
+    .bind(expires_at)
+    .bind(Utc::now())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn pending(db: &Db, order_id: &str) -> Result<Option<Pending>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT code_index, expires_at, attempts FROM sms_verifications WHERE order_id = ?",
+    )
+    .bind(order_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok(Pending {
+            code_index: r.try_get("code_index")?,
+            expires_at: r.try_get("expires_at")?,
+            attempts: r.try_get("attempts")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts a wrong code; returns the attempts so far.
+pub async fn count_attempt(db: &Db, order_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE sms_verifications SET attempts = attempts + 1 WHERE order_id = ? RETURNING attempts",
+    )
+    .bind(order_id)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn finish(db: &Db, order_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sms_verifications WHERE order_id = ?")
+        .bind(order_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Orders whose code expired unconfirmed.
+pub async fn expired(db: &Db, now: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT order_id FROM sms_verifications WHERE expires_at <= ?")
+        .bind(now)
+        .fetch_all(db)
+        .await
+}
+
+pub struct FilingNumber {
+    pub number: String,
+    pub websites: Vec<String>,
+}
+
+/// Gives the order the next number of its prefix and year: `京ICP备2026000001号`, and each of
+/// its `websites` websites the same with `-1`, `-2`, ... One transaction, so two approvals
+/// cannot take the same serial.
+pub async fn issue_number(
+    db: &Db,
+    order_id: &str,
+    prefix: &str,
+    year: i32,
+    websites: usize,
+) -> Result<FilingNumber, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let serial: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(serial), 0) + 1 FROM filing_numbers WHERE prefix = ? AND year = ?",
+    )
+    .bind(prefix)
+    .bind(year)
+    .fetch_one(&mut *tx)
+    .await?;
+    let base = format!("{prefix}ICP备{year}{serial:06}");
+    let number = format!("{base}号");
+    let sites: Vec<String> = (1..=websites).map(|n| format!("{base}号-{n}")).collect();
+    sqlx::query(
+        "INSERT INTO filing_numbers (order_id, prefix, year, serial, number, websites, issued_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(order_id)
+    .bind(prefix)
+    .bind(year)
+    .bind(serial)
+    .bind(&number)
+    .bind(serde_json::to_string(&sites).unwrap_or_default())
+    .bind(Utc::now())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(FilingNumber {
+        number,
+        websites: sites,
+    })
+}
+
+pub async fn number_of(db: &Db, order_id: &str) -> Result<Option<FilingNumber>, sqlx::Error> {
+    let row = sqlx::query("SELECT number, websites FROM filing_numbers WHERE order_id = ?")
+        .bind(order_id)
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| {
+        let websites: String = r.try_get("websites")?;
+        Ok(FilingNumber {
+            number: r.try_get("number")?,
+            websites: serde_json::from_str(&websites).unwrap_or_default(),
+        })
+    })
+    .transpose()
+}
