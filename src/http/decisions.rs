@@ -196,7 +196,8 @@ async fn decide_material(
         } else {
             m.person.as_str()
         };
-        let (session_id, _) = open_session(&ctx, &m.order_id, person, &[m.kind.clone()]).await?;
+        let (session_id, _) =
+            open_session(&ctx, &m.order_id, person, std::slice::from_ref(&m.kind)).await?;
         upload_session = Some(session_id);
     }
     let state = match body.decision.as_str() {
