@@ -11,7 +11,7 @@ use crate::analysis::Analyzer;
 use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
-use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, faces, users};
+use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, faces, uploads, users};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
 
@@ -98,14 +98,29 @@ pub fn load_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
     FieldCipher::load(env_key.as_deref(), &key_file, create).context("loading the master key")
 }
 
-/// Face data past its days: templates and kept frames (see `Config::face_data_days`).
-pub async fn purge_face_data(ctx: &ApiContext) -> anyhow::Result<usize> {
-    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(ctx.config.face_data_days));
-    let blobs = faces::purge_before(&ctx.db, cutoff).await?;
-    for b in &blobs {
-        ctx.blobs.delete(b)?;
+/// The retention rules (`beian purge`, and the hourly housekeeping): face templates and
+/// kept frames after `face_data_days`, and every material of an order rejected or left with
+/// the filer for `idle_order_days`. Returns the counts of files deleted.
+pub async fn purge(
+    db: &store::Db,
+    blobs: &BlobStore,
+    config: &Config,
+) -> anyhow::Result<(usize, usize)> {
+    let now = chrono::Utc::now();
+    let faces = faces::purge_before(
+        db,
+        now - chrono::Duration::days(i64::from(config.face_data_days)),
+    )
+    .await?;
+    let idle = uploads::purge_idle_orders(
+        db,
+        now - chrono::Duration::days(i64::from(config.idle_order_days)),
+    )
+    .await?;
+    for b in faces.iter().chain(&idle) {
+        blobs.delete(b)?;
     }
-    Ok(blobs.len())
+    Ok((faces.len(), idle.len()))
 }
 
 /// Orders whose SMS code ran out unconfirmed go back to draft.
@@ -131,10 +146,12 @@ async fn housekeeping(ctx: ApiContext) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiring SMS verifications failed"),
         }
-        match purge_face_data(&ctx).await {
-            Ok(n) if n > 0 => tracing::info!(frames = n, "face data past its retention removed"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "removing old face data failed"),
+        match purge(&ctx.db, &ctx.blobs, &ctx.config).await {
+            Ok((0, 0)) => {}
+            Ok((faces, materials)) => {
+                tracing::info!(faces, materials, "data past its retention removed")
+            }
+            Err(e) => tracing::warn!(error = %e, "removing data past its retention failed"),
         }
         match users::delete_expired_tokens(&ctx.db, chrono::Utc::now()).await {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "expired tokens removed"),

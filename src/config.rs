@@ -60,6 +60,9 @@ pub struct Config {
     /// are kept after the decision; the other frames are never stored. Until the review
     /// console (which will end this at the review's end) this is the only limit.
     pub face_data_days: u32,
+    /// Days after which the materials of a rejected order, or of one left with the filer
+    /// (draft, collecting, ready) untouched, are deleted.
+    pub idle_order_days: u32,
     /// Uploads of one material a reviewer may ask for again, after the first.
     pub max_resubmissions: i64,
     /// Hours the filer has to confirm the SMS verification code.
@@ -91,6 +94,7 @@ impl Default for Config {
             ocr_models: OcrModels::Ppocrv6Small,
             inference_threads: 2,
             face_data_days: 30,
+            idle_order_days: 90,
             max_resubmissions: 9,
             sms_confirm_hours: 48,
             sms_max_attempts: 5,

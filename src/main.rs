@@ -39,6 +39,9 @@ enum Command {
     Serve,
     /// Create the database if needed and apply migrations, then exit.
     Migrate,
+    /// Apply the retention rules now (the service also does it every hour): face data after
+    /// `face_data_days`, materials of rejected or idle orders after `idle_order_days`.
+    Purge,
     /// Reviewer accounts.
     Reviewer {
         #[command(subcommand)]
@@ -243,6 +246,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if distributions {
                 println!("{}", report.distributions());
             }
+            Ok(())
+        }
+        Command::Purge => {
+            let db = store::open(&config.data_dir).await?;
+            let blobs = beian::store::blobs::BlobStore::open(&config.data_dir)?;
+            let (faces, materials) = app::purge(&db, &blobs, &config).await?;
+            println!(
+                "deleted {faces} kept face frames and {materials} files of rejected or idle orders"
+            );
+            db.close().await;
             Ok(())
         }
         Command::Reviewer {

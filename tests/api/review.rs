@@ -567,3 +567,63 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
     db.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path()).await;
+    let filer = app.filer("zhangsan").await;
+    let (token, _, id) = app
+        .principal_session(&filer, &minimal_order(), &["id_card_front"])
+        .await;
+    let phone = reqwest::Client::new();
+    upload(
+        &app,
+        &phone,
+        &token,
+        "id_card_front",
+        crate::helpers::photo(Label::Good, 14),
+    )
+    .await;
+    order_until(&app, &filer, &id, |o| {
+        material_of(o, "id_card_front")["state"] != "analyzing"
+    })
+    .await;
+    app.stop().await;
+
+    let purge = |days: u32| {
+        let config = dir.path().join("purge.toml");
+        std::fs::write(&config, format!("idle_order_days = {days}\n")).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--models-dir", "models", "purge"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Within its days the order keeps its photo; past them, nothing of it stays.
+    assert!(purge(90).contains("and 0 files"));
+    assert!(purge(0).contains("and 1 files"), "the card photo goes");
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM materials")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    db.close().await;
+    let blobs: Vec<_> = std::fs::read_dir(dir.path().join("blobs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .collect();
+    assert!(blobs.is_empty(), "{blobs:?}");
+}
