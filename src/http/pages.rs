@@ -1,5 +1,5 @@
-//! The web pages, built into the binary: the filer's page on the PC (`/`) and the phone's
-//! upload page (`/m/{token}`). Plain HTML and JavaScript against the JSON API.
+//! The web pages, built into the binary: the filer's page on the PC (`/`), the phone's
+//! upload page (`/m/{token}`) and the reviewers' console (`/review`). Plain HTML and JavaScript against the JSON API.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -10,11 +10,13 @@ use super::ApiContext;
 
 const PC_PAGE: &str = include_str!("../web/pc.html");
 const PHONE_PAGE: &str = include_str!("../web/phone.html");
+const REVIEW_PAGE: &str = include_str!("../web/review.html");
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
         .route("/", get(pc))
         .route("/m/{token}", get(phone))
+        .route("/review", get(review))
 }
 
 /// Security headers for our pages: no framing, no third-party anything, and no Referer —
@@ -41,4 +43,8 @@ async fn pc() -> impl IntoResponse {
 
 async fn phone() -> impl IntoResponse {
     page(PHONE_PAGE)
+}
+
+async fn review() -> impl IntoResponse {
+    page(REVIEW_PAGE)
 }

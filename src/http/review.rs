@@ -28,6 +28,19 @@ pub fn router() -> Router<ApiContext> {
         .route("/api/v1/review/materials/{id}", get(evidence))
         .route("/api/v1/review/materials/{id}/image", get(image))
         .route("/api/v1/review/audit", get(audit_log))
+        .route("/api/v1/review/reasons", get(reasons))
+}
+
+/// The reason codes a reviewer may give (rules/reasons.toml), for the page's choices.
+async fn reasons(State(ctx): State<ApiContext>, _reviewer: Reviewer) -> Json<Value> {
+    let list: Vec<Value> = ctx
+        .rules
+        .reasons
+        .iter()
+        .filter(|(_, r)| r.kind == "image" || r.bureau_reason.is_some())
+        .map(|(code, r)| json!({"code": code, "kind": r.kind, "zh": r.zh, "en": r.en}))
+        .collect();
+    Json(json!({"reasons": list}))
 }
 
 /// The most a queue answer lists of each kind.

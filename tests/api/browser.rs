@@ -75,3 +75,30 @@ async fn the_filer_scans_the_qr_code_uploads_by_phone_does_the_face_check_and_bo
     assert!(String::from_utf8_lossy(&output.stdout).contains("browser flow: ok"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_reviewer_opens_the_flagged_card_in_the_console_and_asks_for_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = crate::review::add_reviewer(dir.path(), "wang");
+    let app = crate::helpers::spawn_app_in(dir.path()).await;
+    let (material_id, their_number) = crate::review::flagged_card(&app).await;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let base = app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(&root)
+            .args(["review.mjs", &base, "artifacts", "wang", &password, &material_id, &their_number])
+            .output()
+            .expect("node runs (scripts/setup installs the browser-test packages)")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "review flow failed (screenshots in tests/browser/artifacts):\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("review flow: ok"));
+    app.stop().await;
+}

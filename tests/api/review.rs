@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::helpers::{card_photo, minimal_order, spawn_app_in, TestApp};
 
 /// `beian reviewer add NAME` in `data_dir`: the password it printed.
-fn add_reviewer(data_dir: &Path, name: &str) -> String {
+pub(crate) fn add_reviewer(data_dir: &Path, name: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_beian"))
         .arg("--data-dir")
         .arg(data_dir)
@@ -35,7 +35,7 @@ fn add_reviewer(data_dir: &Path, name: &str) -> String {
         .to_string()
 }
 
-async fn login(app: &TestApp, name: &str, password: &str) -> String {
+pub(crate) async fn login(app: &TestApp, name: &str, password: &str) -> String {
     let (status, body) = app
         .call(
             Method::POST,
@@ -50,7 +50,7 @@ async fn login(app: &TestApp, name: &str, password: &str) -> String {
 
 /// A filer's order with someone else's card uploaded as the principal's: flagged
 /// `ocr_mismatch`. Returns the material id and the other person's ID number.
-async fn flagged_card(app: &TestApp) -> (String, String) {
+pub(crate) async fn flagged_card(app: &TestApp) -> (String, String) {
     let filer = app.filer("zhangsan").await;
     let (token, _, order_id) = app
         .principal_session(&filer, &minimal_order(), &["id_card_front"])
