@@ -305,6 +305,7 @@ async fn decide_order(
             &reasons_note(&body.reasons),
         )
         .await?;
+        back_to_draft(&ctx, &id).await?;
     } else {
         move_order(
             &ctx,
@@ -484,15 +485,7 @@ async fn bureau(
             &note,
         )
         .await?;
-        move_order(
-            &ctx,
-            &id,
-            OrderState::Rejected,
-            OrderState::Draft,
-            "system",
-            "back to the filer after the bureau's rejection",
-        )
-        .await?;
+        back_to_draft(&ctx, &id).await?;
     } else {
         // The subject's division code; its first two digits are the province.
         let division = record.form["subject"]["province"]
@@ -518,6 +511,19 @@ async fn bureau(
         .await?;
     }
     order_answer(&ctx, &id).await
+}
+
+/// A rejected order goes back to the filer's draft; the reasons stay in its history.
+async fn back_to_draft(ctx: &ApiContext, id: &str) -> Result<()> {
+    move_order(
+        ctx,
+        id,
+        OrderState::Rejected,
+        OrderState::Draft,
+        "system",
+        "back to the filer to correct after the rejection",
+    )
+    .await
 }
 
 async fn order_answer(ctx: &ApiContext, id: &str) -> Result<Json<Value>> {

@@ -87,7 +87,15 @@ async fn a_reviewer_opens_the_flagged_card_in_the_console_and_asks_for_it_again(
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .current_dir(&root)
-            .args(["review.mjs", &base, "artifacts", "wang", &password, &material_id, &their_number])
+            .args([
+                "review.mjs",
+                &base,
+                "artifacts",
+                "wang",
+                &password,
+                &material_id,
+                &their_number,
+            ])
             .output()
             .expect("node runs (scripts/setup installs the browser-test packages)")
     })

@@ -326,23 +326,17 @@ fn material_of<'a>(order: &'a Value, kind: &str) -> &'a Value {
         .unwrap()
 }
 
-#[tokio::test]
-async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let password = add_reviewer(dir.path(), "wang");
-    let app = spawn_app_in(dir.path()).await;
-    let reviewer = login(&app, "wang", &password).await;
-    let filer = app.filer("zhangsan").await;
+/// 张三's order with every required material uploaded by phone and passed (card front and
+/// back, the face check, the verification form), submitted: its id.
+async fn submitted_order(app: &TestApp, filer: &str) -> String {
     let kinds = ["id_card_front", "id_card_back", "face", "verification_form"];
-    let (token, _, id) = app
-        .principal_session(&filer, &minimal_order(), &kinds)
-        .await;
+    let (token, _, id) = app.principal_session(filer, &minimal_order(), &kinds).await;
     let phone = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap();
     upload(
-        &app,
+        app,
         &phone,
         &token,
         "id_card_front",
@@ -350,16 +344,16 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
     )
     .await;
     upload(
-        &app,
+        app,
         &phone,
         &token,
         "id_card_back",
         crate::helpers::back_photo(Label::Good, 12),
     )
     .await;
-    upload(&app, &phone, &token, "verification_form", licence_photo()).await;
+    upload(app, &phone, &token, "verification_form", licence_photo()).await;
     let (_, hopper) = crate::face::people();
-    let (status, face) = crate::face::answer(&app, &phone, &token, |a| {
+    let (status, face) = crate::face::answer(app, &phone, &token, |a| {
         beian::synth::face_calibration::live_capture(&hopper, a, crate::face::SPACING_MS)
     })
     .await;
@@ -368,10 +362,132 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
         (201, Some("pass")),
         "{face}"
     );
-    order_until(&app, &filer, &id, |o| o["state"] == "ready").await;
-    let submit = format!("/api/v1/orders/{id}/submit");
-    let (status, body) = app.call(Method::POST, &submit, Some(&filer), None).await;
+    order_until(app, filer, &id, |o| o["state"] == "ready").await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/submit"),
+            Some(filer),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
+    id
+}
+
+#[tokio::test]
+async fn resubmissions_are_capped_rejections_end_the_review_and_unconfirmed_codes_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = add_reviewer(dir.path(), "wang");
+    let mut config = crate::helpers::config_for(dir.path());
+    config.max_resubmissions = 0;
+    config.sms_confirm_hours = 0;
+    let app = crate::helpers::spawn_with(config).await;
+    let reviewer = login(&app, "wang", &password).await;
+    let filer = app.filer("zhangsan").await;
+    let post = |path: String, body: Value| {
+        let (app, reviewer) = (&app, reviewer.clone());
+        async move {
+            app.call(Method::POST, &path, Some(&reviewer), Some(&body))
+                .await
+        }
+    };
+
+    // No resubmissions allowed: asking for the card again is refused.
+    let first = submitted_order(&app, &filer).await;
+    let order = order_until(&app, &filer, &first, |_| true).await;
+    let front = material_of(&order, "id_card_front")["material_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, r) = post(
+        format!("/api/v1/review/materials/{front}/decision"),
+        json!({"decision": "ask_again", "reasons": ["blurry"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, r["error"]["code"].as_str()),
+        (409, Some("resubmission_limit")),
+        "{r}"
+    );
+    let (status, r) = post(
+        format!("/api/v1/review/orders/{first}/decision"),
+        json!({"decision": "reject"}),
+    )
+    .await;
+    assert_eq!(
+        (status, r["error"]["code"].as_str()),
+        (422, Some("reasons_required"))
+    );
+    let (status, r) = post(
+        format!("/api/v1/review/orders/{first}/decision"),
+        json!({"decision": "reject", "reasons": ["documents_unacceptable"]}),
+    )
+    .await;
+    assert_eq!((status, r["state"].as_str()), (200, Some("draft")), "{r}");
+    let rejected = r["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["to"] == "rejected")
+        .unwrap()
+        .clone();
+    assert!(
+        rejected["note"]
+            .as_str()
+            .unwrap()
+            .contains("documents_unacceptable"),
+        "{rejected}"
+    );
+    let (status, _) = post(
+        format!("/api/v1/review/orders/{first}/bureau"),
+        json!({"decision": "approve"}),
+    )
+    .await;
+    assert_eq!(
+        status, 409,
+        "the bureau only decides orders in bureau review"
+    );
+
+    // Approved, but the code is not confirmed in time (0 hours here): back to draft.
+    let second = submitted_order(&app, &filer).await;
+    let (status, r) = post(
+        format!("/api/v1/review/orders/{second}/decision"),
+        json!({"decision": "approve"}),
+    )
+    .await;
+    assert_eq!(
+        (status, r["state"].as_str()),
+        (200, Some("sms_verification")),
+        "{r}"
+    );
+    let (status, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{second}/sms-verification"),
+            Some(&filer),
+            Some(&json!({"code": "123456"})),
+        )
+        .await;
+    assert_eq!(
+        (status, r["error"]["code"].as_str()),
+        (410, Some("code_expired")),
+        "{r}"
+    );
+    let order = order_until(&app, &filer, &second, |_| true).await;
+    assert_eq!(order["state"], "draft");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = add_reviewer(dir.path(), "wang");
+    let app = spawn_app_in(dir.path()).await;
+    let reviewer = login(&app, "wang", &password).await;
+    let filer = app.filer("zhangsan").await;
+    let id = submitted_order(&app, &filer).await;
+    let submit = format!("/api/v1/orders/{id}/submit");
 
     // In the queue; the reviewer asks for the back of the card again.
     let (_, queue) = app
