@@ -268,9 +268,7 @@ async fn decide_order(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject"])?;
     let actor = reviewer.0.actor();
-    let record = orders::get(&ctx.db, &ctx.cipher, &id, None)
-        .await?
-        .ok_or_else(|| Error::not_found("order"))?;
+    let record = load_order(&ctx, &id).await?;
     if !matches!(
         record.state,
         OrderState::Submitted | OrderState::FirstReview
@@ -465,9 +463,7 @@ async fn bureau(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject"])?;
     let actor = reviewer.0.actor();
-    let record = orders::get(&ctx.db, &ctx.cipher, &id, None)
-        .await?
-        .ok_or_else(|| Error::not_found("order"))?;
+    let record = load_order(&ctx, &id).await?;
     if record.state != OrderState::BureauReview {
         return Err(not_now(record.state, "be decided by the bureau"));
     }
@@ -513,6 +509,12 @@ async fn bureau(
     order_answer(&ctx, &id).await
 }
 
+async fn load_order(ctx: &ApiContext, id: &str) -> Result<orders::OrderRecord> {
+    orders::get(&ctx.db, &ctx.cipher, id, None)
+        .await?
+        .ok_or_else(|| Error::not_found("order"))
+}
+
 /// A rejected order goes back to the filer's draft; the reasons stay in its history.
 async fn back_to_draft(ctx: &ApiContext, id: &str) -> Result<()> {
     move_order(
@@ -527,9 +529,7 @@ async fn back_to_draft(ctx: &ApiContext, id: &str) -> Result<()> {
 }
 
 async fn order_answer(ctx: &ApiContext, id: &str) -> Result<Json<Value>> {
-    let record = orders::get(&ctx.db, &ctx.cipher, id, None)
-        .await?
-        .ok_or_else(|| Error::not_found("order"))?;
+    let record = load_order(ctx, id).await?;
     let number = verification::number_of(&ctx.db, id).await?;
     Ok(Json(json!({
         "id": record.id,

@@ -57,40 +57,18 @@ pub(crate) async fn flagged_card(app: &TestApp) -> (String, String) {
         .await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
     let other = beian::synth::identity::Identity::random(&mut rng);
-    let res = reqwest::Client::new()
-        .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_front")))
-        .header("content-type", "image/jpeg")
-        .body(card_photo(&other, true, Label::Good, 21))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    for _ in 0..240 {
-        let (_, order) = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/orders/{order_id}"),
-                Some(&filer),
-                None,
-            )
-            .await;
-        let card = order["materials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["kind"] == "id_card_front")
-            .unwrap()
-            .clone();
-        if card["state"] == "flagged" {
-            return (
-                card["material_id"].as_str().unwrap().to_string(),
-                other.id_number,
-            );
-        }
-        assert_eq!(card["state"], "analyzing", "{card}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("the card was not flagged in 60 s");
+    let photo = card_photo(&other, true, Label::Good, 21);
+    upload(app, &reqwest::Client::new(), &token, "id_card_front", photo).await;
+    let order = order_until(app, &filer, &order_id, |o| {
+        material_of(o, "id_card_front")["state"] != "analyzing"
+    })
+    .await;
+    let card = material_of(&order, "id_card_front");
+    assert_eq!(card["state"], "flagged", "{card}");
+    (
+        card["material_id"].as_str().unwrap().to_string(),
+        other.id_number,
+    )
 }
 
 fn audit_actions(entries: &Value, target: &str) -> Vec<String> {
