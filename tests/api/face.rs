@@ -502,8 +502,10 @@ async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
                 .fetch_one(&db)
                 .await
                 .unwrap();
+        // The files go right after the rows' commit.
+        let files = files_under(&dir.path().join("blobs"));
         left = (templates, frames);
-        if left == (0, 0) {
+        if left == (0, 0) && files == blobs_before {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

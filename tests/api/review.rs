@@ -721,3 +721,66 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
         .collect();
     assert!(blobs.is_empty(), "{blobs:?}");
 }
+
+#[tokio::test]
+async fn the_bureau_rejects_and_the_order_goes_back_to_the_filer_with_the_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = add_reviewer(dir.path(), "wang");
+    let app = spawn_app_in(dir.path()).await;
+    let reviewer = login(&app, "wang", &password).await;
+    let filer = app.filer("zhangsan").await;
+    let id = submitted_order(&app, &filer).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/review/orders/{id}/decision"),
+            Some(&reviewer),
+            Some(&json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let body: String = sqlx::query_scalar("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let code: String = body.chars().filter(char::is_ascii_digit).take(6).collect();
+    let (status, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/sms-verification"),
+            Some(&filer),
+            Some(&json!({"code": code})),
+        )
+        .await;
+    assert_eq!(
+        (status, r["state"].as_str()),
+        (200, Some("bureau_review")),
+        "{r}"
+    );
+    let (status, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/review/orders/{id}/bureau"),
+            Some(&reviewer),
+            Some(&json!({"decision": "reject", "reasons": ["site_name_sensitive_word"]})),
+        )
+        .await;
+    assert_eq!((status, r["state"].as_str()), (200, Some("draft")), "{r}");
+    assert!(r["filing_number"].is_null());
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    let rejected = order["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["to"] == "rejected")
+        .unwrap()
+        .clone();
+    assert!(rejected["note"]
+        .as_str()
+        .unwrap()
+        .contains("site_name_sensitive_word"));
+    assert!(rejected["actor"].as_str().unwrap().starts_with("bureau"));
+    app.stop().await;
+}
