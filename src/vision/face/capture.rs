@@ -119,8 +119,20 @@ pub fn judge(
         });
     }
     timings.detect = started.elapsed();
+    if summaries.is_empty() {
+        return Ok(CaptureReport::retake("no_face", summaries, timings));
+    }
     if let Some(reason) = problem {
         return Ok(CaptureReport::retake(reason, summaries, timings));
+    }
+    // Landmarks that give no pose (all in one place) cannot perform anything; and every
+    // frame below keeps its index, so none may drop out.
+    if summaries.iter().any(|s| s.pose.is_none()) {
+        return Ok(CaptureReport::retake(
+            "liveness_challenge_failed",
+            summaries,
+            timings,
+        ));
     }
     let landmarks: Vec<[(f32, f32); 5]> = summaries
         .iter()
