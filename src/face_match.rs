@@ -59,7 +59,7 @@ pub async fn reconcile(
         "threshold": SAME_PERSON,
         "ok": matched,
     });
-    faces::update_match(db, &material.id, state, &verdict).await?;
+    uploads::update_verdict(db, &material.id, state, &verdict).await?;
     tracing::info!(material = %material.id, score, matched, "face matched against the card portrait");
     Ok(())
 }

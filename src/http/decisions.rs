@@ -17,11 +17,12 @@ use serde_json::{json, Value};
 use super::auth::{AuthUser, Reviewer};
 use super::error::{Error, Result};
 use super::extract::ApiJson;
+use super::review::audit_request;
 use super::uploads::open_session;
 use super::ApiContext;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
-use crate::store::{audit, orders, uploads, verification};
+use crate::store::{orders, uploads, verification};
 use crate::workflow;
 
 pub fn router() -> Router<ApiContext> {
@@ -75,29 +76,6 @@ impl DecisionBody {
         }
         Ok(())
     }
-}
-
-async fn audit_entry(
-    ctx: &ApiContext,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: &Value,
-    peer: Option<SocketAddr>,
-) -> Result<()> {
-    let source = peer.map(|p| p.ip().to_string());
-    audit::record(
-        &ctx.db,
-        &audit::NewEntry {
-            actor,
-            action,
-            target: Some(target),
-            detail: Some(detail),
-            source: source.as_deref(),
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 fn not_now(state: OrderState, what: &str) -> Error {
@@ -218,20 +196,21 @@ async fn decide_material(
     if body.decision != "approve" {
         verdict["reasons"] = json!(body.reasons);
     }
-    if !uploads::set_reviewed(&ctx.db, &m.id, state, &verdict).await? {
+    if !uploads::update_verdict(&ctx.db, &m.id, state, &verdict).await? {
         return Err(Error::Conflict {
             code: "edit_conflict",
             message: "the material changed meanwhile: read it again".into(),
             details: json!({}),
         });
     }
-    audit_entry(
+    let target = format!("material:{}", m.id);
+    audit_request(
         &ctx,
         &actor,
         "material_decision",
-        &format!("material:{}", m.id),
-        &review,
-        Some(peer),
+        &target,
+        Some(&review),
+        peer,
     )
     .await?;
     if body.decision == "ask_again" && in_review {
@@ -327,13 +306,13 @@ async fn record_order(
     detail: &Value,
     peer: SocketAddr,
 ) -> Result<()> {
-    audit_entry(
+    audit_request(
         ctx,
         actor,
         action,
         &format!("order:{id}"),
-        detail,
-        Some(peer),
+        Some(detail),
+        peer,
     )
     .await
 }

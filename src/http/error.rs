@@ -150,6 +150,20 @@ impl IntoResponse for Error {
     }
 }
 
+/// A raw body that could not be read: over the route's limit (413) or broken off (400).
+impl From<axum::extract::rejection::BytesRejection> for Error {
+    fn from(rejection: axum::extract::rejection::BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else {
+            Error::BadRequest {
+                code: "invalid_body",
+                message: rejection.body_text(),
+            }
+        }
+    }
+}
+
 impl From<axum::extract::rejection::QueryRejection> for Error {
     fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
         Error::BadRequest {

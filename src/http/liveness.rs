@@ -157,16 +157,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
             details: json!({"requested": session.materials}),
         });
     }
-    let body = Bytes::from_request(req, ctx).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::PayloadTooLarge
-        } else {
-            Error::BadRequest {
-                code: "invalid_body",
-                message: e.body_text(),
-            }
-        }
-    })?;
+    let body = Bytes::from_request(req, ctx).await?;
     let capture: CaptureBody = serde_json::from_slice(&body).map_err(|e| Error::BadRequest {
         code: "invalid_json",
         message: e.to_string(),

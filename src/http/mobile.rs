@@ -184,16 +184,6 @@ async fn image_bytes(ctx: &ApiContext, req: Request) -> Result<Bytes> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let too_large = |e: axum::extract::rejection::BytesRejection| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::PayloadTooLarge
-        } else {
-            Error::BadRequest {
-                code: "invalid_body",
-                message: e.body_text(),
-            }
-        }
-    };
     if content_type.starts_with("multipart/form-data") {
         let mut multipart =
             Multipart::from_request(req, ctx)
@@ -228,7 +218,7 @@ async fn image_bytes(ctx: &ApiContext, req: Request) -> Result<Bytes> {
             message: "the form has no file field".into(),
         });
     }
-    let body = Bytes::from_request(req, ctx).await.map_err(too_large)?;
+    let body = Bytes::from_request(req, ctx).await?;
     if content_type.starts_with("application/json") {
         let v: Value = serde_json::from_slice(&body).map_err(|e| Error::BadRequest {
             code: "invalid_json",

@@ -81,14 +81,8 @@ async fn queue(
     }
     for o in orders::awaiting_review(&ctx.db, QUEUE_LIMIT).await? {
         // Orders carry reasons as pre-review findings; a reason filter looks at those.
-        let findings = match &filter.reason {
-            Some(_) => orders::get(&ctx.db, &ctx.cipher, &o.id, None)
-                .await?
-                .map_or(json!([]), |r| r.findings),
-            None => json!([]),
-        };
         let has_reason = filter.reason.as_deref().is_none_or(|r| {
-            findings
+            o.findings
                 .as_array()
                 .is_some_and(|a| a.iter().any(|f| f["code"] == r))
         });
@@ -106,20 +100,22 @@ async fn queue(
     ))
 }
 
-async fn record_view(
+/// An audit entry for a reviewer's (or filer's) request: who, what, on which target, from
+/// which address.
+pub(super) async fn audit_request(
     ctx: &ApiContext,
-    reviewer: &Reviewer,
+    actor: &str,
     action: &str,
-    material_id: &str,
-    peer: SocketAddr,
+    target: &str,
     detail: Option<&Value>,
+    peer: SocketAddr,
 ) -> Result<()> {
     audit::record(
         &ctx.db,
         &audit::NewEntry {
-            actor: &reviewer.0.actor(),
+            actor,
             action,
-            target: Some(&format!("material:{material_id}")),
+            target: Some(target),
             detail,
             source: Some(&peer.ip().to_string()),
         },
@@ -156,7 +152,16 @@ async fn evidence(
         None => None,
     };
     let typed = inspect::typed_for(&order.form, &m.person);
-    record_view(&ctx, &reviewer, "evidence_view", &m.id, peer, None).await?;
+    let target = format!("material:{}", m.id);
+    audit_request(
+        &ctx,
+        &reviewer.0.actor(),
+        "evidence_view",
+        &target,
+        None,
+        peer,
+    )
+    .await?;
     let verdict = m.verdict.clone().unwrap_or_default();
     let has_document = m.kind != MaterialKind::Face.as_str();
     Ok(Json(json!({
@@ -224,7 +229,16 @@ async fn image(
         message: "no document outline was found in this photo".into(),
     })?;
     let detail = json!({"crop": crop});
-    record_view(&ctx, &reviewer, "image_view", &m.id, peer, Some(&detail)).await?;
+    let target = format!("material:{}", m.id);
+    audit_request(
+        &ctx,
+        &reviewer.0.actor(),
+        "image_view",
+        &target,
+        Some(&detail),
+        peer,
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),

@@ -94,14 +94,17 @@ pub struct Template {
     pub embedding: String,
 }
 
-pub async fn insert_template(
-    db: &Db,
+pub async fn insert_template<'e, E>(
+    executor: E,
     material_id: &str,
     order_id: &str,
     person: &str,
     source: &str,
     embedding: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
     sqlx::query(
         "INSERT OR REPLACE INTO face_templates (material_id, order_id, person, source, embedding, created_at)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -112,7 +115,7 @@ pub async fn insert_template(
     .bind(source)
     .bind(embedding)
     .bind(Utc::now())
-    .execute(db)
+    .execute(executor)
     .await?;
     Ok(())
 }
@@ -175,38 +178,9 @@ pub async fn insert_capture(db: &Db, c: &NewCapture<'_>) -> Result<(), sqlx::Err
     .execute(&mut *tx)
     .await?;
     if let Some(template) = c.template {
-        sqlx::query(
-            "INSERT INTO face_templates (material_id, order_id, person, source, embedding, created_at)
-             VALUES (?, ?, ?, 'live', ?, ?)",
-        )
-        .bind(m.id)
-        .bind(m.order_id)
-        .bind(m.person)
-        .bind(template)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        insert_template(&mut *tx, m.id, m.order_id, m.person, "live", template).await?;
     }
     tx.commit().await
-}
-
-/// A face material's verdict after the match with the card portrait changed; only while it
-/// is still `pass` or `flagged`.
-pub async fn update_match(
-    db: &Db,
-    material_id: &str,
-    state: &str,
-    verdict: &serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
-    )
-    .bind(state)
-    .bind(verdict.to_string())
-    .bind(material_id)
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// Deletes the face data decided before `cutoff`: every face template, and each face

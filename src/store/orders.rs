@@ -226,13 +226,15 @@ pub struct Awaiting {
     pub state: String,
     pub province: String,
     pub filing_type: String,
+    /// The pre-review findings (JSON array; not encrypted, no personal data).
+    pub findings: Value,
     pub since: DateTime<Utc>,
 }
 
 /// Orders submitted or in first review, the longest waiting first.
 pub async fn awaiting_review(db: &Db, limit: i64) -> Result<Vec<Awaiting>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, state, province, filing_type, updated_at FROM orders
+        "SELECT id, state, province, filing_type, findings, updated_at FROM orders
          WHERE state IN ('submitted', 'first_review') ORDER BY updated_at LIMIT ?",
     )
     .bind(limit)
@@ -245,6 +247,8 @@ pub async fn awaiting_review(db: &Db, limit: i64) -> Result<Vec<Awaiting>, sqlx:
                 state: r.try_get("state")?,
                 province: r.try_get("province")?,
                 filing_type: r.try_get("filing_type")?,
+                findings: serde_json::from_str(&r.try_get::<String, _>("findings")?)
+                    .unwrap_or_default(),
                 since: r.try_get("updated_at")?,
             })
         })

@@ -473,9 +473,9 @@ pub async fn renew_token(
     Ok(())
 }
 
-/// A reviewer's decision on a material: its new state and verdict (with the review in it).
-/// Only a material still `pass` or `flagged` is decided; false when it was not.
-pub async fn set_reviewed(
+/// A material's new state and verdict after it was judged (a reviewer's decision, the face
+/// match changing). Only a material still `pass` or `flagged` changes; false when it was not.
+pub async fn update_verdict(
     db: &Db,
     material_id: &str,
     state: &str,
