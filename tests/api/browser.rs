@@ -41,6 +41,31 @@ fn camera_frames(dir: &Path) {
     }
 }
 
+/// Runs `tests/browser/SCRIPT BASE artifacts ARGS...` with node and expects it to print
+/// "`flow`: ok".
+async fn run_node(script: &str, base: &str, args: &[String], flow: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let mut command = Command::new("node");
+    command
+        .current_dir(&root)
+        .args([script, base, "artifacts"])
+        .args(args);
+    let output = tokio::task::spawn_blocking(move || {
+        command
+            .output()
+            .expect("node runs (scripts/setup installs the browser-test packages)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{flow} failed (screenshots in tests/browser/artifacts):\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(&format!("{flow}: ok")), "{stdout}");
+}
+
 #[tokio::test]
 async fn the_filer_scans_the_qr_code_uploads_by_phone_does_the_face_check_and_both_pages_show_the_verdicts(
 ) {
@@ -52,27 +77,9 @@ async fn the_filer_scans_the_qr_code_uploads_by_phone_does_the_face_check_and_bo
     let camera = dir.path().join("camera");
     std::fs::create_dir_all(&camera).unwrap();
     camera_frames(&camera);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let base = app.url("");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(&root)
-            .args(["flow.mjs", &base, "artifacts"])
-            .arg(&good)
-            .arg(&blurred)
-            .arg(&camera)
-            .output()
-            .expect("node runs (scripts/setup installs the browser-test packages)")
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "browser flow failed (screenshots in tests/browser/artifacts):\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("browser flow: ok"));
+    let args = [good.as_os_str(), blurred.as_os_str(), camera.as_os_str()]
+        .map(|a| a.to_string_lossy().into_owned());
+    run_node("flow.mjs", &app.url(""), &args, "browser flow").await;
     app.stop().await;
 }
 
@@ -82,31 +89,7 @@ async fn a_reviewer_opens_the_flagged_card_in_the_console_and_asks_for_it_again(
     let password = crate::review::add_reviewer(dir.path(), "wang");
     let app = crate::helpers::spawn_app_in(dir.path()).await;
     let (material_id, their_number) = crate::review::flagged_card(&app).await;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let base = app.url("");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(&root)
-            .args([
-                "review.mjs",
-                &base,
-                "artifacts",
-                "wang",
-                &password,
-                &material_id,
-                &their_number,
-            ])
-            .output()
-            .expect("node runs (scripts/setup installs the browser-test packages)")
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "review flow failed (screenshots in tests/browser/artifacts):\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("review flow: ok"));
+    let args = ["wang".to_string(), password, material_id, their_number];
+    run_node("review.mjs", &app.url(""), &args, "review flow").await;
     app.stop().await;
 }

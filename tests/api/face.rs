@@ -18,10 +18,12 @@ use beian::vision::face::liveness::Action;
 use beian::vision::models::Models;
 use beian::vision::ocr::OcrModels;
 use image::{Rgb, RgbImage};
-use reqwest::{Client, Method};
+use reqwest::Client;
 use serde_json::{json, Value};
 
-use crate::helpers::{minimal_order, models_dir, spawn_app, zhang_san, TestApp};
+use crate::helpers::{
+    minimal_order, models_dir, order_material, spawn_app, upload_raw, zhang_san, TestApp,
+};
 
 fn models() -> Arc<Models> {
     Models::shared(&models_dir(), OcrModels::Ppocrv6Small, 2).expect("models load")
@@ -350,14 +352,8 @@ async fn malformed_captures_and_reused_challenges_are_refused_with_codes() {
 /// Uploads 张三's card front with `portrait` as its photo and waits for its verdict.
 async fn upload_card(app: &TestApp, phone: &Client, token: &str, portrait: &Person) -> Value {
     let jpeg = card_photo_of(&zhang_san(), portrait, 31).unwrap();
-    let res = phone
-        .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_front")))
-        .header("content-type", "image/jpeg")
-        .body(jpeg)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
+    let (status, body) = upload_raw(app, phone, token, "id_card_front", jpeg, None).await;
+    assert_eq!(status, 202, "{body}");
     for _ in 0..120 {
         let view = phone_view(app, phone, token).await;
         let card = view["materials"]
@@ -373,25 +369,6 @@ async fn upload_card(app: &TestApp, phone: &Client, token: &str, portrait: &Pers
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     panic!("the card was not analysed in 30 s");
-}
-
-async fn face_material(app: &TestApp, filer: &str, order_id: &str) -> Value {
-    let (status, order) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/orders/{order_id}"),
-            Some(filer),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    order["materials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "face")
-        .unwrap_or_else(|| panic!("no face material in {order}"))
-        .clone()
 }
 
 #[tokio::test]
@@ -425,7 +402,7 @@ async fn the_live_face_is_matched_with_the_id_card_portrait() {
     assert_eq!((status, r["state"].as_str().unwrap()), (201, "pass"), "{r}");
     let card = upload_card(&app2, &phone, &token, &astronaut).await;
     assert_eq!(card["state"], "pass", "{card}");
-    let face = face_material(&app2, &filer2, &order_id2).await;
+    let face = order_material(&app2, &filer2, &order_id2, "face").await;
     assert_eq!(face["state"], "flagged", "{face}");
     assert!(face["reasons"]
         .as_array()

@@ -233,3 +233,46 @@ pub fn card_photo(
         90,
     )
 }
+
+/// Uploads one photo through a phone's link: status and JSON body.
+pub async fn upload_raw(
+    app: &TestApp,
+    phone: &Client,
+    token: &str,
+    kind: &str,
+    bytes: Vec<u8>,
+    key: Option<&str>,
+) -> (u16, Value) {
+    let mut req = phone
+        .post(app.url(&format!("/api/v1/m/{token}/materials/{kind}")))
+        .header("content-type", "image/jpeg")
+        .body(bytes);
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+/// The order's entry for a required material of `kind`, as the PC sees it.
+pub async fn order_material(app: &TestApp, filer: &str, order_id: &str, kind: &str) -> Value {
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order_id}"),
+            Some(filer),
+            None,
+        )
+        .await;
+    material(&order, kind).clone()
+}
+
+/// A material's entry (by kind) in an order or session view.
+pub fn material<'a>(s: &'a Value, kind: &str) -> &'a Value {
+    s["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == kind)
+        .unwrap()
+}

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{card_photo, minimal_order, spawn_app_in, TestApp};
+use crate::helpers::{card_photo, material, minimal_order, spawn_app_in, upload_raw, TestApp};
 
 /// `beian reviewer add NAME` in `data_dir`: the password it printed.
 pub(crate) fn add_reviewer(data_dir: &Path, name: &str) -> String {
@@ -60,10 +60,10 @@ pub(crate) async fn flagged_card(app: &TestApp) -> (String, String) {
     let photo = card_photo(&other, true, Label::Good, 21);
     upload(app, &reqwest::Client::new(), &token, "id_card_front", photo).await;
     let order = order_until(app, &filer, &order_id, |o| {
-        material_of(o, "id_card_front")["state"] != "analyzing"
+        material(o, "id_card_front")["state"] != "analyzing"
     })
     .await;
-    let card = material_of(&order, "id_card_front");
+    let card = material(&order, "id_card_front");
     assert_eq!(card["state"], "flagged", "{card}");
     (
         card["material_id"].as_str().unwrap().to_string(),
@@ -254,15 +254,10 @@ async fn a_reviewer_sees_the_queue_and_the_evidence_and_every_look_is_audited() 
     db.close().await;
 }
 
+/// Uploads one photo and expects it taken (202).
 async fn upload(app: &TestApp, phone: &reqwest::Client, token: &str, kind: &str, jpeg: Vec<u8>) {
-    let res = phone
-        .post(app.url(&format!("/api/v1/m/{token}/materials/{kind}")))
-        .header("content-type", "image/jpeg")
-        .body(jpeg)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202, "{kind}");
+    let (status, body) = upload_raw(app, phone, token, kind, jpeg, None).await;
+    assert_eq!(status, 202, "{kind}: {body}");
 }
 
 /// Polls the filer's order until `done` says so (or 90 s pass).
@@ -293,15 +288,6 @@ fn licence_photo() -> Vec<u8> {
     let l = licence::Licence::random(&mut rng);
     let page = licence::render(&l, &font, &mut rng);
     beian::vision::decode::reencode_jpeg(&licence::photo(&page, 2000, 1500, &mut rng), 90)
-}
-
-fn material_of<'a>(order: &'a Value, kind: &str) -> &'a Value {
-    order["materials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == kind)
-        .unwrap()
 }
 
 /// 张三's order with every required material uploaded by phone and passed (card front and
@@ -374,7 +360,7 @@ async fn resubmissions_are_capped_rejections_end_the_review_and_unconfirmed_code
     // No resubmissions allowed: asking for the card again is refused.
     let first = submitted_order(&app, &filer).await;
     let order = order_until(&app, &filer, &first, |_| true).await;
-    let front = material_of(&order, "id_card_front")["material_id"]
+    let front = material(&order, "id_card_front")["material_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -477,7 +463,7 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
         .iter()
         .any(|i| i["type"] == "order" && i["id"] == id.as_str()));
     let order = order_until(&app, &filer, &id, |_| true).await;
-    let back_id = material_of(&order, "id_card_back")["material_id"]
+    let back_id = material(&order, "id_card_back")["material_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -507,7 +493,7 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
 
     // The filer sees why and uses the new link for just that material.
     let order = order_until(&app, &filer, &id, |o| o["state"] == "collecting_materials").await;
-    let back = material_of(&order, "id_card_back");
+    let back = material(&order, "id_card_back");
     assert_eq!(
         (back["state"].as_str(), back["review"]["reasons"].clone()),
         (Some("retake"), json!(["blurry"]))
@@ -680,7 +666,7 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
     )
     .await;
     order_until(&app, &filer, &id, |o| {
-        material_of(o, "id_card_front")["state"] != "analyzing"
+        material(o, "id_card_front")["state"] != "analyzing"
     })
     .await;
     app.stop().await;

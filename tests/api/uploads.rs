@@ -8,7 +8,8 @@ use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    back_photo, minimal_order, photo, spawn_app, spawn_app_in, spawn_configured, TestApp,
+    back_photo, material, minimal_order, order_material, photo, spawn_app, spawn_app_in,
+    spawn_configured, upload_raw, TestApp,
 };
 
 /// A filer's order with an upload session for the principal's ID card; (token, session id,
@@ -29,25 +30,6 @@ async fn session_for_order(
 
 fn phone() -> Client {
     Client::builder().cookie_store(true).build().unwrap()
-}
-
-async fn upload_raw(
-    app: &TestApp,
-    phone: &Client,
-    token: &str,
-    kind: &str,
-    bytes: Vec<u8>,
-    key: Option<&str>,
-) -> (u16, Value) {
-    let mut req = phone
-        .post(app.url(&format!("/api/v1/m/{token}/materials/{kind}")))
-        .header("content-type", "image/jpeg")
-        .body(bytes);
-    if let Some(k) = key {
-        req = req.header("idempotency-key", k);
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
 }
 
 /// Polls the PC's view until no material is analysing (or 60 s pass).
@@ -73,28 +55,6 @@ async fn analysed(app: &TestApp, filer: &str, session_id: &str) -> Value {
         }
         assert!(Instant::now() < deadline, "analysis did not finish: {s}");
     }
-}
-
-/// The order's entry for a required material of `kind`, as the PC sees it.
-async fn order_material(app: &TestApp, filer: &str, order_id: &str, kind: &str) -> Value {
-    let (_, order) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/orders/{order_id}"),
-            Some(filer),
-            None,
-        )
-        .await;
-    material(&order, kind).clone()
-}
-
-fn material<'a>(s: &'a Value, kind: &str) -> &'a Value {
-    s["materials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == kind)
-        .unwrap()
 }
 
 #[tokio::test]
