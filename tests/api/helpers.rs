@@ -164,9 +164,8 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 201, "{s}");
-        let token = s["url"].as_str().unwrap().rsplit("/m/").next().unwrap();
         (
-            token.to_string(),
+            link_token(&s),
             s["id"].as_str().unwrap().to_string(),
             order_id,
         )
@@ -275,4 +274,12 @@ pub fn material<'a>(s: &'a Value, kind: &str) -> &'a Value {
         .iter()
         .find(|m| m["kind"] == kind)
         .unwrap()
+}
+
+/// The token in an upload session's phone link (`…/m/{token}`).
+pub fn link_token(session: &Value) -> String {
+    let url = session["url"]
+        .as_str()
+        .expect("the session carries its link");
+    url.rsplit("/m/").next().unwrap().to_string()
 }

@@ -124,13 +124,7 @@ async fn an_upload_survives_a_kill_and_its_analysis_finishes_after_restart() {
         .json()
         .await
         .unwrap();
-    let link = session["url"]
-        .as_str()
-        .unwrap()
-        .rsplit("/m/")
-        .next()
-        .unwrap()
-        .to_string();
+    let link = crate::helpers::link_token(&session);
     let res = http
         .post(format!("{base}/api/v1/m/{link}/materials/id_card_front"))
         .header("content-type", "image/jpeg")

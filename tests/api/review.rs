@@ -509,13 +509,7 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
         .await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["materials"].as_array().unwrap().len(), 1);
-    let new_token = s["url"]
-        .as_str()
-        .unwrap()
-        .rsplit("/m/")
-        .next()
-        .unwrap()
-        .to_string();
+    let new_token = crate::helpers::link_token(&s);
     let phone2 = reqwest::Client::builder()
         .cookie_store(true)
         .build()

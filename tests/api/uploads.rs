@@ -380,13 +380,7 @@ async fn a_refreshed_link_kills_the_old_one_and_unopened_links_expire() {
         )
         .await;
     assert_eq!(status, 200);
-    let new_token = fresh["url"]
-        .as_str()
-        .unwrap()
-        .rsplit("/m/")
-        .next()
-        .unwrap()
-        .to_string();
+    let new_token = crate::helpers::link_token(&fresh);
     assert_ne!(new_token, token);
     assert_eq!(
         phone()
