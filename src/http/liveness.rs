@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{Error, Result};
-use super::mobile::{intake_error, reasons_zh, session_for, with_cookie};
+use super::mobile::{intake_error, not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::analysis::complete_session_if_done;
 use crate::face_match;
@@ -134,6 +134,14 @@ fn invalid(message: impl Into<String>) -> Error {
     }
 }
 
+fn challenge_used() -> Error {
+    Error::Conflict {
+        code: "challenge_used",
+        message: "each challenge answers one capture: reload for a new one".into(),
+        details: json!({}),
+    }
+}
+
 async fn capture_handler(
     State(ctx): State<ApiContext>,
     Path(token): Path<String>,
@@ -151,11 +159,7 @@ async fn capture_handler(
 
 async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result<Response> {
     if !session.materials.iter().any(|k| k == "face") {
-        return Err(Error::Unprocessable {
-            code: "material_not_requested",
-            message: format!("this link asks for {}", session.materials.join(", ")),
-            details: json!({"requested": session.materials}),
-        });
+        return Err(not_requested(session));
     }
     let body = Bytes::from_request(req, ctx).await?;
     let capture: CaptureBody = serde_json::from_slice(&body).map_err(|e| Error::BadRequest {
@@ -185,11 +189,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
         })?;
     let now = Utc::now();
     if challenge.used {
-        return Err(Error::Conflict {
-            code: "challenge_used",
-            message: "each challenge answers one capture: reload for a new one".into(),
-            details: json!({}),
-        });
+        return Err(challenge_used());
     }
     if challenge.expires_at <= now {
         return Err(Error::Gone {
@@ -228,11 +228,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
 
     // Valid: from here the challenge is spent, whatever the capture shows.
     if !faces::use_challenge(&ctx.db, &challenge.id, Utc::now()).await? {
-        return Err(Error::Conflict {
-            code: "challenge_used",
-            message: "each challenge answers one capture: reload for a new one".into(),
-            details: json!({}),
-        });
+        return Err(challenge_used());
     }
     let actions = actions_of(&challenge);
     let models = ctx.models.clone();

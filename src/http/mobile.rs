@@ -160,6 +160,15 @@ async fn read(
     Ok(with_cookie(Json(body).into_response(), device))
 }
 
+/// 422 for a kind the session did not ask for, naming those it did.
+pub(super) fn not_requested(session: &SessionRow) -> Error {
+    Error::Unprocessable {
+        code: "material_not_requested",
+        message: format!("this link asks for {}", session.materials.join(", ")),
+        details: json!({"requested": session.materials}),
+    }
+}
+
 /// Reason codes in words for the phone page, from the catalogue.
 pub(super) fn reasons_zh(ctx: &ApiContext, reasons: &Value) -> Vec<String> {
     reasons
@@ -294,11 +303,7 @@ async fn store_upload(
 ) -> Result<Response> {
     let headers = req.headers().clone();
     if MaterialKind::parse(kind).is_none() || !session.materials.iter().any(|k| k == kind) {
-        return Err(Error::Unprocessable {
-            code: "material_not_requested",
-            message: format!("this link asks for {}", session.materials.join(", ")),
-            details: json!({"requested": session.materials}),
-        });
+        return Err(not_requested(session));
     }
     if kind == "face" {
         // A single photo proves nothing about a live person: the face is a capture.
