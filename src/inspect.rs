@@ -39,9 +39,14 @@ pub fn look(
     thresholds: &Thresholds,
     models: &Models,
 ) -> anyhow::Result<Result<Looked, IntakeError>> {
-    let judgement = match gate::judge(bytes, kind, limits, thresholds) {
+    let mut judgement = match gate::judge(bytes, kind, limits, thresholds) {
         Ok(j) => j,
         Err(e) => return Ok(Err(e)),
+    };
+    let face_photo = if kind == MaterialKind::Face {
+        Some(look_at_face(&mut judgement, thresholds, models)?)
+    } else {
+        None
     };
     // A photo sent back for its quality is not worth reading.
     let reading = if judgement.verdict.verdict == "pass" {
@@ -49,28 +54,12 @@ pub fn look(
     } else {
         None
     };
-    let passed = judgement.verdict.verdict == "pass";
     let portrait = match (&reading, kind) {
         (Some(r), MaterialKind::IdCardFront) => match r.portrait {
             Some(region) => face::portrait_embedding(&models.face, &r.flat, region)?,
             None => None,
         },
         _ => None,
-    };
-    let face_photo = if kind == MaterialKind::Face && passed {
-        let work = &judgement.work;
-        let faces = models.face.detector.detect(work)?;
-        let found = face::the_face(&faces, work.dimensions(), &PhotoRules::default());
-        let passive = match &found {
-            Ok(f) => Some(models.face.antispoof.score(work, f)?),
-            Err(_) => None,
-        };
-        Some(FacePhoto {
-            face: found,
-            passive,
-        })
-    } else {
-        None
     };
     Ok(Ok(Looked {
         kind,
@@ -79,6 +68,39 @@ pub fn look(
         portrait,
         face_photo,
     }))
+}
+
+/// A single face photo: the face first (`no_face`, `multiple_faces`, `face_too_small`, ...),
+/// then the exposure and focus of the face itself; the frame's exposure decides only when no
+/// face was found (a black frame is `too_dark`, not `no_face`). Replaces the gate's verdict.
+fn look_at_face(
+    judgement: &mut Judgement,
+    thresholds: &Thresholds,
+    models: &Models,
+) -> anyhow::Result<FacePhoto> {
+    let work = &judgement.work;
+    let faces = models.face.detector.detect(work)?;
+    let found = face::the_face(&faces, work.dimensions(), &PhotoRules::default());
+    let v = &judgement.verdict;
+    let checks = match &found {
+        Ok(f) => face::exposure::checks(work, f, thresholds),
+        Err(_) if v.verdict == "retake" => v.checks.clone(),
+        Err(_) => Vec::new(),
+    };
+    let mut verdict = gate::verdict_of(MaterialKind::Face, checks, None, v.image.clone());
+    if let (Err(reason), true) = (&found, verdict.reasons.is_empty()) {
+        verdict.verdict = "retake";
+        verdict.reasons = vec![reason];
+    }
+    let passive = match (&found, verdict.verdict) {
+        (Ok(f), "pass") => Some(models.face.antispoof.score(work, f)?),
+        _ => None,
+    };
+    judgement.verdict = verdict;
+    Ok(FacePhoto {
+        face: found,
+        passive,
+    })
 }
 
 /// The outcome: the state, the verdict JSON (no personal data: field names, confidences and
@@ -98,19 +120,11 @@ pub fn conclude(
     let gate = &looked.judgement.verdict;
     let mut verdict = serde_json::to_value(gate).unwrap_or_else(|_| json!({}));
     if let Some(photo) = &looked.face_photo {
-        let state = match photo.face {
-            Ok(f) => {
-                verdict["face"] = json!({"box": f.bbox, "landmarks": f.landmarks, "score": f.score, "passive_score": photo.passive});
-                "pass"
-            }
-            Err(reason) => {
-                verdict["verdict"] = json!("retake");
-                verdict["reasons"] = json!([reason]);
-                "retake"
-            }
-        };
+        if let Ok(f) = photo.face {
+            verdict["face"] = json!({"box": f.bbox, "landmarks": f.landmarks, "score": f.score, "passive_score": photo.passive});
+        }
         return Conclusion {
-            state,
+            state: gate.verdict,
             verdict,
             reading: None,
         };

@@ -106,6 +106,11 @@ enum Command {
         /// Write the photos here as LABEL-N.jpg.
         #[arg(long)]
         write_photos: Option<PathBuf>,
+        /// Scene families: `tuning`, `held_out`, or names (desk, wood, fabric, photo, checked,
+        /// white, hand, photo_held) separated by commas [default: the first calibration's
+        /// plain desks at 1600x1200].
+        #[arg(long)]
+        families: Option<String>,
     },
 }
 
@@ -155,6 +160,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
+        // `check` printed the intake error as JSON already.
+        Err(e) if e.is::<Refused>() => ExitCode::from(2),
         Err(e) => {
             eprintln!("beian: {e:#}");
             ExitCode::FAILURE
@@ -230,19 +237,35 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             seed,
             distributions,
             write_photos,
+            families,
         } => {
-            let samples = synth::calibrate::generate(per_label, seed, (1600, 1200))?;
+            let samples = match families.as_deref() {
+                None => synth::calibrate::generate(per_label, seed, (1600, 1200))?,
+                Some(names) => {
+                    let families = parse_families(names)?;
+                    let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
+                    let photos = synth::desk::Photos::load(&fixtures)?;
+                    synth::calibrate::generate_scenes(&families, &photos, per_label, seed)?
+                }
+            };
             if let Some(dir) = write_photos {
                 std::fs::create_dir_all(&dir)?;
                 for (i, s) in samples.iter().enumerate() {
                     std::fs::write(
-                        dir.join(format!("{}-{i:03}.jpg", s.label.as_str())),
+                        dir.join(format!(
+                            "{}-{}-{i:03}.jpg",
+                            s.family.as_str(),
+                            s.label.as_str()
+                        )),
                         &s.jpeg,
                     )?;
                 }
             }
             let report = synth::calibrate::evaluate(&samples, &Thresholds::default());
             println!("{}", report.markdown());
+            if families.is_some() {
+                println!("{}", report.family_markdown());
+            }
             if distributions {
                 println!("{}", report.distributions());
             }
@@ -284,8 +307,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// `tuning`, `held_out`, or family names separated by commas.
+fn parse_families(names: &str) -> anyhow::Result<Vec<synth::desk::Family>> {
+    use synth::desk::Family;
+    match names {
+        "tuning" => Ok(Family::TUNING.to_vec()),
+        "held_out" => Ok(Family::HELD_OUT.to_vec()),
+        _ => names
+            .split(',')
+            .map(|n| {
+                Family::parse(n.trim()).ok_or_else(|| anyhow::anyhow!("unknown scene family {n}"))
+            })
+            .collect(),
+    }
+}
+
 /// `beian check`: the verdict JSON an upload would get (no order to compare with), the fields
-/// read, or the intake error as the API answers it.
+/// read, or the intake error as the API answers it (and then `Refused`).
 fn check(
     config: &Config,
     path: &std::path::Path,
@@ -338,5 +376,13 @@ fn check(
         Err(e) => serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}),
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
+    if out.get("error").is_some() {
+        return Err(Refused.into());
+    }
     Ok(())
 }
+
+/// `beian check` refused the file (an intake error, not a verdict): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("the file was refused")]
+struct Refused;

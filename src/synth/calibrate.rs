@@ -8,6 +8,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::scene::{self, Label};
+use ab_glyph::FontArc;
+
+use super::desk::{Family, Photos};
 use super::{card, font, identity::Identity};
 use crate::filing::materials::MaterialKind;
 use crate::vision::decode::{reencode_jpeg, IntakeLimits};
@@ -15,45 +18,146 @@ use crate::vision::gate::{self, Thresholds, Verdict};
 
 pub struct Sample {
     pub label: Label,
+    pub family: Family,
     pub kind: MaterialKind,
     pub strength: String,
     pub jpeg: Vec<u8>,
 }
 
-/// `per_label` photos of every label, front and back alternating, reproducible from `seed`.
+/// `per_label` photos of every label on the first calibration's plain desks, front and back
+/// alternating, reproducible from `seed`.
 pub fn generate(per_label: usize, seed: u64, size: (u32, u32)) -> anyhow::Result<Vec<Sample>> {
     let font = font::load_cjk_font()?;
     let mut out = Vec::new();
     for (li, label) in Label::ALL.into_iter().enumerate() {
         for i in 0..per_label {
             let mut rng = StdRng::seed_from_u64(seed ^ ((li as u64) << 32) ^ i as u64);
-            let id = Identity::random(&mut rng);
-            let front = i % 2 == 0;
-            let rendered = if front {
-                card::front(&id, &font, &mut rng)
-            } else {
-                card::back(&id, &font, &mut rng)
-            };
-            let (w, h) = if rng.gen_bool(0.8) {
-                size
-            } else {
-                (size.1, size.0)
-            };
-            let photo = scene::photo(&rendered, label, w, h, &mut rng);
-            let quality = rng.gen_range(78..95);
-            out.push(Sample {
-                label,
-                kind: if front {
-                    MaterialKind::IdCardFront
+            let frame = |rng: &mut StdRng| {
+                if rng.gen_bool(0.8) {
+                    size
                 } else {
-                    MaterialKind::IdCardBack
-                },
-                strength: format!("{}, JPEG q{quality}", photo.strength),
-                jpeg: reencode_jpeg(&photo.image, quality),
-            });
+                    (size.1, size.0)
+                }
+            };
+            out.push(sample(
+                label,
+                Family::Desk,
+                &Photos::default(),
+                &font,
+                i,
+                frame,
+                &mut rng,
+            ));
         }
     }
     Ok(out)
+}
+
+/// Frame sizes of the scene families: 1.2 to 12 MP phone cameras.
+const SIZES: [(u32, u32); 6] = [
+    (1280, 960),
+    (1600, 1200),
+    (2048, 1536),
+    (2592, 1944),
+    (3264, 2448),
+    (4000, 3000),
+];
+
+/// `per_label` photos of every label in every one of `families`, in frames of 1.2 to 12 MP,
+/// half of them portrait. Held-out families' cards are rendered in the held-out fonts (Noto
+/// Sans and Serif CJK), the tuning families' in the default font.
+pub fn generate_scenes(
+    families: &[Family],
+    photos: &Photos,
+    per_label: usize,
+    seed: u64,
+) -> anyhow::Result<Vec<Sample>> {
+    let tuning_font = font::load_cjk_font()?;
+    let held_out_fonts = font::HELD_OUT_FONTS
+        .iter()
+        .map(|(file, index)| font::load_system_font(file, *index))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let jobs: Vec<(usize, Family, usize, Label, usize)> = families
+        .iter()
+        .enumerate()
+        .flat_map(|(fi, &family)| {
+            Label::ALL
+                .into_iter()
+                .enumerate()
+                .flat_map(move |(li, label)| {
+                    (0..per_label).map(move |i| (fi, family, li, label, i))
+                })
+        })
+        .collect();
+    let make = |&(fi, family, li, label, i): &(usize, Family, usize, Label, usize)| {
+        let mut rng = StdRng::seed_from_u64(
+            seed.wrapping_mul(0x9E37_79B9) ^ ((fi as u64) << 40) ^ ((li as u64) << 32) ^ i as u64,
+        );
+        let font = if family.is_held_out() {
+            &held_out_fonts[i % held_out_fonts.len()]
+        } else {
+            &tuning_font
+        };
+        let frame = |rng: &mut StdRng| {
+            let (w, h) = SIZES[rng.gen_range(0..SIZES.len())];
+            if rng.gen_bool(0.5) {
+                (w, h)
+            } else {
+                (h, w)
+            }
+        };
+        sample(label, family, photos, font, i, frame, &mut rng)
+    };
+    Ok(parallel_map(&jobs, make))
+}
+
+/// `f` over `items` on every core, in order (each sample is its own seed, so the set does
+/// not depend on the number of threads).
+fn parallel_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+fn sample(
+    label: Label,
+    family: Family,
+    photos: &Photos,
+    font: &FontArc,
+    i: usize,
+    frame: impl FnOnce(&mut StdRng) -> (u32, u32),
+    rng: &mut StdRng,
+) -> Sample {
+    let id = Identity::random(rng);
+    let front = i % 2 == 0;
+    let rendered = if front {
+        card::front(&id, font, rng)
+    } else {
+        card::back(&id, font, rng)
+    };
+    let (w, h) = frame(rng);
+    let photo = scene::photo_in(&rendered, label, family, photos, w, h, rng);
+    let quality = rng.gen_range(78..95);
+    Sample {
+        label,
+        family,
+        kind: if front {
+            MaterialKind::IdCardFront
+        } else {
+            MaterialKind::IdCardBack
+        },
+        strength: format!("{}, {w}x{h}, JPEG q{quality}", photo.strength),
+        jpeg: reencode_jpeg(&photo.image, quality),
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -71,34 +175,57 @@ pub struct Row {
 
 pub struct Report {
     pub rows: BTreeMap<Label, Row>,
+    /// The same, per scene family and label.
+    pub by_family: BTreeMap<(Family, Label), Row>,
     pub verdicts: Vec<(Label, String, Verdict)>,
 }
 
 pub fn evaluate(samples: &[Sample], thresholds: &Thresholds) -> Report {
     let limits = IntakeLimits::default();
     let mut rows: BTreeMap<Label, Row> = BTreeMap::new();
+    let mut by_family: BTreeMap<(Family, Label), Row> = BTreeMap::new();
     let mut verdicts = Vec::new();
-    for s in samples {
-        let row = rows.entry(s.label).or_default();
-        row.total += 1;
-        let Ok(j) = gate::judge(&s.jpeg, s.kind, &limits, thresholds) else {
-            row.wrong += 1;
-            continue;
-        };
-        let v = j.verdict;
-        for r in &v.reasons {
-            *row.reasons.entry(r).or_default() += 1;
+    let verdicts_of = parallel_map(samples, |s| {
+        gate::judge(&s.jpeg, s.kind, &limits, thresholds)
+            .ok()
+            .map(|j| j.verdict)
+    });
+    for (s, verdict) in samples.iter().zip(verdicts_of) {
+        for row in [
+            rows.entry(s.label).or_default(),
+            by_family.entry((s.family, s.label)).or_default(),
+        ] {
+            row.count(s.label, verdict.as_ref());
         }
-        match s.label.expected_reason() {
-            None if v.verdict == "pass" => row.right += 1,
-            None => row.wrong += 1,
-            Some(want) if v.reasons.contains(&want) => row.right += 1,
-            Some(_) if v.verdict == "retake" => row.other_reason += 1,
-            Some(_) => row.wrong += 1,
+        if let Some(v) = verdict {
+            verdicts.push((s.label, s.strength.clone(), v));
         }
-        verdicts.push((s.label, s.strength.clone(), v));
     }
-    Report { rows, verdicts }
+    Report {
+        rows,
+        by_family,
+        verdicts,
+    }
+}
+
+impl Row {
+    fn count(&mut self, label: Label, verdict: Option<&Verdict>) {
+        self.total += 1;
+        let Some(v) = verdict else {
+            self.wrong += 1;
+            return;
+        };
+        for r in &v.reasons {
+            *self.reasons.entry(r).or_default() += 1;
+        }
+        match label.expected_reason() {
+            None if v.verdict == "pass" => self.right += 1,
+            None => self.wrong += 1,
+            Some(want) if v.reasons.contains(&want) => self.right += 1,
+            Some(_) if v.verdict == "retake" => self.other_reason += 1,
+            Some(_) => self.wrong += 1,
+        }
+    }
 }
 
 impl Report {
@@ -153,6 +280,48 @@ impl Report {
             self.bad_right_reason() * 100.0,
             self.good_sent_back() * 100.0
         );
+        out
+    }
+
+    /// Per scene family: good photos passed, bad photos sent back with the right reason and
+    /// at all, and good photos called `cut_off` (the card was wholly in the frame).
+    pub fn family_markdown(&self) -> String {
+        let mut out = String::from("| family | held out | good passed | bad, right reason | bad sent back | good called cut_off | reasons given to good photos |\n|---|---|---|---|---|---|---|\n");
+        let families: std::collections::BTreeSet<Family> =
+            self.by_family.keys().map(|(f, _)| *f).collect();
+        for family in families {
+            let rows = || {
+                self.by_family
+                    .iter()
+                    .filter(move |((f, _), _)| *f == family)
+            };
+            let good = rows().find(|((_, l), _)| *l == Label::Good).map(|(_, r)| r);
+            let (right, caught, bad) = rows()
+                .filter(|((_, l), _)| *l != Label::Good)
+                .fold((0, 0, 0), |(a, c, t), (_, r)| {
+                    (a + r.right, c + r.right + r.other_reason, t + r.total)
+                });
+            let pct = |n: usize, d: usize| {
+                format!("{:.1}% ({n}/{d})", n as f64 * 100.0 / d.max(1) as f64)
+            };
+            let reasons = good.map_or(String::new(), |g| {
+                g.reasons
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {reasons} |",
+                family.as_str(),
+                if family.is_held_out() { "yes" } else { "no" },
+                good.map_or("-".into(), |g| pct(g.right, g.total)),
+                pct(right, bad),
+                pct(caught, bad),
+                good.map_or(0, |g| g.reasons.get("cut_off").copied().unwrap_or(0)),
+            );
+        }
         out
     }
 

@@ -15,6 +15,28 @@ const CANDIDATES: [&str; 4] = [
     "wqy-microhei.ttc",
 ];
 
+/// The fonts the held-out scenes are rendered in (Debian fonts-noto-cjk), so no held-out card
+/// shares the tuning cards' font: (file, index of the Simplified Chinese face in it).
+pub const HELD_OUT_FONTS: [(&str, u32); 2] = [
+    ("NotoSansCJK-Regular.ttc", 2),
+    ("NotoSerifCJK-Regular.ttc", 2),
+];
+
+/// One of the system's fonts by file name and face index.
+pub fn load_system_font(file: &str, index: u32) -> anyhow::Result<FontArc> {
+    let path = search(Path::new(SYSTEM_FONT_DIR), file, 4).ok_or_else(|| {
+        anyhow!("font {file} not found: install fonts-noto-cjk (scripts/setup does)")
+    })?;
+    load(&path, index)
+}
+
+fn load(path: &Path, index: u32) -> anyhow::Result<FontArc> {
+    let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let font = ab_glyph::FontVec::try_from_vec_and_index(data, index)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(FontArc::new(font))
+}
+
 pub fn load_cjk_font() -> anyhow::Result<FontArc> {
     let path = match std::env::var_os("BEIAN_CJK_FONT") {
         Some(p) => PathBuf::from(p),
@@ -22,10 +44,7 @@ pub fn load_cjk_font() -> anyhow::Result<FontArc> {
             anyhow!("no CJK font found: install fonts-wqy-zenhei (scripts/setup does) or set BEIAN_CJK_FONT")
         })?,
     };
-    let data = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let font = ab_glyph::FontVec::try_from_vec_and_index(data, 0)
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    Ok(FontArc::new(font))
+    load(&path, 0)
 }
 
 fn find(dir: &Path) -> Option<PathBuf> {

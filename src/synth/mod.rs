@@ -4,6 +4,7 @@
 
 pub mod calibrate;
 pub mod card;
+pub mod desk;
 pub mod face;
 pub mod face_calibration;
 pub mod font;

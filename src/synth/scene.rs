@@ -7,6 +7,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::card::{corner_mask, CARD_H, CARD_W};
+use super::desk::{self, Family, Photos};
 
 /// What was done to the photo, and so what the gate should say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -71,44 +72,8 @@ pub struct Photo {
     pub strength: String,
 }
 
-fn background(w: u32, h: u32, rng: &mut impl Rng) -> RgbImage {
-    let style = rng.gen_range(0..5);
-    let base: [f32; 3] = match style {
-        0 => [
-            rng.gen_range(120.0..170.0),
-            rng.gen_range(80.0..110.0),
-            rng.gen_range(50.0..70.0),
-        ], // wood
-        1 => [rng.gen_range(90.0..140.0); 3], // grey desk
-        2 => [
-            rng.gen_range(30.0..60.0),
-            rng.gen_range(30.0..60.0),
-            rng.gen_range(40.0..80.0),
-        ], // dark cloth
-        3 => [
-            rng.gen_range(150.0..190.0),
-            rng.gen_range(150.0..190.0),
-            rng.gen_range(140.0..180.0),
-        ], // light table
-        _ => [
-            rng.gen_range(60.0..120.0),
-            rng.gen_range(100.0..150.0),
-            rng.gen_range(60.0..110.0),
-        ], // green mat
-    };
-    let freq = rng.gen_range(0.01..0.05);
-    RgbImage::from_fn(w, h, |x, y| {
-        let grain = match style {
-            0 => ((y as f32 * freq + (x as f32 * 0.004).sin() * 4.0).sin()) * 14.0,
-            2 => (((x / 6 + y / 6) % 2) as f32 - 0.5) * 10.0,
-            _ => ((x as f32 * freq).sin() * (y as f32 * freq * 0.7).cos()) * 6.0,
-        };
-        Rgb(base.map(|c| (c + grain).clamp(0.0, 255.0) as u8))
-    })
-}
-
 /// Where the card goes: its four corners in the photo.
-fn placement(w: u32, h: u32, label: Label, rng: &mut impl Rng) -> [(f32, f32); 4] {
+fn placement(w: u32, h: u32, label: Label, held_out: bool, rng: &mut impl Rng) -> [(f32, f32); 4] {
     let (wf, hf) = (w as f32, h as f32);
     // How much of the frame the card covers: a good photo has it fill a fifth to a half.
     let fill: f32 = match label {
@@ -122,7 +87,9 @@ fn placement(w: u32, h: u32, label: Label, rng: &mut impl Rng) -> [(f32, f32); 4
         .min(wf * 0.85)
         .min(hf * 0.85 * aspect);
     let ch = cw / aspect;
-    let angle: f32 = rng.gen_range(-0.2..0.2);
+    // Held-out scenes turn the card further (15 degrees) and tilt the phone more.
+    let (max_angle, jitter_share) = if held_out { (0.26, 0.07) } else { (0.2, 0.05) };
+    let angle: f32 = rng.gen_range(-max_angle..max_angle);
     let (sin, cos) = angle.sin_cos();
     let half = [
         (-cw / 2.0, -ch / 2.0),
@@ -130,7 +97,7 @@ fn placement(w: u32, h: u32, label: Label, rng: &mut impl Rng) -> [(f32, f32); 4
         (cw / 2.0, ch / 2.0),
         (-cw / 2.0, ch / 2.0),
     ];
-    let jitter = cw * 0.05;
+    let jitter = cw * jitter_share;
     let mut corners = half.map(|(x, y)| {
         (
             x * cos - y * sin + rng.gen_range(-jitter..jitter),
@@ -148,6 +115,23 @@ fn placement(w: u32, h: u32, label: Label, rng: &mut impl Rng) -> [(f32, f32); 4
         .map(|c| c.1)
         .fold(f32::NEG_INFINITY, f32::max);
     let margin = wf.min(hf) * 0.04;
+    // Turned and tilted, a large card can outgrow the frame: shrink it until it fits with
+    // its margin, or a photo labelled good would be cut off.
+    let (span_x, span_y) = (max_x - min_x, max_y - min_y);
+    let fit = ((wf - 2.0 * margin) / span_x)
+        .min((hf - 2.0 * margin) / span_y)
+        .min(1.0);
+    if label != Label::CutOff && fit < 1.0 {
+        for c in &mut corners {
+            c.0 *= fit;
+            c.1 *= fit;
+        }
+    }
+    let (min_x, max_x, min_y, max_y) = if label != Label::CutOff && fit < 1.0 {
+        (min_x * fit, max_x * fit, min_y * fit, max_y * fit)
+    } else {
+        (min_x, max_x, min_y, max_y)
+    };
     let (cx, cy) = if label == Label::CutOff {
         // 12-35% of the card's width past one edge of the frame.
         let over = cw * rng.gen_range(0.12..0.35);
@@ -243,11 +227,135 @@ fn motion_blur(img: &RgbImage, length: f32, angle: f32) -> RgbImage {
     .unwrap_or_else(|| img.clone())
 }
 
-/// A photo of `card` (already rendered) of size `w` x `h` with the degradation `label`.
+/// The shadow a card casts on a white surface: its outline, offset and softened, darker.
+fn soft_shadow(img: &mut RgbImage, corners: [(f32, f32); 4], rng: &mut impl Rng) {
+    let (w, h) = img.dimensions();
+    let card_w =
+        ((corners[1].0 - corners[0].0).powi(2) + (corners[1].1 - corners[0].1).powi(2)).sqrt();
+    let (dx, dy) = (
+        rng.gen_range(-0.03..0.03f32) * card_w,
+        rng.gen_range(0.005..0.03f32) * card_w,
+    );
+    let mut mask = image::GrayImage::new(w, h);
+    let pts = corners.map(|(x, y)| imageproc::point::Point::new((x + dx) as i32, (y + dy) as i32));
+    imageproc::drawing::draw_polygon_mut(&mut mask, &pts, image::Luma([255]));
+    let mask = imageproc::filter::gaussian_blur_f32(&mask, card_w * 0.02);
+    let depth = rng.gen_range(0.08..0.22f32);
+    for (p, m) in img.pixels_mut().zip(mask.pixels()) {
+        let k = 1.0 - depth * f32::from(m[0]) / 255.0;
+        for c in 0..3 {
+            p[c] = (f32::from(p[c]) * k) as u8;
+        }
+    }
+}
+
+/// A thumb holding the card: a skin-coloured rounded shape over part of one side.
+fn thumb(img: &mut RgbImage, corners: [(f32, f32); 4], rng: &mut impl Rng) {
+    let side = rng.gen_range(0..4);
+    let (a, b) = (corners[side], corners[(side + 1) % 4]);
+    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    let t = rng.gen_range(0.25..0.75f32);
+    let on = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+    // Outward normal: away from the card's centre.
+    let centre = (
+        corners.iter().map(|c| c.0).sum::<f32>() / 4.0,
+        corners.iter().map(|c| c.1).sum::<f32>() / 4.0,
+    );
+    let (mut nx, mut ny) = (-(b.1 - a.1) / len, (b.0 - a.0) / len);
+    if (on.0 - centre.0) * nx + (on.1 - centre.1) * ny < 0.0 {
+        (nx, ny) = (-nx, -ny);
+    }
+    let along = len * rng.gen_range(0.05..0.08);
+    let across = along * rng.gen_range(1.6..2.2);
+    // The thumb reaches 20-45% of its length over the card.
+    let reach = across * rng.gen_range(0.2..0.45);
+    let c = (on.0 + nx * (across - reach), on.1 + ny * (across - reach));
+    let skin = [
+        rng.gen_range(190.0..230.0f32),
+        rng.gen_range(140.0..175.0),
+        rng.gen_range(115.0..150.0),
+    ];
+    let (tx, ty) = ((b.0 - a.0) / len, (b.1 - a.1) / len);
+    let (w, h) = img.dimensions();
+    let r = across.max(along).ceil() as i32 + 2;
+    for y in (c.1 as i32 - r).max(0)..(c.1 as i32 + r).min(h as i32) {
+        for x in (c.0 as i32 - r).max(0)..(c.0 as i32 + r).min(w as i32) {
+            let (px, py) = (x as f32 - c.0, y as f32 - c.1);
+            let (u, v) = (px * tx + py * ty, px * nx + py * ny);
+            let d = (u / along).powi(2) + (v / across).powi(2);
+            if d <= 1.0 {
+                // Rounded: darker towards the rim.
+                let shade = 1.0 - 0.25 * d;
+                let p = img.get_pixel_mut(x as u32, y as u32);
+                *p = Rgb(skin.map(|s| (s * shade) as u8));
+            }
+        }
+    }
+}
+
+/// The light of a real room: a colour cast over everything and, sometimes, a soft shadow
+/// (a phone or a hand between the lamp and the desk) across part of the scene.
+fn cast_and_shadow(img: &mut RgbImage, rng: &mut impl Rng) {
+    let cast = [
+        rng.gen_range(0.9..1.1f32),
+        1.0,
+        rng.gen_range(0.85..1.08f32),
+    ];
+    let (w, h) = img.dimensions();
+    let shadow = rng.gen_bool(0.3).then(|| {
+        let angle: f32 = rng.gen_range(0.0..std::f32::consts::TAU);
+        let offset = rng.gen_range(0.2..0.45) * w.min(h) as f32;
+        let depth = rng.gen_range(0.12..0.3f32);
+        let soft = 0.04 * w.max(h) as f32;
+        (angle.cos(), angle.sin(), offset, depth, soft)
+    });
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let mut k = 1.0;
+        if let Some((ax, ay, offset, depth, soft)) = shadow {
+            let d = (x as f32 - cx) * ax + (y as f32 - cy) * ay - offset;
+            k -= depth * (0.5 + 0.5 * (d / soft).clamp(-1.0, 1.0));
+        }
+        for c in 0..3 {
+            p[c] = (f32::from(p[c]) * cast[c] * k).clamp(0.0, 255.0) as u8;
+        }
+    }
+}
+
+/// A photo of `card` (already rendered) of size `w` x `h` with the degradation `label`, on
+/// one of the first calibration's plain desks.
 pub fn photo(card: &RgbImage, label: Label, w: u32, h: u32, rng: &mut impl Rng) -> Photo {
-    let mut img = background(w, h, rng);
+    photo_in(card, label, Family::Desk, &Photos::default(), w, h, rng)
+}
+
+/// Long side at which the newer families are composed; the photo is then scaled to its size
+/// (the gate looks at 1024 px, so detail above this would not be seen, and a 12 MP blur
+/// would take seconds).
+const COMPOSE_LONG_SIDE: u32 = 2048;
+
+/// The same in a scene of `family`.
+pub fn photo_in(
+    card: &RgbImage,
+    label: Label,
+    family: Family,
+    photos: &Photos,
+    w: u32,
+    h: u32,
+    rng: &mut impl Rng,
+) -> Photo {
+    let (full_w, full_h) = (w, h);
+    let (w, h) = if family == Family::Desk || w.max(h) <= COMPOSE_LONG_SIDE {
+        (w, h)
+    } else {
+        let s = COMPOSE_LONG_SIDE as f32 / w.max(h) as f32;
+        ((w as f32 * s).round() as u32, (h as f32 * s).round() as u32)
+    };
+    let mut img = desk::surface(family, photos, w, h, rng);
     let mut strength = String::new();
-    let corners = placement(w, h, label, rng);
+    let corners = placement(w, h, label, family.is_held_out(), rng);
+    if family == Family::White && label != Label::NotADocument {
+        soft_shadow(&mut img, corners, rng);
+    }
     let card_w =
         ((corners[1].0 - corners[0].0).powi(2) + (corners[1].1 - corners[0].1).powi(2)).sqrt();
     let px_per_mm = card_w / 85.6;
@@ -278,6 +386,12 @@ pub fn photo(card: &RgbImage, label: Label, w: u32, h: u32, rng: &mut impl Rng) 
             strength = "grey photocopy".into();
         }
         _ => composite(&mut img, card, corners),
+    }
+    if family == Family::Hand && label != Label::NotADocument {
+        thumb(&mut img, corners, rng);
+    }
+    if family != Family::Desk {
+        cast_and_shadow(&mut img, rng);
     }
 
     // Uneven light over the whole scene.
@@ -358,6 +472,9 @@ pub fn photo(card: &RgbImage, label: Label, w: u32, h: u32, rng: &mut impl Rng) 
         Label::BlackAndWhite | Label::NotADocument => {}
     }
 
+    if (w, h) != (full_w, full_h) {
+        img = crate::vision::decode::resize(&img, full_w, full_h);
+    }
     // Sensor noise.
     let noise = rng.gen_range(1.5..3.5f32);
     for p in img.pixels_mut() {

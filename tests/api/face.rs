@@ -111,6 +111,66 @@ fn single_face_photos_get_the_detectors_reasons() {
     assert_eq!(reasons(&judge_face_photo(&camera)), ["face_turned"]);
 }
 
+/// `img` with every pixel inside (or outside) the box multiplied by `gain`.
+fn relit(img: &RgbImage, [x, y, w, h]: [f32; 4], inside: bool, gain: f32) -> RgbImage {
+    let mut out = img.clone();
+    for (px, py, p) in out.enumerate_pixels_mut() {
+        let within =
+            (px as f32) >= x && (px as f32) < x + w && (py as f32) >= y && (py as f32) < y + h;
+        if within == inside {
+            p.0 = p.0.map(|c| (f32::from(c) * gain).min(255.0) as u8);
+        }
+    }
+    out
+}
+
+fn face_box(v: &Value) -> [f32; 4] {
+    let b = v["face"]["box"].as_array().unwrap();
+    [0, 1, 2, 3].map(|i| b[i].as_f64().unwrap() as f32)
+}
+
+#[test]
+fn real_portraits_are_judged_on_the_face_not_the_frame() {
+    // Every frontal, evenly lit face among the photographs that ship in packages passes,
+    // dark suits and dark backgrounds included.
+    for name in [
+        "obama.jpg",
+        "obama2.jpg",
+        "obama3.jpg",
+        "biden.jpg",
+        "grace_hopper.jpg",
+        "astronaut.png",
+    ] {
+        let v = judge_face_photo(&fixture(name));
+        assert_eq!(v["verdict"], "pass", "{name}: {v}");
+        let brightness = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "face_brightness");
+        assert!(brightness.is_some(), "{name}: measured on the face: {v}");
+    }
+    let obama = fixture("obama.jpg");
+    let lit = judge_face_photo(&obama);
+    let face = face_box(&lit);
+    // The frame around the face in darkness, the face as it was: still a good photo.
+    let dark_room = relit(&obama, face, false, 0.2);
+    assert_eq!(judge_face_photo(&dark_room)["verdict"], "pass");
+    // The face in shadow, the rest as it was: too dark.
+    let shadowed = relit(&obama, face, true, 0.3);
+    assert_eq!(reasons(&judge_face_photo(&shadowed)), ["too_dark"]);
+    // Washed out, and out of focus.
+    let washed = relit(&obama, face, true, 2.4);
+    assert_eq!(reasons(&judge_face_photo(&washed)), ["overexposed"]);
+    let blurred = image::imageops::blur(&obama, 8.0);
+    assert_eq!(reasons(&judge_face_photo(&blurred)), ["blurry"]);
+    // A page of print has no face (it is white, and that is not what is wrong with it).
+    let page =
+        image::DynamicImage::ImageLuma8(image::imageops::grayscale(&fixture("page.png"))).to_rgb8();
+    let page = decode::resize(&page, 1536, 764);
+    assert_eq!(reasons(&judge_face_photo(&page)), ["no_face"]);
+}
+
 fn phone() -> Client {
     Client::builder().cookie_store(true).build().unwrap()
 }

@@ -7,6 +7,7 @@ pub mod antispoof;
 pub mod capture;
 pub mod detect;
 pub mod embed;
+pub mod exposure;
 pub mod homography;
 pub mod liveness;
 pub mod pose;

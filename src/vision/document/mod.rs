@@ -1,6 +1,12 @@
-//! Finding the document in the photo: the largest convex quadrilateral whose edges the image
-//! supports, its corners against the frame (cut off?), its share of the frame (too small?),
-//! and the perspective-corrected crop at a fixed scale.
+//! Finding the document in the photo: the largest quadrilateral of the document's shape whose
+//! four sides run along edges of the image, its corners against the frame (cut off?), its
+//! share of the frame (too small?), and the perspective-corrected crop at a fixed scale.
+//!
+//! Candidates come from two searches, scored alike (`lines::side_support`): quadrilaterals
+//! from pairs of straight lines (`lines`, which holds on textured desks), and the convex hulls
+//! of closed edge contours (which hold when a side is too curved or short for a line).
+
+mod lines;
 
 use image::{GrayImage, Rgb, RgbImage};
 use imageproc::contours::{find_contours, BorderType};
@@ -117,25 +123,23 @@ pub struct Found {
 
 /// A closed outline in the photo and the quadrilateral it makes, if it makes one.
 struct Outline {
-    hull_area: f32,
-    hull_points: usize,
     quad: Option<Quad>,
-    /// Share of the quad's sides that run along a strong gradient.
-    support: f32,
 }
 
-/// Every large enough closed outline: edges of the contrast-stretched, smoothed image,
-/// closed by a small dilation, their convex hulls, and a quadrilateral for each.
-fn outlines(gray: &GrayImage) -> Vec<Outline> {
-    let (w, h) = gray.dimensions();
+/// The contrast-stretched, smoothed image both searches work on: a dark or washed-out photo
+/// still has its edges, only weaker.
+fn smoothed(gray: &GrayImage) -> GrayImage {
+    imageproc::filter::gaussian_blur_f32(&stretch(gray), 2.0)
+}
+
+/// Every large enough closed outline: edges of the smoothed image, closed by a small
+/// dilation, their convex hulls, and a quadrilateral for each.
+fn outlines(blurred: &GrayImage) -> Vec<Outline> {
+    let (w, h) = blurred.dimensions();
     let frame_area = (w * h) as f32;
-    // Stretch the contrast first: a dark or washed-out photo still has its edges, only weaker.
-    let stretched = stretch(gray);
-    let blurred = imageproc::filter::gaussian_blur_f32(&stretched, 2.0);
-    let edges = imageproc::edges::canny(&blurred, 18.0, 45.0);
+    let edges = imageproc::edges::canny(blurred, 18.0, 45.0);
     let closed =
         imageproc::morphology::dilate(&edges, imageproc::distance_transform::Norm::LInf, 2);
-    let gradient = imageproc::gradients::sobel_gradients(&blurred);
     let mut out = Vec::new();
     for contour in find_contours::<i32>(&closed) {
         if contour.border_type != BorderType::Outer || contour.points.len() < 40 {
@@ -146,67 +150,136 @@ fn outlines(gray: &GrayImage) -> Vec<Outline> {
         if hull_area < frame_area * 0.004 {
             continue;
         }
-        let quad = quad_of(&hull, hull_area);
-        let support = quad.as_ref().map_or(0.0, |q| edge_support(&gradient, q));
         out.push(Outline {
-            hull_area,
-            hull_points: hull.len(),
-            quad,
-            support,
+            quad: quad_of(&hull, hull_area),
         });
     }
     out
 }
 
-/// The most plausible document outline in `gray`, if any: the largest quadrilateral of a
-/// plausible shape whose sides the image supports.
+/// What a document's outline must have: the share of each side (not on the frame's border)
+/// that runs along an edge of the image, least and on average. A photo whose document runs
+/// past the frame keeps fewer sides, and those must be surer.
+const MIN_SIDE_SUPPORT: f32 = 0.5;
+const MIN_MEAN_SUPPORT: f32 = 0.65;
+const MIN_SIDE_SUPPORT_AT_FRAME: f32 = 0.55;
+const MIN_MEAN_SUPPORT_AT_FRAME: f32 = 0.72;
+/// How much better a quadrilateral past the frame's border must score than one inside it.
+const FRAME_PENALTY: f32 = 0.85;
+/// A quadrilateral inside the frame whose every side is this well supported is the document
+/// whatever runs past the border.
+const CLOSED_SUPPORT: f32 = 0.8;
+
+/// The most plausible document outline in `gray`, if any: of the quadrilaterals of a plausible
+/// shape whose sides the image supports, the largest and best supported; one wholly inside
+/// the frame before one that runs past its border.
 pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
     let (w, h) = gray.dimensions();
-    let mut best: Option<(f32, Found)> = None;
-    for o in outlines(gray) {
-        let Some(quad) = o.quad else { continue };
+    let frame_area = (w * h) as f32;
+    let blurred = smoothed(gray);
+    let edges = lines::Edges::of(&blurred);
+    let accept = |quad: &Quad, at_frame: bool| {
         let (long, short) = quad.side_lengths();
         // A document cut off by the frame shows any aspect; it is kept so the verdict can
         // say "cut off" rather than "no document".
-        let at_frame = quad.margin_to_frame(w, h) < 3.0;
         let plausible =
             shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short));
-        if short < 1.0 || !plausible || o.support < 0.45 {
-            continue;
-        }
-        let score = quad.area() * o.support;
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((
-                score,
-                Found {
-                    quad,
-                    edge_support: o.support,
-                },
-            ));
+        short >= 8.0 && plausible && quad.area() >= frame_area * 0.004
+    };
+    let mut candidates = lines::candidates(&edges, accept);
+    for o in outlines(&blurred) {
+        let Some(quad) = o.quad else { continue };
+        let at_frame = quad.margin_to_frame(w, h) < 3.0;
+        if accept(&quad, at_frame) {
+            candidates.push(contour_candidate(&edges, quad, w, h));
         }
     }
-    best.map(|(_, f)| f)
+    let score = |c: &lines::Candidate| {
+        let (mean, least) = c.support_stats();
+        c.quad.area().sqrt() * mean * least.sqrt()
+    };
+    let best = |at_frame: bool| {
+        candidates
+            .iter()
+            .filter(|c| {
+                let (mean, least) = c.support_stats();
+                let frames = c.frame_sides();
+                if at_frame {
+                    (1..=2).contains(&frames)
+                        && least >= MIN_SIDE_SUPPORT_AT_FRAME
+                        && mean >= MIN_MEAN_SUPPORT_AT_FRAME
+                } else {
+                    frames == 0 && least >= MIN_SIDE_SUPPORT && mean >= MIN_MEAN_SUPPORT
+                }
+            })
+            .max_by(|a, b| score(a).total_cmp(&score(b)))
+    };
+    // A quadrilateral wholly inside the frame is preferred unless one that runs past the
+    // border is clearly better: inside a cut-off card, a line of its print can close a
+    // smaller, worse-supported quadrilateral.
+    let chosen = match (best(false), best(true)) {
+        (Some(inside), Some(past))
+            if inside.support_stats().1 < CLOSED_SUPPORT
+                && score(past) * FRAME_PENALTY > score(inside) =>
+        {
+            past
+        }
+        (Some(inside), _) => inside,
+        (None, past) => past?,
+    };
+    Some(Found {
+        quad: lines::refine(&edges, chosen),
+        edge_support: chosen.support_stats().0,
+    })
 }
 
-/// Every outline considered, for `examples/debug_detect`.
-pub fn debug_candidates(gray: &GrayImage) -> Vec<String> {
-    outlines(gray)
-        .iter()
-        .map(|o| match &o.quad {
-            None => format!(
-                "hull area {}: no quad ({} hull points)",
-                o.hull_area, o.hull_points
-            ),
-            Some(q) => {
-                let (l, s) = q.side_lengths();
-                format!(
-                    "hull area {}: quad {:?} aspect {:.2} support {:.2}",
-                    o.hull_area,
-                    q.0,
-                    l / s,
-                    o.support
-                )
-            }
+/// A contour's quadrilateral scored like the line search's: sides lying on the frame's
+/// border are not sides of the document.
+fn contour_candidate(edges: &lines::Edges, quad: Quad, w: u32, h: u32) -> lines::Candidate {
+    let on_border = |a: (f32, f32), b: (f32, f32)| {
+        let near = |v: f32, edge: f32| (v - edge).abs() < 3.0;
+        (near(a.0, 0.0) && near(b.0, 0.0))
+            || (near(a.1, 0.0) && near(b.1, 0.0))
+            || (near(a.0, w as f32 - 1.0) && near(b.0, w as f32 - 1.0))
+            || (near(a.1, h as f32 - 1.0) && near(b.1, h as f32 - 1.0))
+    };
+    let q = quad.0;
+    let support = [0, 1, 2, 3].map(|i| {
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        (!on_border(a, b)).then(|| lines::side_support(edges, a, b))
+    });
+    lines::Candidate { quad, support }
+}
+
+/// The best scored candidates whatever their support, for `examples/debug_detect`.
+pub fn debug_candidates(gray: &GrayImage, shape: DocShape) -> Vec<String> {
+    let (w, h) = gray.dimensions();
+    let blurred = smoothed(gray);
+    let edges = lines::Edges::of(&blurred);
+    let accept = |quad: &Quad, _: bool| {
+        let (long, short) = quad.side_lengths();
+        short >= 8.0 && shape.accepts(long / short) && quad.area() >= (w * h) as f32 * 0.004
+    };
+    let mut c = lines::candidates(&edges, accept);
+    for o in outlines(&blurred) {
+        if let Some(q) = o.quad {
+            c.push(contour_candidate(&edges, q, w, h));
+        }
+    }
+    let key = |c: &lines::Candidate| {
+        let (mean, least) = c.support_stats();
+        c.quad.area().sqrt() * mean * least.sqrt()
+    };
+    c.sort_by(|a, b| key(b).total_cmp(&key(a)));
+    c.iter()
+        .take(12)
+        .map(|c| {
+            let q = c.quad.0.map(|(x, y)| (x.round(), y.round()));
+            format!(
+                "{q:?} support {:?} score {:.1}",
+                c.support.map(|s| s.map(|v| (v * 100.0).round() / 100.0)),
+                key(c)
+            )
         })
         .collect()
 }
@@ -256,39 +329,6 @@ fn quad_of(hull: &[Point<i32>], hull_area: f32) -> Option<Quad> {
     let pts = rect.map(|p| (p.x as f32, p.y as f32));
     let quad = Quad::from_points(pts);
     (hull_area / quad.area().max(1.0) > 0.88).then_some(quad)
-}
-
-/// Fraction of points sampled along the outline that sit on a strong gradient nearby.
-fn edge_support(gradient: &image::ImageBuffer<image::Luma<u16>, Vec<u16>>, quad: &Quad) -> f32 {
-    let (w, h) = gradient.dimensions();
-    let mut hits = 0;
-    let mut total = 0;
-    for i in 0..4 {
-        let (a, b) = (quad.0[i], quad.0[(i + 1) % 4]);
-        for k in 1..40 {
-            let t = k as f32 / 40.0;
-            let (x, y) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
-            // Along the frame's own edge there is no gradient to find.
-            if x < 3.0 || y < 3.0 || x > w as f32 - 4.0 || y > h as f32 - 4.0 {
-                continue;
-            }
-            total += 1;
-            let strong = (-2i32..=2).any(|dy| {
-                (-2i32..=2).any(|dx| {
-                    let (px, py) = (x as i32 + dx, y as i32 + dy);
-                    px >= 0
-                        && py >= 0
-                        && (px as u32) < w
-                        && (py as u32) < h
-                        && gradient.get_pixel(px as u32, py as u32)[0] > 60
-                })
-            });
-            if strong {
-                hits += 1;
-            }
-        }
-    }
-    hits as f32 / total.max(1) as f32
 }
 
 /// The document, flattened to `size` (landscape: the quad's long sides become horizontal).

@@ -1,0 +1,546 @@
+//! Quadrilaterals from straight edges: the document outline search that does not need the
+//! document's outline to be one closed contour.
+//!
+//! A card on a textured desk (wood grain, a checked cloth, a photograph) shares its edge
+//! pixels with the texture, so the contour that traces it runs off into the desk and its hull
+//! is no card. Straight lines survive that: every edge pixel votes for the lines through it
+//! in the direction its gradient says (an oriented Hough transform), the strongest lines are
+//! paired into near-parallel pairs, two pairs make a quadrilateral, and each is scored by how
+//! much of its four sides really runs along an edge of the same direction and the same
+//! polarity (one side brighter all along, as a card's rim is; a checked cloth's lines change
+//! polarity at every check). The frame's own borders are lines too, so a card cut off by the
+//! frame still has its quadrilateral.
+
+use std::collections::HashMap;
+
+use image::GrayImage;
+
+use super::Quad;
+
+/// Gradient directions are kept in 2° steps over the full circle.
+const DIRECTIONS: usize = 180;
+const NO_EDGE: u8 = u8::MAX;
+/// Lines kept from the transform, strongest first.
+const MAX_LINES: usize = 64;
+/// How far (degrees) an edge pixel's normal may differ from a side's.
+const ANGLE_TOLERANCE_DEG: f32 = 20.0;
+/// Pixels along the frame's border that hold no edges.
+const BORDER: u32 = 3;
+/// Degrees either side of an edge pixel's direction it votes for.
+const VOTE_SPREAD: i32 = 10;
+/// Gradient magnitude (Sobel, on the contrast-stretched image) an edge pixel needs.
+const MIN_GRADIENT: f32 = 12.0;
+
+/// Edge pixels with their gradient direction (NO_EDGE where there is none).
+pub(super) struct Edges {
+    w: u32,
+    h: u32,
+    direction: Vec<u8>,
+}
+
+impl Edges {
+    /// Thin edges: Sobel gradients of the (already smoothed) image, kept where the magnitude
+    /// is a local maximum across the edge and above `MIN_GRADIENT`.
+    pub(super) fn of(smooth: &GrayImage) -> Edges {
+        let (w, h) = smooth.dimensions();
+        let gx = imageproc::gradients::horizontal_sobel(smooth);
+        let gy = imageproc::gradients::vertical_sobel(smooth);
+        let n = (w * h) as usize;
+        let mut mag = vec![0f32; n];
+        for (i, (a, b)) in gx.pixels().zip(gy.pixels()).enumerate() {
+            mag[i] = f32::from(a[0]).hypot(f32::from(b[0]));
+        }
+        // The gradient's own direction wavers by several degrees along a straight edge (pixel
+        // steps, JPEG blocks, and most of all a textured desk right beside it); the gradient
+        // of a coarser blur, where fine texture has averaged out and a document's rim has not,
+        // is steady.
+        let coarse = imageproc::filter::gaussian_blur_f32(smooth, 3.0);
+        let cgx = imageproc::gradients::horizontal_sobel(&coarse);
+        let cgy = imageproc::gradients::vertical_sobel(&coarse);
+        let mut direction = vec![NO_EDGE; n];
+        // The outermost pixels see the frame's own border, not the document's.
+        for y in BORDER..h.saturating_sub(BORDER) {
+            for x in BORDER..w.saturating_sub(BORDER) {
+                let i = (y * w + x) as usize;
+                let m = mag[i];
+                if m < MIN_GRADIENT {
+                    continue;
+                }
+                let (dx, dy) = (
+                    f32::from(gx.get_pixel(x, y)[0]),
+                    f32::from(gy.get_pixel(x, y)[0]),
+                );
+                // The neighbours across the edge, along the gradient rounded to 45°.
+                let (ox, oy) = (dx / m, dy / m);
+                let (sx, sy) = (ox.round() as i32, oy.round() as i32);
+                let at = |ddx: i32, ddy: i32| {
+                    mag[((y as i32 + ddy) as u32 * w + (x as i32 + ddx) as u32) as usize]
+                };
+                if m < at(sx, sy) || m < at(-sx, -sy) {
+                    continue;
+                }
+                let (cx, cy) = (
+                    f32::from(cgx.get_pixel(x, y)[0]),
+                    f32::from(cgy.get_pixel(x, y)[0]),
+                );
+                let phi = cy.atan2(cx).to_degrees().rem_euclid(360.0);
+                direction[i] = ((phi / 2.0) as usize % DIRECTIONS) as u8;
+            }
+        }
+        Edges { w, h, direction }
+    }
+
+    fn at(&self, x: i32, y: i32) -> Option<f32> {
+        if x < 0 || y < 0 || x >= self.w as i32 || y >= self.h as i32 {
+            return None;
+        }
+        let d = self.direction[(y as u32 * self.w + x as u32) as usize];
+        (d != NO_EDGE).then(|| f32::from(d) * 2.0 + 1.0)
+    }
+}
+
+/// A straight line `x cos(theta) + y sin(theta) = rho`, theta in [0, 180) degrees; `frame`
+/// lines are the photo's own borders.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    theta: f32,
+    rho: f32,
+    frame: bool,
+}
+
+impl Line {
+    fn normal(&self) -> (f32, f32) {
+        let t = self.theta.to_radians();
+        (t.cos(), t.sin())
+    }
+
+    /// Nearly the same line where it crosses the middle of the frame: within 4° and 6 px.
+    fn near(&self, other: &Line, centre: (f32, f32)) -> bool {
+        if angle_between(self.theta, other.theta) >= 4.0 {
+            return false;
+        }
+        let (nx, ny) = self.normal();
+        let off = centre.0 * nx + centre.1 * ny - self.rho;
+        let foot = (centre.0 - nx * off, centre.1 - ny * off);
+        let (mx, my) = other.normal();
+        (foot.0 * mx + foot.1 * my - other.rho).abs() < 6.0
+    }
+
+    fn intersect(&self, other: &Line) -> Option<(f32, f32)> {
+        let (a1, b1) = self.normal();
+        let (a2, b2) = other.normal();
+        let det = a1 * b2 - a2 * b1;
+        if det.abs() < 1e-4 {
+            return None;
+        }
+        Some((
+            (self.rho * b2 - other.rho * b1) / det,
+            (a1 * other.rho - a2 * self.rho) / det,
+        ))
+    }
+}
+
+/// Smallest difference between two line angles (degrees, modulo 180).
+fn angle_between(a: f32, b: f32) -> f32 {
+    let d = (a - b).rem_euclid(180.0);
+    d.min(180.0 - d)
+}
+
+/// The strongest straight lines through the edge pixels.
+fn hough(edges: &Edges) -> Vec<Line> {
+    let (w, h) = (edges.w as i32, edges.h as i32);
+    let diag = ((w * w + h * h) as f32).sqrt().ceil() as i32;
+    let rho_bins = (2 * diag + 1) as usize;
+    let mut acc = vec![0u16; 180 * rho_bins];
+    let trig: Vec<(f32, f32)> = (0..180)
+        .map(|t| ((t as f32).to_radians().cos(), (t as f32).to_radians().sin()))
+        .collect();
+    for y in 0..h {
+        for x in 0..w {
+            let Some(phi) = edges.at(x, y) else { continue };
+            let theta = phi.rem_euclid(180.0) as i32;
+            // Every direction near the pixel's own: beside a textured desk its direction is
+            // off by several degrees, and only at the true angle do a side's votes agree.
+            for dt in -VOTE_SPREAD..=VOTE_SPREAD {
+                let t = (theta + dt).rem_euclid(180) as usize;
+                let (c, s) = trig[t];
+                let rho = (x as f32 * c + y as f32 * s).round() as i32 + diag;
+                let cell = &mut acc[t * rho_bins + rho as usize];
+                *cell = cell.saturating_add(1);
+            }
+        }
+    }
+    // Local maxima of at least 6% of the frame's short side (a small card's short side).
+    let min_votes = (w.min(h) as f32 * 0.06) as u16;
+    let mut peaks: Vec<(u16, usize, usize)> = Vec::new();
+    for t in 0..180usize {
+        for r in 0..rho_bins {
+            let v = acc[t * rho_bins + r];
+            if v < min_votes {
+                continue;
+            }
+            let mut is_max = true;
+            'window: for dt in -3i32..=3 {
+                let tt = (t as i32 + dt).rem_euclid(180) as usize;
+                for dr in -4i32..=4 {
+                    let rr = r as i32 + dr;
+                    if (dt, dr) == (0, 0) || rr < 0 || rr >= rho_bins as i32 {
+                        continue;
+                    }
+                    let u = acc[tt * rho_bins + rr as usize];
+                    // Ties go to the first in scan order.
+                    if u > v || (u == v && (tt, rr as usize) < (t, r)) {
+                        is_max = false;
+                        break 'window;
+                    }
+                }
+            }
+            if is_max {
+                peaks.push((v, t, r));
+            }
+        }
+    }
+    peaks.sort_by(|a, b| b.0.cmp(&a.0));
+    let centre = (w as f32 / 2.0, h as f32 / 2.0);
+    let mut lines: Vec<Line> = Vec::new();
+    for (_, t, r) in peaks {
+        let line = Line {
+            theta: t as f32,
+            rho: r as f32 - diag as f32,
+            frame: false,
+        };
+        // Two peaks of one edge (a thick or doubled rim) make one line.
+        if lines.iter().any(|l| l.near(&line, centre)) {
+            continue;
+        }
+        lines.push(line);
+        if lines.len() == MAX_LINES {
+            break;
+        }
+    }
+    lines
+}
+
+/// The photo's four borders.
+fn frame_lines(w: u32, h: u32) -> [Line; 4] {
+    let line = |theta: f32, rho: f32| Line {
+        theta,
+        rho,
+        frame: true,
+    };
+    [
+        line(0.0, 0.0),
+        line(0.0, w as f32 - 1.0),
+        line(90.0, 0.0),
+        line(90.0, h as f32 - 1.0),
+    ]
+}
+
+/// How much of the segment `a`-`b` runs along edge pixels whose normal is the segment's, all
+/// of one polarity (the majority's): 0..1. The ends (rounded corners) are not sampled.
+pub(super) fn side_support(edges: &Edges, a: (f32, f32), b: (f32, f32)) -> f32 {
+    segment_support(edges, a, b, 0.07, 0.93)
+}
+
+/// The same over the part of `a`-`b` from `t0` to `t1` (shares of its length).
+fn segment_support(edges: &Edges, a: (f32, f32), b: (f32, f32), t0: f32, t1: f32) -> f32 {
+    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    if len < 4.0 {
+        return 0.0;
+    }
+    let (tx, ty) = ((b.0 - a.0) / len, (b.1 - a.1) / len);
+    let (nx, ny) = (-ty, tx);
+    let normal_deg = ny.atan2(nx).to_degrees().rem_euclid(360.0);
+    let samples = ((len * (t1 - t0) / 2.0) as usize).clamp(8, 120);
+    let (mut forward, mut backward) = (0usize, 0usize);
+    for k in 0..samples {
+        let t = t0 + (t1 - t0) * (k as f32 + 0.5) / samples as f32;
+        let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+        let mut hit = None;
+        for off in [0.0f32, -1.0, 1.0, -2.0, 2.0] {
+            let (x, y) = (
+                (px + nx * off).round() as i32,
+                (py + ny * off).round() as i32,
+            );
+            if let Some(phi) = edges.at(x, y) {
+                let d = (phi - normal_deg).rem_euclid(360.0);
+                let d = d.min(360.0 - d);
+                if d <= ANGLE_TOLERANCE_DEG {
+                    hit = Some(true);
+                    break;
+                }
+                if 180.0 - d <= ANGLE_TOLERANCE_DEG {
+                    hit = Some(false);
+                    break;
+                }
+            }
+        }
+        match hit {
+            Some(true) => forward += 1,
+            Some(false) => backward += 1,
+            None => {}
+        }
+    }
+    forward.max(backward) as f32 / samples as f32
+}
+
+/// A quadrilateral from two pairs of lines, with which of its sides are frame borders.
+pub(super) struct Candidate {
+    pub quad: Quad,
+    /// Support of each side (TL-TR, TR-BR, BR-BL, BL-TL); None for a frame border.
+    pub support: [Option<f32>; 4],
+}
+
+impl Candidate {
+    pub fn frame_sides(&self) -> usize {
+        self.support.iter().filter(|s| s.is_none()).count()
+    }
+
+    /// Mean and least support of the sides that are not frame borders.
+    pub fn support_stats(&self) -> (f32, f32) {
+        let s: Vec<f32> = self.support.iter().flatten().copied().collect();
+        if s.is_empty() {
+            return (0.0, 0.0);
+        }
+        (
+            s.iter().sum::<f32>() / s.len() as f32,
+            s.iter().copied().fold(f32::INFINITY, f32::min),
+        )
+    }
+}
+
+/// Every quadrilateral two pairs of strong lines make inside the frame, with `accept` deciding
+/// on its shape first (so the sides of implausible ones are never scored).
+pub(super) fn candidates(edges: &Edges, accept: impl Fn(&Quad, bool) -> bool) -> Vec<Candidate> {
+    let (w, h) = (edges.w, edges.h);
+    let mut lines = hough(edges);
+    lines.extend(frame_lines(w, h));
+    // Near-parallel pairs (perspective lets a card's opposite sides differ by some degrees).
+    let mut pairs = Vec::new();
+    for i in 0..lines.len() {
+        for j in i + 1..lines.len() {
+            let (a, b) = (lines[i], lines[j]);
+            if (a.frame && b.frame) || angle_between(a.theta, b.theta) > 16.0 {
+                continue;
+            }
+            pairs.push((i, j));
+        }
+    }
+    let mean_angle = |(i, j): (usize, usize)| {
+        let (a, b) = (lines[i].theta, lines[j].theta);
+        let d = (b - a + 90.0).rem_euclid(180.0) - 90.0;
+        (a + d / 2.0).rem_euclid(180.0)
+    };
+    let mut cache: HashMap<(usize, usize, usize), f32> = HashMap::new();
+    let mut side = |line: usize, end1: usize, end2: usize, a: (f32, f32), b: (f32, f32)| {
+        let key = (line, end1.min(end2), end1.max(end2));
+        *cache
+            .entry(key)
+            .or_insert_with(|| side_support(edges, a, b))
+    };
+    let mut out = Vec::new();
+    let inside = |p: (f32, f32)| {
+        p.0 >= -1.5 && p.1 >= -1.5 && p.0 <= w as f32 + 0.5 && p.1 <= h as f32 + 0.5
+    };
+    for (pi, &p) in pairs.iter().enumerate() {
+        for &q in &pairs[pi + 1..] {
+            let turn = angle_between(mean_angle(p), mean_angle(q));
+            if turn < 60.0 {
+                continue;
+            }
+            let (a, b, c, d) = (p.0, p.1, q.0, q.1);
+            if [a, b].iter().any(|x| [c, d].contains(x)) {
+                continue;
+            }
+            let frames = [a, b, c, d].iter().filter(|&&i| lines[i].frame).count();
+            if frames > 2 {
+                continue;
+            }
+            // Corners in order around the quad: a∩c, c∩b, b∩d, d∩a.
+            let corners =
+                [(a, c), (c, b), (b, d), (d, a)].map(|(i, j)| lines[i].intersect(&lines[j]));
+            let [Some(p0), Some(p1), Some(p2), Some(p3)] = corners else {
+                continue;
+            };
+            if ![p0, p1, p2, p3].into_iter().all(inside) {
+                continue;
+            }
+            let quad = Quad([p0, p1, p2, p3]);
+            if !accept(&quad, frames > 0) {
+                continue;
+            }
+            // Sides in corner order: c (p0-p1), b (p1-p2), d (p2-p3), a (p3-p0).
+            let sides = [
+                (c, a, b, p0, p1),
+                (b, c, d, p1, p2),
+                (d, b, a, p2, p3),
+                (a, d, c, p3, p0),
+            ];
+            let support = sides
+                .map(|(line, e1, e2, s, t)| (!lines[line].frame).then(|| side(line, e1, e2, s, t)));
+            // A side that meets the frame's border must run along an edge right up to it: a
+            // card cut off by the frame does; a line of the desk extended to the border
+            // beside a whole card does not.
+            let reaches = sides.iter().all(|&(line, e1, e2, s, t)| {
+                lines[line].frame
+                    || (!lines[e1].frame || segment_support(edges, s, t, 0.0, 0.15) >= 0.5)
+                        && (!lines[e2].frame || segment_support(edges, s, t, 0.85, 1.0) >= 0.5)
+            });
+            if reaches {
+                out.push(Candidate { quad, support });
+            }
+        }
+    }
+    out
+}
+
+/// Moves each side that is not a frame border onto the least-squares line through the edge
+/// pixels along it (the transform's lines are quantised to 1° and 1 px), and returns the
+/// quad of the refitted sides.
+pub(super) fn refine(edges: &Edges, c: &Candidate) -> Quad {
+    let q = c.quad.0;
+    let mut fitted: [Option<Line>; 4] = [None; 4];
+    for (i, f) in fitted.iter_mut().enumerate() {
+        if c.support[i].is_none() {
+            continue;
+        }
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+        if len < 8.0 {
+            continue;
+        }
+        let (tx, ty) = ((b.0 - a.0) / len, (b.1 - a.1) / len);
+        let (nx, ny) = (-ty, tx);
+        let normal_deg = ny.atan2(nx).to_degrees().rem_euclid(180.0);
+        // Offsets of edge pixels across the side, sampled along it: fit offset = u + v t.
+        let (mut st, mut so, mut stt, mut sto, mut n) = (0f32, 0f32, 0f32, 0f32, 0f32);
+        let steps = len as usize;
+        for k in 0..steps {
+            let t = 0.07 + 0.86 * k as f32 / steps as f32;
+            let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            for off in -3i32..=3 {
+                let (x, y) = (
+                    (px + nx * off as f32).round() as i32,
+                    (py + ny * off as f32).round() as i32,
+                );
+                let Some(phi) = edges.at(x, y) else { continue };
+                if angle_between(phi.rem_euclid(180.0), normal_deg) > ANGLE_TOLERANCE_DEG {
+                    continue;
+                }
+                let o = (x as f32 - px) * nx + (y as f32 - py) * ny;
+                let tl = t * len;
+                st += tl;
+                so += o;
+                stt += tl * tl;
+                sto += tl * o;
+                n += 1.0;
+            }
+        }
+        if n < len * 0.3 {
+            continue;
+        }
+        let det = n * stt - st * st;
+        if det.abs() < 1e-3 {
+            continue;
+        }
+        let v = (n * sto - st * so) / det;
+        let u = (so - v * st) / n;
+        let (s0, s1) = (
+            (a.0 + nx * u, a.1 + ny * u),
+            (b.0 + nx * (u + v * len), b.1 + ny * (u + v * len)),
+        );
+        *f = line_through(s0, s1);
+    }
+    let side_line = |i: usize| fitted[i].or_else(|| line_through(q[i], q[(i + 1) % 4]));
+    let mut out = q;
+    for (i, corner) in out.iter_mut().enumerate() {
+        // Corner i joins side i-1 and side i.
+        let prev = (i + 3) % 4;
+        if let (Some(l1), Some(l2)) = (side_line(prev), side_line(i)) {
+            if let Some(p) = l1.intersect(&l2) {
+                // A refit that moves a corner far is not trusted.
+                if (p.0 - corner.0).hypot(p.1 - corner.1) < 6.0 {
+                    *corner = p;
+                }
+            }
+        }
+    }
+    Quad(out)
+}
+
+fn line_through(a: (f32, f32), b: (f32, f32)) -> Option<Line> {
+    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    if len < 1e-3 {
+        return None;
+    }
+    let (nx, ny) = (-(b.1 - a.1) / len, (b.0 - a.0) / len);
+    let mut theta = ny.atan2(nx).to_degrees();
+    let mut rho = a.0 * nx + a.1 * ny;
+    if theta < 0.0 {
+        theta += 180.0;
+        rho = -rho;
+    }
+    if theta >= 180.0 {
+        theta -= 180.0;
+        rho = -rho;
+    }
+    Some(Line {
+        theta,
+        rho,
+        frame: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_intersect_where_they_cross() {
+        let vertical = Line {
+            theta: 0.0,
+            rho: 10.0,
+            frame: false,
+        };
+        let horizontal = Line {
+            theta: 90.0,
+            rho: 20.0,
+            frame: false,
+        };
+        let p = vertical.intersect(&horizontal).expect("they cross");
+        assert!(
+            (p.0 - 10.0).abs() < 1e-3 && (p.1 - 20.0).abs() < 1e-3,
+            "{p:?}"
+        );
+        let l = line_through((0.0, 5.0), (10.0, 5.0)).expect("a line");
+        assert!(
+            (l.theta - 90.0).abs() < 1e-3 && (l.rho - 5.0).abs() < 1e-3,
+            "{l:?}"
+        );
+    }
+
+    #[test]
+    fn a_tilted_card_gives_its_four_sides_once_each() {
+        let mut img = GrayImage::from_pixel(640, 480, image::Luma([60]));
+        let pts = [(120, 90), (560, 130), (530, 410), (95, 370)]
+            .map(|(x, y)| imageproc::point::Point::new(x, y));
+        imageproc::drawing::draw_polygon_mut(&mut img, &pts, image::Luma([220]));
+        let lines = hough(&Edges::of(&imageproc::filter::gaussian_blur_f32(&img, 2.0)));
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        let near_5 = lines
+            .iter()
+            .filter(|l| angle_between(l.theta, 5.0) < 3.0)
+            .count();
+        let near_95 = lines
+            .iter()
+            .filter(|l| angle_between(l.theta, 95.0) < 3.0)
+            .count();
+        assert_eq!((near_5, near_95), (2, 2), "{lines:?}");
+    }
+
+    #[test]
+    fn angles_wrap_at_180_degrees() {
+        assert!((angle_between(178.0, 2.0) - 4.0).abs() < 1e-4);
+        assert!((angle_between(10.0, 100.0) - 90.0).abs() < 1e-4);
+    }
+}
