@@ -121,11 +121,6 @@ pub struct Found {
     pub edge_support: f32,
 }
 
-/// A closed outline in the photo and the quadrilateral it makes, if it makes one.
-struct Outline {
-    quad: Option<Quad>,
-}
-
 /// The contrast-stretched, smoothed image both searches work on: a dark or washed-out photo
 /// still has its edges, only weaker.
 fn smoothed(gray: &GrayImage) -> GrayImage {
@@ -134,7 +129,7 @@ fn smoothed(gray: &GrayImage) -> GrayImage {
 
 /// Every large enough closed outline: edges of the smoothed image, closed by a small
 /// dilation, their convex hulls, and a quadrilateral for each.
-fn outlines(blurred: &GrayImage) -> Vec<Outline> {
+fn outlines(blurred: &GrayImage) -> Vec<Quad> {
     let (w, h) = blurred.dimensions();
     let frame_area = (w * h) as f32;
     let edges = imageproc::edges::canny(blurred, 18.0, 45.0);
@@ -150,9 +145,7 @@ fn outlines(blurred: &GrayImage) -> Vec<Outline> {
         if hull_area < frame_area * 0.004 {
             continue;
         }
-        out.push(Outline {
-            quad: quad_of(&hull, hull_area),
-        });
+        out.extend(quad_of(&hull, hull_area));
     }
     out
 }
@@ -187,17 +180,12 @@ pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
         short >= 8.0 && plausible && quad.area() >= frame_area * 0.004
     };
     let mut candidates = lines::candidates(&edges, accept);
-    for o in outlines(&blurred) {
-        let Some(quad) = o.quad else { continue };
+    for quad in outlines(&blurred) {
         let at_frame = quad.margin_to_frame(w, h) < 3.0;
         if accept(&quad, at_frame) {
             candidates.push(contour_candidate(&edges, quad, w, h));
         }
     }
-    let score = |c: &lines::Candidate| {
-        let (mean, least) = c.support_stats();
-        c.quad.area().sqrt() * mean * least.sqrt()
-    };
     let best = |at_frame: bool| {
         candidates
             .iter()
@@ -233,6 +221,12 @@ pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
     })
 }
 
+/// Larger and better supported is better; the weakest side counts twice over.
+fn score(c: &lines::Candidate) -> f32 {
+    let (mean, least) = c.support_stats();
+    c.quad.area().sqrt() * mean * least.sqrt()
+}
+
 /// A contour's quadrilateral scored like the line search's: sides lying on the frame's
 /// border are not sides of the document.
 fn contour_candidate(edges: &lines::Edges, quad: Quad, w: u32, h: u32) -> lines::Candidate {
@@ -261,16 +255,10 @@ pub fn debug_candidates(gray: &GrayImage, shape: DocShape) -> Vec<String> {
         short >= 8.0 && shape.accepts(long / short) && quad.area() >= (w * h) as f32 * 0.004
     };
     let mut c = lines::candidates(&edges, accept);
-    for o in outlines(&blurred) {
-        if let Some(q) = o.quad {
-            c.push(contour_candidate(&edges, q, w, h));
-        }
+    for q in outlines(&blurred) {
+        c.push(contour_candidate(&edges, q, w, h));
     }
-    let key = |c: &lines::Candidate| {
-        let (mean, least) = c.support_stats();
-        c.quad.area().sqrt() * mean * least.sqrt()
-    };
-    c.sort_by(|a, b| key(b).total_cmp(&key(a)));
+    c.sort_by(|a, b| score(b).total_cmp(&score(a)));
     c.iter()
         .take(12)
         .map(|c| {
@@ -278,7 +266,7 @@ pub fn debug_candidates(gray: &GrayImage, shape: DocShape) -> Vec<String> {
             format!(
                 "{q:?} support {:?} score {:.1}",
                 c.support.map(|s| s.map(|v| (v * 100.0).round() / 100.0)),
-                key(c)
+                score(c)
             )
         })
         .collect()
