@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
         println!("{path}: {found:#?}");
         println!(
             "find: {:?}",
-            document::find(&gray, document::DocShape::Card).map(|f| f.quad)
+            document::find(&gray, document::DocShape::Card).map(|f| (f.quad, f.contrast))
         );
     }
     Ok(())

@@ -30,12 +30,19 @@ const BORDER: u32 = 3;
 const VOTE_SPREAD: i32 = 10;
 /// Gradient magnitude (Sobel, on the contrast-stretched image) an edge pixel needs.
 const MIN_GRADIENT: f32 = 12.0;
+/// How far outside a quad (px) an edge pixel must lie to count as its surroundings, clear of
+/// the rim's own blurred gradient.
+const SURROUNDINGS_MARGIN: f32 = 4.0;
+/// Fewer edge pixels than this around a quad make a plain surface, not a texture.
+const MIN_SURROUNDING_EDGES: usize = 100;
 
 /// Edge pixels with their gradient direction (NO_EDGE where there is none).
 pub(super) struct Edges {
     w: u32,
     h: u32,
     direction: Vec<u8>,
+    /// Gradient magnitude of each edge pixel (0 elsewhere).
+    magnitude: Vec<f32>,
 }
 
 impl Edges {
@@ -58,6 +65,7 @@ impl Edges {
         let cgx = imageproc::gradients::horizontal_sobel(&coarse);
         let cgy = imageproc::gradients::vertical_sobel(&coarse);
         let mut direction = vec![NO_EDGE; n];
+        let mut magnitude = vec![0f32; n];
         // The outermost pixels see the frame's own border, not the document's.
         for y in BORDER..h.saturating_sub(BORDER) {
             for x in BORDER..w.saturating_sub(BORDER) {
@@ -85,9 +93,15 @@ impl Edges {
                 );
                 let phi = cy.atan2(cx).to_degrees().rem_euclid(360.0);
                 direction[i] = ((phi / 2.0) as usize % DIRECTIONS) as u8;
+                magnitude[i] = m;
             }
         }
-        Edges { w, h, direction }
+        Edges {
+            w,
+            h,
+            direction,
+            magnitude,
+        }
     }
 
     fn at(&self, x: i32, y: i32) -> Option<f32> {
@@ -240,6 +254,83 @@ fn frame_lines(w: u32, h: u32) -> [Line; 4] {
 /// of one polarity (the majority's): 0..1. The ends (rounded corners) are not sampled.
 pub(super) fn side_support(edges: &Edges, a: (f32, f32), b: (f32, f32)) -> f32 {
     segment_support(edges, a, b, 0.07, 0.93)
+}
+
+/// How far a candidate's outline stands out from what surrounds it: the median gradient
+/// magnitude of the edge pixels along its sides (frame borders aside) over the median of the
+/// edge pixels outside it. A document's rim is stronger than the surface it lies on; the
+/// outline a line search closes around patches of a mottled desk is as weak as the desk.
+pub(super) fn outline_contrast(edges: &Edges, c: &Candidate) -> f32 {
+    let q = c.quad.0;
+    let mut found = Vec::new();
+    for i in (0..4).filter(|&i| c.support[i].is_some()) {
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+        if len < 4.0 {
+            continue;
+        }
+        let (nx, ny) = (-(b.1 - a.1) / len, (b.0 - a.0) / len);
+        let samples = ((len * 0.86 / 2.0) as usize).clamp(8, 120);
+        for k in 0..samples {
+            let t = 0.07 + 0.86 * (k as f32 + 0.5) / samples as f32;
+            let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            let strongest = [0.0f32, -1.0, 1.0, -2.0, 2.0]
+                .iter()
+                .filter_map(|off| {
+                    let (x, y) = (
+                        (px + nx * off).round() as i32,
+                        (py + ny * off).round() as i32,
+                    );
+                    edges.at(x, y)?;
+                    Some(edges.magnitude[(y as u32 * edges.w + x as u32) as usize])
+                })
+                .fold(0f32, f32::max);
+            if strongest > 0.0 {
+                found.push(strongest);
+            }
+        }
+    }
+    if found.is_empty() {
+        return 0.0;
+    }
+    median(&mut found) / surroundings(edges, &c.quad)
+}
+
+/// The median edge magnitude around a quad (more than `SURROUNDINGS_MARGIN` outside it): the
+/// surface the document lies on.
+fn surroundings(edges: &Edges, quad: &Quad) -> f32 {
+    let q = quad.0;
+    // Twice the signed area: its sign says which side of each edge the inside is on.
+    let turn = (0..4)
+        .map(|i| q[i].0 * q[(i + 1) % 4].1 - q[(i + 1) % 4].0 * q[i].1)
+        .sum::<f32>()
+        .signum();
+    let sides = [0, 1, 2, 3].map(|i| {
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1e-3);
+        // Signed distance of (x, y) from the side's line, positive inside.
+        move |x: f32, y: f32| turn * ((b.0 - a.0) * (y - a.1) - (b.1 - a.1) * (x - a.0)) / len
+    });
+    let mut outside: Vec<f32> = Vec::new();
+    for (i, &m) in edges.magnitude.iter().enumerate() {
+        if m == 0.0 {
+            continue;
+        }
+        let (x, y) = ((i as u32 % edges.w) as f32, (i as u32 / edges.w) as f32);
+        if sides.iter().any(|inside| inside(x, y) < -SURROUNDINGS_MARGIN) {
+            outside.push(m);
+        }
+    }
+    // A plain surface has next to no edges: the rim then stands out from the weakest edge.
+    if outside.len() < MIN_SURROUNDING_EDGES {
+        return MIN_GRADIENT;
+    }
+    median(&mut outside)
+}
+
+fn median(values: &mut [f32]) -> f32 {
+    let mid = values.len() / 2;
+    *values.select_nth_unstable_by(mid, f32::total_cmp).1
 }
 
 /// The same over the part of `a`-`b` from `t0` to `t1` (shares of its length).
