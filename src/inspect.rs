@@ -121,6 +121,9 @@ pub fn conclude(
     let mut verdict = serde_json::to_value(gate).unwrap_or_else(|_| json!({}));
     if let Some(photo) = &looked.face_photo {
         if let Ok(f) = photo.face {
+            // In the photo's own pixels, as the document's quad is, not the gate's scaled copy.
+            let to_original = gate.image.width as f32 / looked.judgement.work.width() as f32;
+            let f = f.mapped(to_original, 0.0, 0.0);
             verdict["face"] = json!({"box": f.bbox, "landmarks": f.landmarks, "score": f.score, "passive_score": photo.passive});
         }
         return Conclusion {

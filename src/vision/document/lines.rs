@@ -317,7 +317,10 @@ fn surroundings(edges: &Edges, quad: &Quad) -> f32 {
             continue;
         }
         let (x, y) = ((i as u32 % edges.w) as f32, (i as u32 / edges.w) as f32);
-        if sides.iter().any(|inside| inside(x, y) < -SURROUNDINGS_MARGIN) {
+        if sides
+            .iter()
+            .any(|inside| inside(x, y) < -SURROUNDINGS_MARGIN)
+        {
             outside.push(m);
         }
     }
