@@ -79,6 +79,10 @@ enum Command {
         /// Write the degraded photos with a misread field here.
         #[arg(long)]
         keep_misses: Option<PathBuf>,
+        /// Take the degraded photos in these scene families (as `calibrate --families`)
+        /// [default: the first calibration's plain desks at 1600x1200].
+        #[arg(long)]
+        families: Option<String>,
     },
     /// Measure the face layers on the real photographs of the fixtures and on captures and
     /// attacks made from them: match error rates, liveness outcomes, passive scores.
@@ -192,6 +196,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             seed,
             models,
             keep_misses,
+            families,
         } => {
             let choice = match models {
                 Some(m) => {
@@ -200,9 +205,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 None => config.ocr_models,
             };
             let models = Models::shared(&config.models_dir, choice, config.inference_threads)?;
-            let report = synth::ocr_accuracy::run(&models, count, seed, keep_misses)?;
+            let families = families.as_deref().map(parse_families).transpose()?;
+            let photos = match &families {
+                Some(_) => {
+                    let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
+                    synth::desk::Photos::load(&fixtures)?
+                }
+                None => synth::desk::Photos::default(),
+            };
+            let scenes = families
+                .as_deref()
+                .map(|families| synth::ocr_accuracy::Scenes {
+                    families,
+                    photos: &photos,
+                });
+            let report = synth::ocr_accuracy::run(&models, count, seed, scenes, keep_misses)?;
+            let where_ = families.map_or("plain desks".to_string(), |f| {
+                let names: Vec<_> = f.iter().map(|f| f.as_str()).collect();
+                format!("scene families {}", names.join(", "))
+            });
             println!(
-                "OCR models: {choice:?}, seed {seed}\n\n{}",
+                "OCR models: {choice:?}, seed {seed}, {where_}\n\n{}",
                 report.markdown()
             );
             Ok(())

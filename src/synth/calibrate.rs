@@ -63,6 +63,16 @@ const SIZES: [(u32, u32); 6] = [
     (4000, 3000),
 ];
 
+/// A frame of one of the phone cameras' sizes, landscape or portrait.
+pub fn phone_frame(rng: &mut StdRng) -> (u32, u32) {
+    let (w, h) = SIZES[rng.gen_range(0..SIZES.len())];
+    if rng.gen_bool(0.5) {
+        (w, h)
+    } else {
+        (h, w)
+    }
+}
+
 /// `per_label` photos of every label in every one of `families`, in frames of 1.2 to 12 MP,
 /// half of them portrait. Held-out families' cards are rendered in the held-out fonts (Noto
 /// Sans and Serif CJK), the tuning families' in the default font.
@@ -98,15 +108,7 @@ pub fn generate_scenes(
         } else {
             &tuning_font
         };
-        let frame = |rng: &mut StdRng| {
-            let (w, h) = SIZES[rng.gen_range(0..SIZES.len())];
-            if rng.gen_bool(0.5) {
-                (w, h)
-            } else {
-                (h, w)
-            }
-        };
-        sample(label, family, photos, font, i, frame, &mut rng)
+        sample(label, family, photos, font, i, phone_frame, &mut rng)
     };
     Ok(parallel_map(&jobs, make))
 }

@@ -1,7 +1,9 @@
 //! OCR accuracy per field on synthetic ID cards of random realistic identities: clean renders
 //! (the card itself, read directly) and degraded phone photos (perspective, rotation up to
 //! 11°, slight blur, strong JPEG compression, one in five upside down) read through the whole
-//! pipeline, quality gate included.
+//! pipeline, quality gate included. The photos are taken on the first calibration's plain
+//! desks at 1600×1200, or in scene families (`synth::desk`) at the phone cameras' sizes, the
+//! held-out families' cards in the held-out fonts.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -9,6 +11,8 @@ use std::fmt::Write;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::calibrate::phone_frame;
+use super::desk::{Family, Photos};
 use super::identity::Identity;
 use super::scene::{self, Label};
 use super::{card, font};
@@ -79,14 +83,28 @@ fn truth(id: &Identity, front: bool) -> Vec<(&'static str, String)> {
     }
 }
 
+/// Scene families to photograph the cards in, identity by identity in turn.
+pub struct Scenes<'a> {
+    pub families: &'a [Family],
+    pub photos: &'a Photos,
+}
+
 /// `count` identities, both sides of each, clean and degraded.
 pub fn run(
     models: &Models,
     count: usize,
     seed: u64,
+    scenes: Option<Scenes>,
     keep_misses: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Report> {
-    let font = font::load_cjk_font()?;
+    let tuning_font = font::load_cjk_font()?;
+    let held_out_fonts = match &scenes {
+        Some(s) if s.families.iter().any(|f| f.is_held_out()) => font::HELD_OUT_FONTS
+            .iter()
+            .map(|(file, index)| font::load_system_font(file, *index))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
     let mut report = Report {
         keep_misses,
         ..Report::default()
@@ -94,11 +112,16 @@ pub fn run(
     for i in 0..count {
         let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(1_000_003) ^ i as u64);
         let id = Identity::random(&mut rng);
+        let family = scenes.as_ref().map(|s| s.families[i % s.families.len()]);
+        let font = match family {
+            Some(f) if f.is_held_out() => &held_out_fonts[i % held_out_fonts.len()],
+            _ => &tuning_font,
+        };
         for front in [true, false] {
             let rendered = if front {
-                card::front(&id, &font, &mut rng)
+                card::front(&id, font, &mut rng)
             } else {
-                card::back(&id, &font, &mut rng)
+                card::back(&id, font, &mut rng)
             };
             let expected = truth(&id, front);
 
@@ -113,7 +136,19 @@ pub fn run(
                 )))?;
             }
 
-            let jpeg = degraded_photo(&rendered, &mut rng);
+            let jpeg = match (&scenes, family) {
+                (Some(s), Some(f)) => {
+                    let frame = phone_frame(&mut rng);
+                    degraded_photo(&rendered, f, s.photos, frame, &mut rng)
+                }
+                _ => degraded_photo(
+                    &rendered,
+                    Family::Desk,
+                    &Photos::default(),
+                    (1600, 1200),
+                    &mut rng,
+                ),
+            };
             let kind = if front {
                 MaterialKind::IdCardFront
             } else {
@@ -161,9 +196,15 @@ pub fn run(
     Ok(report)
 }
 
-/// A phone photo of the card with the degradations a passing photo still has.
-fn degraded_photo(rendered: &image::RgbImage, rng: &mut StdRng) -> Vec<u8> {
-    let mut img = scene::photo(rendered, Label::Good, 1600, 1200, rng).image;
+/// A phone photo of the card in `family` with the degradations a passing photo still has.
+fn degraded_photo(
+    rendered: &image::RgbImage,
+    family: Family,
+    photos: &Photos,
+    (w, h): (u32, u32),
+    rng: &mut StdRng,
+) -> Vec<u8> {
+    let mut img = scene::photo_in(rendered, Label::Good, family, photos, w, h, rng).image;
     let sigma = rng.gen_range(0.3..1.0f32);
     img = imageproc::filter::gaussian_blur_f32(&img, sigma);
     if rng.gen_bool(0.2) {

@@ -10,7 +10,7 @@ use beian::vision::ocr::OcrModels;
 fn every_field_meets_its_accuracy_target_on_unseen_identities() {
     let models = Models::shared(&crate::helpers::models_dir(), OcrModels::Ppocrv6Small, 2)
         .expect("the models load");
-    let report = ocr_accuracy::run(&models, 100, 90_210, None).expect("the run completes");
+    let report = ocr_accuracy::run(&models, 100, 90_210, None, None).expect("the run completes");
     let table = report.markdown();
     assert!(report.worst(Condition::Clean) >= 0.99, "{table}");
     assert!(report.worst(Condition::Degraded) >= 0.95, "{table}");

@@ -214,7 +214,7 @@ fn hough(edges: &Edges) -> Vec<Line> {
             }
         }
     }
-    peaks.sort_by(|a, b| b.0.cmp(&a.0));
+    peaks.sort_by_key(|p| std::cmp::Reverse(p.0));
     let centre = (w as f32 / 2.0, h as f32 / 2.0);
     let mut lines: Vec<Line> = Vec::new();
     for (_, t, r) in peaks {
