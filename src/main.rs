@@ -207,10 +207,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let models = Models::shared(&config.models_dir, choice, config.inference_threads)?;
             let families = families.as_deref().map(parse_families).transpose()?;
             let photos = match &families {
-                Some(_) => {
-                    let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
-                    synth::desk::Photos::load(&fixtures)?
-                }
+                Some(_) => scene_photos(&config)?,
                 None => synth::desk::Photos::default(),
             };
             let scenes = families
@@ -266,8 +263,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 None => synth::calibrate::generate(per_label, seed, (1600, 1200))?,
                 Some(names) => {
                     let families = parse_families(names)?;
-                    let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
-                    let photos = synth::desk::Photos::load(&fixtures)?;
+                    let photos = scene_photos(&config)?;
                     synth::calibrate::generate_scenes(&families, &photos, per_label, seed)?
                 }
             };
@@ -328,6 +324,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The photographs the scene families draw their surfaces from (fetched if missing).
+fn scene_photos(config: &Config) -> anyhow::Result<synth::desk::Photos> {
+    let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
+    synth::desk::Photos::load(&fixtures)
 }
 
 /// `tuning`, `held_out`, or family names separated by commas.

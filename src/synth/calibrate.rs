@@ -82,11 +82,7 @@ pub fn generate_scenes(
     per_label: usize,
     seed: u64,
 ) -> anyhow::Result<Vec<Sample>> {
-    let tuning_font = font::load_cjk_font()?;
-    let held_out_fonts = font::HELD_OUT_FONTS
-        .iter()
-        .map(|(file, index)| font::load_system_font(file, *index))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let fonts = font::CardFonts::load(families)?;
     let jobs: Vec<(usize, Family, usize, Label, usize)> = families
         .iter()
         .enumerate()
@@ -103,11 +99,7 @@ pub fn generate_scenes(
         let mut rng = StdRng::seed_from_u64(
             seed.wrapping_mul(0x9E37_79B9) ^ ((fi as u64) << 40) ^ ((li as u64) << 32) ^ i as u64,
         );
-        let font = if family.is_held_out() {
-            &held_out_fonts[i % held_out_fonts.len()]
-        } else {
-            &tuning_font
-        };
+        let font = fonts.for_card(family, i);
         sample(label, family, photos, font, i, phone_frame, &mut rng)
     };
     Ok(parallel_map(&jobs, make))

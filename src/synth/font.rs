@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use ab_glyph::FontArc;
 use anyhow::{anyhow, Context};
 
+use super::desk::Family;
+
 const SYSTEM_FONT_DIR: &str = "/usr/share/fonts";
 const CANDIDATES: [&str; 4] = [
     "wqy-zenhei.ttc",
@@ -21,6 +23,41 @@ pub const HELD_OUT_FONTS: [(&str, u32); 2] = [
     ("NotoSansCJK-Regular.ttc", 2),
     ("NotoSerifCJK-Regular.ttc", 2),
 ];
+
+/// The fonts cards are rendered in: the default font for the tuning families, the held-out
+/// fonts in turn for the held-out families.
+pub struct CardFonts {
+    tuning: FontArc,
+    held_out: Vec<FontArc>,
+}
+
+impl CardFonts {
+    /// Loads the held-out fonts only when one of `families` is held out, so runs on the
+    /// tuning families need no Noto fonts installed.
+    pub fn load(families: &[Family]) -> anyhow::Result<Self> {
+        let held_out = if families.iter().any(|f| f.is_held_out()) {
+            HELD_OUT_FONTS
+                .iter()
+                .map(|(file, index)| load_system_font(file, *index))
+                .collect::<anyhow::Result<_>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            tuning: load_cjk_font()?,
+            held_out,
+        })
+    }
+
+    /// The font of the `i`th card photographed in `family`.
+    pub fn for_card(&self, family: Family, i: usize) -> &FontArc {
+        if family.is_held_out() && !self.held_out.is_empty() {
+            &self.held_out[i % self.held_out.len()]
+        } else {
+            &self.tuning
+        }
+    }
+}
 
 /// One of the system's fonts by file name and face index.
 pub fn load_system_font(file: &str, index: u32) -> anyhow::Result<FontArc> {

@@ -97,14 +97,7 @@ pub fn run(
     scenes: Option<Scenes>,
     keep_misses: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Report> {
-    let tuning_font = font::load_cjk_font()?;
-    let held_out_fonts = match &scenes {
-        Some(s) if s.families.iter().any(|f| f.is_held_out()) => font::HELD_OUT_FONTS
-            .iter()
-            .map(|(file, index)| font::load_system_font(file, *index))
-            .collect::<anyhow::Result<Vec<_>>>()?,
-        _ => Vec::new(),
-    };
+    let fonts = font::CardFonts::load(scenes.as_ref().map_or(&[], |s| s.families))?;
     let mut report = Report {
         keep_misses,
         ..Report::default()
@@ -113,10 +106,7 @@ pub fn run(
         let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(1_000_003) ^ i as u64);
         let id = Identity::random(&mut rng);
         let family = scenes.as_ref().map(|s| s.families[i % s.families.len()]);
-        let font = match family {
-            Some(f) if f.is_held_out() => &held_out_fonts[i % held_out_fonts.len()],
-            _ => &tuning_font,
-        };
+        let font = fonts.for_card(family.unwrap_or(Family::Desk), i);
         for front in [true, false] {
             let rendered = if front {
                 card::front(&id, font, &mut rng)
