@@ -120,12 +120,24 @@ struct Line {
     theta: f32,
     rho: f32,
     frame: bool,
+    /// (cos theta, sin theta), computed once: the candidate search intersects every pair of
+    /// pairs of lines.
+    normal: (f32, f32),
 }
 
 impl Line {
+    fn new(theta: f32, rho: f32, frame: bool) -> Line {
+        let t = theta.to_radians();
+        Line {
+            theta,
+            rho,
+            frame,
+            normal: (t.cos(), t.sin()),
+        }
+    }
+
     fn normal(&self) -> (f32, f32) {
-        let t = self.theta.to_radians();
-        (t.cos(), t.sin())
+        self.normal
     }
 
     /// Nearly the same line where it crosses the middle of the frame: within 4° and 6 px.
@@ -218,11 +230,7 @@ fn hough(edges: &Edges) -> Vec<Line> {
     let centre = (w as f32 / 2.0, h as f32 / 2.0);
     let mut lines: Vec<Line> = Vec::new();
     for (_, t, r) in peaks {
-        let line = Line {
-            theta: t as f32,
-            rho: r as f32 - diag as f32,
-            frame: false,
-        };
+        let line = Line::new(t as f32, r as f32 - diag as f32, false);
         // Two peaks of one edge (a thick or doubled rim) make one line.
         if lines.iter().any(|l| l.near(&line, centre)) {
             continue;
@@ -237,11 +245,7 @@ fn hough(edges: &Edges) -> Vec<Line> {
 
 /// The photo's four borders.
 fn frame_lines(w: u32, h: u32) -> [Line; 4] {
-    let line = |theta: f32, rho: f32| Line {
-        theta,
-        rho,
-        frame: true,
-    };
+    let line = |theta: f32, rho: f32| Line::new(theta, rho, true);
     [
         line(0.0, 0.0),
         line(0.0, w as f32 - 1.0),
@@ -404,8 +408,13 @@ impl Candidate {
 }
 
 /// Every quadrilateral two pairs of strong lines make inside the frame, with `accept` deciding
-/// on its shape first (so the sides of implausible ones are never scored).
-pub(super) fn candidates(edges: &Edges, accept: impl Fn(&Quad, bool) -> bool) -> Vec<Candidate> {
+/// on its shape first (so the sides of implausible ones are never scored) and no side
+/// supported less than `least_support` (the rest of a quad is not scored once one side fails).
+pub(super) fn candidates(
+    edges: &Edges,
+    accept: impl Fn(&Quad, bool) -> bool,
+    least_support: f32,
+) -> Vec<Candidate> {
     let (w, h) = (edges.w, edges.h);
     let mut lines = hough(edges);
     lines.extend(frame_lines(w, h));
@@ -425,6 +434,8 @@ pub(super) fn candidates(edges: &Edges, accept: impl Fn(&Quad, bool) -> bool) ->
         let d = (b - a + 90.0).rem_euclid(180.0) - 90.0;
         (a + d / 2.0).rem_euclid(180.0)
     };
+    // Every pair meets every other pair below: their angles once, not per meeting.
+    let pair_angle: Vec<f32> = pairs.iter().map(|&p| mean_angle(p)).collect();
     let mut cache: HashMap<(usize, usize, usize), f32> = HashMap::new();
     let mut side = |line: usize, end1: usize, end2: usize, a: (f32, f32), b: (f32, f32)| {
         let key = (line, end1.min(end2), end1.max(end2));
@@ -437,9 +448,8 @@ pub(super) fn candidates(edges: &Edges, accept: impl Fn(&Quad, bool) -> bool) ->
         p.0 >= -1.5 && p.1 >= -1.5 && p.0 <= w as f32 + 0.5 && p.1 <= h as f32 + 0.5
     };
     for (pi, &p) in pairs.iter().enumerate() {
-        for &q in &pairs[pi + 1..] {
-            let turn = angle_between(mean_angle(p), mean_angle(q));
-            if turn < 60.0 {
+        for (qi, &q) in pairs.iter().enumerate().skip(pi + 1) {
+            if angle_between(pair_angle[pi], pair_angle[qi]) < 60.0 {
                 continue;
             }
             let (a, b, c, d) = (p.0, p.1, q.0, q.1);
@@ -470,8 +480,21 @@ pub(super) fn candidates(edges: &Edges, accept: impl Fn(&Quad, bool) -> bool) ->
                 (d, b, a, p2, p3),
                 (a, d, c, p3, p0),
             ];
-            let support = sides
-                .map(|(line, e1, e2, s, t)| (!lines[line].frame).then(|| side(line, e1, e2, s, t)));
+            let mut support = [None; 4];
+            let mut weak = false;
+            for (k, &(line, e1, e2, s, t)) in sides.iter().enumerate() {
+                if !lines[line].frame {
+                    let v = side(line, e1, e2, s, t);
+                    support[k] = Some(v);
+                    if v < least_support {
+                        weak = true;
+                        break;
+                    }
+                }
+            }
+            if weak {
+                continue;
+            }
             // A side that meets the frame's border must run along an edge right up to it: a
             // card cut off by the frame does; a line of the desk extended to the border
             // beside a whole card does not.
@@ -578,11 +601,7 @@ fn line_through(a: (f32, f32), b: (f32, f32)) -> Option<Line> {
         theta -= 180.0;
         rho = -rho;
     }
-    Some(Line {
-        theta,
-        rho,
-        frame: false,
-    })
+    Some(Line::new(theta, rho, false))
 }
 
 #[cfg(test)]
@@ -591,16 +610,8 @@ mod tests {
 
     #[test]
     fn lines_intersect_where_they_cross() {
-        let vertical = Line {
-            theta: 0.0,
-            rho: 10.0,
-            frame: false,
-        };
-        let horizontal = Line {
-            theta: 90.0,
-            rho: 20.0,
-            frame: false,
-        };
+        let vertical = Line::new(0.0, 10.0, false);
+        let horizontal = Line::new(90.0, 20.0, false);
         let p = vertical.intersect(&horizontal).expect("they cross");
         assert!(
             (p.0 - 10.0).abs() < 1e-3 && (p.1 - 20.0).abs() < 1e-3,

@@ -185,7 +185,11 @@ pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
             shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short));
         short >= 8.0 && plausible && quad.area() >= frame_area * 0.004
     };
-    let mut candidates = lines::candidates(&edges, accept);
+    let mut candidates = lines::candidates(
+        &edges,
+        accept,
+        MIN_SIDE_SUPPORT.min(MIN_SIDE_SUPPORT_AT_FRAME),
+    );
     for quad in outlines(&blurred) {
         let at_frame = quad.margin_to_frame(w, h) < 3.0;
         if accept(&quad, at_frame) {
@@ -264,7 +268,7 @@ pub fn debug_candidates(gray: &GrayImage, shape: DocShape) -> Vec<String> {
         let (long, short) = quad.side_lengths();
         short >= 8.0 && shape.accepts(long / short) && quad.area() >= (w * h) as f32 * 0.004
     };
-    let mut c = lines::candidates(&edges, accept);
+    let mut c = lines::candidates(&edges, accept, 0.0);
     for q in outlines(&blurred) {
         c.push(contour_candidate(&edges, q, w, h));
     }
