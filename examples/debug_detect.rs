@@ -11,7 +11,7 @@ fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         let small = decode::resize_to_long_side(&work, beian::vision::gate::DETECT_LONG_SIDE);
         let gray = quality::luma(&small);
-        let found = document::debug_candidates(&gray, document::DocShape::Card);
+        let found = document::Search::new(&gray, document::DocShape::Card).debug_candidates();
         println!("{path}: {found:#?}");
         println!(
             "find: {:?}",

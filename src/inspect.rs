@@ -39,7 +39,10 @@ pub fn look(
     thresholds: &Thresholds,
     models: &Models,
 ) -> anyhow::Result<Result<Looked, IntakeError>> {
-    let mut judgement = match gate::judge(bytes, kind, limits, thresholds) {
+    let judged = gate::judge_with_text(bytes, kind, limits, thresholds, |img| {
+        models.ocr.text_boxes(img)
+    })?;
+    let mut judgement = match judged {
         Ok(j) => j,
         Err(e) => return Ok(Err(e)),
     };

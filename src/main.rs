@@ -280,7 +280,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     )?;
                 }
             }
-            let report = synth::calibrate::evaluate(&samples, &Thresholds::default());
+            let models = Models::shared(
+                &config.models_dir,
+                config.ocr_models,
+                config.inference_threads,
+            )?;
+            let report =
+                synth::calibrate::evaluate(&samples, &Thresholds::default(), Some(&models.ocr))?;
             println!("{}", report.markdown());
             if families.is_some() {
                 println!("{}", report.family_markdown());

@@ -15,6 +15,7 @@ use super::{card, font, identity::Identity};
 use crate::filing::materials::MaterialKind;
 use crate::vision::decode::{reencode_jpeg, IntakeLimits};
 use crate::vision::gate::{self, Thresholds, Verdict};
+use crate::vision::ocr::OcrEngine;
 
 pub struct Sample {
     pub label: Label,
@@ -174,16 +175,28 @@ pub struct Report {
     pub verdicts: Vec<(Label, String, Verdict)>,
 }
 
-pub fn evaluate(samples: &[Sample], thresholds: &Thresholds) -> Report {
+/// Judges every sample as an upload is judged: with the text detector as the gate's second
+/// cue when `ocr` is given, the outline alone otherwise.
+pub fn evaluate(
+    samples: &[Sample],
+    thresholds: &Thresholds,
+    ocr: Option<&OcrEngine>,
+) -> anyhow::Result<Report> {
     let limits = IntakeLimits::default();
     let mut rows: BTreeMap<Label, Row> = BTreeMap::new();
     let mut by_family: BTreeMap<(Family, Label), Row> = BTreeMap::new();
     let mut verdicts = Vec::new();
     let verdicts_of = parallel_map(samples, |s| {
-        gate::judge(&s.jpeg, s.kind, &limits, thresholds)
-            .ok()
-            .map(|j| j.verdict)
-    });
+        let judged = match ocr {
+            Some(ocr) => gate::judge_with_text(&s.jpeg, s.kind, &limits, thresholds, |img| {
+                ocr.text_boxes(img)
+            })?,
+            None => gate::judge(&s.jpeg, s.kind, &limits, thresholds),
+        };
+        anyhow::Ok(judged.ok().map(|j| j.verdict))
+    })
+    .into_iter()
+    .collect::<anyhow::Result<Vec<_>>>()?;
     for (s, verdict) in samples.iter().zip(verdicts_of) {
         for row in [
             rows.entry(s.label).or_default(),
@@ -195,11 +208,11 @@ pub fn evaluate(samples: &[Sample], thresholds: &Thresholds) -> Report {
             verdicts.push((s.label, s.strength.clone(), v));
         }
     }
-    Report {
+    Ok(Report {
         rows,
         by_family,
         verdicts,
-    }
+    })
 }
 
 impl Row {
@@ -359,7 +372,7 @@ mod tests {
     fn the_gate_meets_its_targets_on_an_unseen_sample() {
         let samples =
             generate(20, 7_777, (1600, 1200)).expect("a CJK font is installed (scripts/setup)");
-        let report = evaluate(&samples, &Thresholds::default());
+        let report = evaluate(&samples, &Thresholds::default(), None).expect("judged");
         println!("{}", report.markdown());
         assert!(report.bad_caught() >= 0.95, "{}", report.markdown());
         assert!(

@@ -7,7 +7,7 @@ use image::{GrayImage, RgbImage};
 use serde::Serialize;
 
 use super::decode::{self, IntakeError, IntakeLimits};
-use super::document::{self, DocShape, Quad};
+use super::document::{self, DocShape, PrintLayout, Quad, TextBox};
 use super::quality::{self, Measures};
 use crate::filing::materials::MaterialKind;
 
@@ -152,12 +152,65 @@ pub fn shape_of(kind: MaterialKind) -> Option<DocShape> {
     }
 }
 
+/// Where the print sits on the documents whose layout was measured (the text cue is used
+/// for these only).
+fn print_layout(kind: MaterialKind) -> Option<PrintLayout> {
+    match kind {
+        MaterialKind::IdCardFront => Some(document::CARD_FRONT),
+        MaterialKind::IdCardBack => Some(document::CARD_BACK),
+        _ => None,
+    }
+}
+
 /// Judges one uploaded photo. An unreadable or hostile file is an `IntakeError`, not a verdict.
 pub fn judge(
     bytes: &[u8],
     kind: MaterialKind,
     limits: &IntakeLimits,
     t: &Thresholds,
+) -> Result<Judgement, IntakeError> {
+    judge_inner(bytes, kind, limits, t, &mut |_| Vec::new())
+}
+
+/// The same, asking `text` for the text detector's boxes in the image it is given (the
+/// decoded photo) when no document outline stands out from the surface on its own: the print
+/// inside an outline then decides (`document::Search::best_with_text`). The detector runs at
+/// most once, and only on such photos.
+pub fn judge_with_text<E>(
+    bytes: &[u8],
+    kind: MaterialKind,
+    limits: &IntakeLimits,
+    t: &Thresholds,
+    text: impl FnOnce(&RgbImage) -> Result<Vec<TextBox>, E>,
+) -> Result<Result<Judgement, IntakeError>, E> {
+    let mut text = Some(text);
+    let mut failed = None;
+    let judged = judge_inner(
+        bytes,
+        kind,
+        limits,
+        t,
+        &mut |img| match text.take().map(|f| f(img)) {
+            Some(Ok(boxes)) => boxes,
+            Some(Err(e)) => {
+                failed = Some(e);
+                Vec::new()
+            }
+            None => Vec::new(),
+        },
+    );
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(judged),
+    }
+}
+
+fn judge_inner(
+    bytes: &[u8],
+    kind: MaterialKind,
+    limits: &IntakeLimits,
+    t: &Thresholds,
+    text: &mut dyn FnMut(&RgbImage) -> Vec<TextBox>,
 ) -> Result<Judgement, IntakeError> {
     let mut timings = Timings::default();
     let start = Instant::now();
@@ -192,7 +245,16 @@ pub fn judge(
     let start = Instant::now();
     let small = decode::resize_to_long_side(&work, DETECT_LONG_SIDE);
     let small_gray = quality::luma(&small);
-    let found = document::find(&small_gray, shape);
+    let search = document::Search::new(&small_gray, shape);
+    let found = search.best().or_else(|| {
+        let layout = print_layout(kind)?;
+        let to_small = small.width() as f32 / work.width() as f32;
+        let boxes: Vec<TextBox> = text(&work)
+            .iter()
+            .map(|b| b.map(|(x, y)| (x * to_small, y * to_small)))
+            .collect();
+        search.best_with_text(&boxes, &layout)
+    });
     timings.detect = start.elapsed();
     // A washed-out frame is overexposed whatever the outline search found in it, and without
     // a document the frame's exposure still says why, when that is why.

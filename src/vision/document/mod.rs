@@ -7,6 +7,9 @@
 //! of closed edge contours (which hold when a side is too curved or short for a line).
 
 mod lines;
+mod text_cue;
+
+pub use text_cue::{PrintLayout, TextBox, CARD_BACK, CARD_FRONT};
 
 use image::{GrayImage, Rgb, RgbImage};
 use imageproc::contours::{find_contours, BorderType};
@@ -92,6 +95,42 @@ impl Quad {
             .fold(f32::INFINITY, f32::min)
     }
 
+    /// Whether `p` is inside (or on) the quad, which must be convex, whatever its winding.
+    pub fn contains(&self, p: (f32, f32)) -> bool {
+        let q = self.0;
+        let mut sign = 0f32;
+        for i in 0..4 {
+            let (a, b) = (q[i], q[(i + 1) % 4]);
+            let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+            if cross.abs() < 1e-3 {
+                continue;
+            }
+            if sign == 0.0 {
+                sign = cross.signum();
+            } else if cross.signum() != sign {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// How far `p` lies outside the quad (convex, either winding): its greatest distance past
+    /// any side's line, 0 inside.
+    pub fn distance_outside(&self, p: (f32, f32)) -> f32 {
+        let q = self.0;
+        let turn = (0..4)
+            .map(|i| q[i].0 * q[(i + 1) % 4].1 - q[(i + 1) % 4].0 * q[i].1)
+            .sum::<f32>()
+            .signum();
+        (0..4)
+            .map(|i| {
+                let (a, b) = (q[i], q[(i + 1) % 4]);
+                let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1e-3);
+                -turn * ((b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0)) / len
+            })
+            .fold(0.0, f32::max)
+    }
+
     /// Orders four points clockwise from the top-left one.
     fn from_points(mut pts: [(f32, f32); 4]) -> Quad {
         let cx = pts.iter().map(|p| p.0).sum::<f32>() / 4.0;
@@ -169,70 +208,152 @@ const FRAME_PENALTY: f32 = 0.85;
 /// whatever runs past the border.
 const CLOSED_SUPPORT: f32 = 0.8;
 
-/// The most plausible document outline in `gray`, if any: of the quadrilaterals of a plausible
-/// shape whose sides the image supports, the largest and best supported; one wholly inside
-/// the frame before one that runs past its border.
-pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
-    let (w, h) = gray.dimensions();
-    let frame_area = (w * h) as f32;
-    let blurred = smoothed(gray);
-    let edges = lines::Edges::of(&blurred);
-    let accept = |quad: &Quad, at_frame: bool| {
-        let (long, short) = quad.side_lengths();
-        // A document cut off by the frame shows any aspect; it is kept so the verdict can
-        // say "cut off" rather than "no document".
-        let plausible =
-            shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short));
-        short >= 8.0 && plausible && quad.area() >= frame_area * 0.004
-    };
-    let mut candidates = lines::candidates(
-        &edges,
-        accept,
-        MIN_SIDE_SUPPORT.min(MIN_SIDE_SUPPORT_AT_FRAME),
-    );
-    for quad in outlines(&blurred) {
-        let at_frame = quad.margin_to_frame(w, h) < 3.0;
-        if accept(&quad, at_frame) {
-            candidates.push(contour_candidate(&edges, quad, w, h));
+/// With the print inside as evidence (`text_cue`), an outline needs each side as well
+/// supported as always but less on average, and need not stand out from the surface: a
+/// card's rim on a checked cloth is broken where a light check meets it, and as strong as
+/// the checks where a dark one does.
+const MIN_MEAN_SUPPORT_WITH_TEXT: f32 = 0.55;
+const MIN_MEAN_SUPPORT_AT_FRAME_WITH_TEXT: f32 = 0.62;
+/// How much of the outline's long and short extent its print must span; an outline around
+/// more than the document spans less. Below the least of the tuning families' cards
+/// (`text_cue::CARD_FRONT`, `CARD_BACK`) but for 3 of 59 fronts along the short side.
+const MIN_TEXT_SPREAD: (f32, f32) = (0.42, 0.5);
+
+/// The outline searches over one photo, their candidates kept so that a second cue (the text
+/// inside) can be weighed without searching again.
+pub struct Search {
+    edges: lines::Edges,
+    candidates: Vec<lines::Candidate>,
+}
+
+impl Search {
+    /// Every quadrilateral of a plausible shape from both searches, each side scored.
+    pub fn new(gray: &GrayImage, shape: DocShape) -> Search {
+        let (w, h) = gray.dimensions();
+        let frame_area = (w * h) as f32;
+        let blurred = smoothed(gray);
+        let edges = lines::Edges::of(&blurred);
+        let accept = |quad: &Quad, at_frame: bool| {
+            let (long, short) = quad.side_lengths();
+            // A document cut off by the frame shows any aspect; it is kept so the verdict can
+            // say "cut off" rather than "no document".
+            let plausible =
+                shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short));
+            short >= 8.0 && plausible && quad.area() >= frame_area * 0.004
+        };
+        let mut candidates = lines::candidates(
+            &edges,
+            accept,
+            MIN_SIDE_SUPPORT.min(MIN_SIDE_SUPPORT_AT_FRAME),
+        );
+        for quad in outlines(&blurred) {
+            let at_frame = quad.margin_to_frame(w, h) < 3.0;
+            if accept(&quad, at_frame) {
+                candidates.push(contour_candidate(&edges, quad, w, h));
+            }
         }
+        Search { edges, candidates }
     }
-    let best = |at_frame: bool| {
-        candidates
-            .iter()
-            .filter(|c| {
-                let (mean, least) = c.support_stats();
-                let frames = c.frame_sides();
-                let supported = if at_frame {
-                    (1..=2).contains(&frames)
-                        && least >= MIN_SIDE_SUPPORT_AT_FRAME
-                        && mean >= MIN_MEAN_SUPPORT_AT_FRAME
-                } else {
-                    frames == 0 && least >= MIN_SIDE_SUPPORT && mean >= MIN_MEAN_SUPPORT
-                };
-                supported && lines::outline_contrast(&edges, c) >= MIN_OUTLINE_CONTRAST
-            })
-            .max_by(|a, b| score(a).total_cmp(&score(b)))
-    };
-    // A quadrilateral wholly inside the frame is preferred unless one that runs past the
-    // border is clearly better: inside a cut-off card, a line of its print can close a
-    // smaller, worse-supported quadrilateral.
-    let chosen = match (best(false), best(true)) {
-        (Some(inside), Some(past))
-            if inside.support_stats().1 < CLOSED_SUPPORT
-                && score(past) * FRAME_PENALTY > score(inside) =>
-        {
-            past
+
+    /// The most plausible document outline, if any: of the quadrilaterals whose sides the
+    /// image supports and whose rim stands out from the surface, the largest and best
+    /// supported; one wholly inside the frame before one that runs past its border.
+    pub fn best(&self) -> Option<Found> {
+        self.choose(MIN_MEAN_SUPPORT, MIN_MEAN_SUPPORT_AT_FRAME, |c| {
+            (lines::outline_contrast(&self.edges, c) >= MIN_OUTLINE_CONTRAST).then(|| score(c))
+        })
+    }
+
+    /// The same with the text detector's boxes in this photo's pixels (`text`) as the
+    /// evidence in place of the rim's contrast, for when `best` finds nothing: of the
+    /// outlines that hold the print, the one it sits in as it sits on a document laid out as
+    /// `layout` (on a checked cloth, the cloth's lines close quadrilaterals around the card
+    /// and the portrait's frame closes one inside it that hold the print too).
+    pub fn best_with_text(&self, text: &[TextBox], layout: &PrintLayout) -> Option<Found> {
+        if text.is_empty() {
+            return None;
         }
-        (Some(inside), _) => inside,
-        (None, past) => past?,
-    };
-    // The line search's corners go round either way from any corner; the crop needs them
-    // clockwise from the top-left.
-    Some(Found {
-        quad: Quad::from_points(lines::refine(&edges, chosen).0),
-        edge_support: chosen.support_stats().0,
-        contrast: lines::outline_contrast(&edges, chosen),
-    })
+        self.choose(
+            MIN_MEAN_SUPPORT_WITH_TEXT,
+            MIN_MEAN_SUPPORT_AT_FRAME_WITH_TEXT,
+            |c| {
+                let fit = text_cue::fit(&c.quad, text);
+                fit.agrees(MIN_TEXT_SPREAD).then(|| -layout.distance(&fit))
+            },
+        )
+    }
+
+    /// Of the candidates well enough supported that `rank` accepts (Some), the highest
+    /// ranked.
+    fn choose(
+        &self,
+        min_mean: f32,
+        min_mean_at_frame: f32,
+        rank: impl Fn(&lines::Candidate) -> Option<f32>,
+    ) -> Option<Found> {
+        let best = |at_frame: bool| {
+            self.candidates
+                .iter()
+                .filter(|c| {
+                    let (mean, least) = c.support_stats();
+                    let frames = c.frame_sides();
+                    if at_frame {
+                        (1..=2).contains(&frames)
+                            && least >= MIN_SIDE_SUPPORT_AT_FRAME
+                            && mean >= min_mean_at_frame
+                    } else {
+                        frames == 0 && least >= MIN_SIDE_SUPPORT && mean >= min_mean
+                    }
+                })
+                .filter_map(|c| Some((rank(c)?, c)))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, c)| c)
+        };
+        // A quadrilateral wholly inside the frame is preferred unless one that runs past the
+        // border is clearly better: inside a cut-off card, a line of its print can close a
+        // smaller, worse-supported quadrilateral.
+        let chosen = match (best(false), best(true)) {
+            (Some(inside), Some(past))
+                if inside.support_stats().1 < CLOSED_SUPPORT
+                    && score(past) * FRAME_PENALTY > score(inside) =>
+            {
+                past
+            }
+            (Some(inside), _) => inside,
+            (None, past) => past?,
+        };
+        // The line search's corners go round either way from any corner; the crop needs them
+        // clockwise from the top-left.
+        Some(Found {
+            quad: Quad::from_points(lines::refine(&self.edges, chosen).0),
+            edge_support: chosen.support_stats().0,
+            contrast: lines::outline_contrast(&self.edges, chosen),
+        })
+    }
+
+    /// The best scored candidates (every side at least fairly supported), for
+    /// `examples/debug_detect`.
+    pub fn debug_candidates(&self) -> Vec<String> {
+        let mut c: Vec<&lines::Candidate> = self.candidates.iter().collect();
+        c.sort_by(|a, b| score(b).total_cmp(&score(a)));
+        c.iter()
+            .take(12)
+            .map(|c| {
+                let q = c.quad.0.map(|(x, y)| (x.round(), y.round()));
+                format!(
+                    "{q:?} support {:?} contrast {:.2} score {:.1}",
+                    c.support.map(|s| s.map(|v| (v * 100.0).round() / 100.0)),
+                    lines::outline_contrast(&self.edges, c),
+                    score(c)
+                )
+            })
+            .collect()
+    }
+}
+
+/// The most plausible document outline in `gray`, if any (`Search::best`).
+pub fn find(gray: &GrayImage, shape: DocShape) -> Option<Found> {
+    Search::new(gray, shape).best()
 }
 
 /// Larger and better supported is better; the weakest side counts twice over.
@@ -257,34 +378,6 @@ fn contour_candidate(edges: &lines::Edges, quad: Quad, w: u32, h: u32) -> lines:
         (!on_border(a, b)).then(|| lines::side_support(edges, a, b))
     });
     lines::Candidate { quad, support }
-}
-
-/// The best scored candidates whatever their support, for `examples/debug_detect`.
-pub fn debug_candidates(gray: &GrayImage, shape: DocShape) -> Vec<String> {
-    let (w, h) = gray.dimensions();
-    let blurred = smoothed(gray);
-    let edges = lines::Edges::of(&blurred);
-    let accept = |quad: &Quad, _: bool| {
-        let (long, short) = quad.side_lengths();
-        short >= 8.0 && shape.accepts(long / short) && quad.area() >= (w * h) as f32 * 0.004
-    };
-    let mut c = lines::candidates(&edges, accept, 0.0);
-    for q in outlines(&blurred) {
-        c.push(contour_candidate(&edges, q, w, h));
-    }
-    c.sort_by(|a, b| score(b).total_cmp(&score(a)));
-    c.iter()
-        .take(12)
-        .map(|c| {
-            let q = c.quad.0.map(|(x, y)| (x.round(), y.round()));
-            format!(
-                "{q:?} support {:?} contrast {:.2} score {:.1}",
-                c.support.map(|s| s.map(|v| (v * 100.0).round() / 100.0)),
-                lines::outline_contrast(&edges, c),
-                score(c)
-            )
-        })
-        .collect()
 }
 
 /// Maps the 1st..99th percentile of `gray` onto the full 0..255 range.
@@ -427,6 +520,71 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A light card on a cloth of light and dark checks as strong as its rim, with dark
+    /// lines of print: the boxes of the print, where the rim is not enough.
+    fn card_on_checks() -> (GrayImage, Vec<TextBox>) {
+        let (w, h) = (640, 480);
+        let mut img = GrayImage::from_fn(w, h, |x, y| {
+            image::Luma([if (x / 40 + y / 40) % 2 == 0 { 70 } else { 205 }])
+        });
+        let card = [(150, 130), (490, 130), (490, 344), (150, 344)];
+        draw_polygon_mut(
+            &mut img,
+            &card.map(|(x, y)| Point::new(x, y)),
+            image::Luma([225]),
+        );
+        let mut boxes = Vec::new();
+        for (i, (x0, x1)) in [(180, 400), (180, 360), (180, 420), (180, 380), (230, 470)]
+            .into_iter()
+            .enumerate()
+        {
+            let y0 = 155 + 38 * i as u32;
+            for y in y0..y0 + 10 {
+                for x in (x0..x1).filter(|x| x % 14 < 10) {
+                    img.put_pixel(x, y, image::Luma([40]));
+                }
+            }
+            let (x0, x1, y0) = (x0 as f32, x1 as f32, y0 as f32);
+            boxes.push([
+                (x0 - 3.0, y0 - 3.0),
+                (x1 + 3.0, y0 - 3.0),
+                (x1 + 3.0, y0 + 13.0),
+                (x0 - 3.0, y0 + 13.0),
+            ]);
+        }
+        (img, boxes)
+    }
+
+    #[test]
+    fn the_print_finds_a_card_whose_rim_is_no_stronger_than_the_cloth() {
+        let (img, boxes) = card_on_checks();
+        let search = Search::new(&img, DocShape::Card);
+        assert!(search.best().is_none(), "the rim alone stands out: no test");
+        let found = search
+            .best_with_text(&boxes, &CARD_FRONT)
+            .expect("the card, from its print");
+        let [tl, tr, br, bl] = found.quad.0;
+        for (got, want) in [
+            (tl, (150.0, 130.0)),
+            (tr, (490.0, 130.0)),
+            (br, (490.0, 344.0)),
+            (bl, (150.0, 344.0)),
+        ] {
+            assert!(
+                (got.0 - want.0).abs() < 6.0 && (got.1 - want.1).abs() < 6.0,
+                "{:?}",
+                found.quad
+            );
+        }
+        // The same print somewhere else on the cloth is no card here.
+        let elsewhere: Vec<TextBox> = boxes
+            .iter()
+            .map(|b| b.map(|(x, y)| (x - 140.0, y + 140.0)))
+            .collect();
+        let wrong = search.best_with_text(&elsewhere, &CARD_FRONT);
+        assert!(wrong.is_none(), "{wrong:?}");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use imageproc::point::Point;
 
 use super::geometry::{order_corners, Quad};
 use super::tensor::write_bgr_chw;
-use crate::vision::decode;
 use crate::vision::runtime::Model;
+use crate::vision::{decode, document};
 
 #[derive(Debug, Clone, Copy)]
 pub struct DetParams {
@@ -153,7 +153,7 @@ fn mean_inside(prob: &[f32], w: u32, h: u32, q: &Quad) -> f32 {
     let (mut sum, mut n) = (0f32, 0u32);
     for y in y0..=y1 {
         for x in x0..=x1 {
-            if inside_convex(q, (x as f32, y as f32)) {
+            if document::Quad(*q).contains((x as f32, y as f32)) {
                 sum += prob[(y * w + x) as usize];
                 n += 1;
             }
@@ -164,24 +164,6 @@ fn mean_inside(prob: &[f32], w: u32, h: u32, q: &Quad) -> f32 {
     } else {
         sum / n as f32
     }
-}
-
-/// Whether `p` is inside (or on) the convex quad, whatever its winding.
-fn inside_convex(q: &Quad, p: (f32, f32)) -> bool {
-    let mut sign = 0f32;
-    for i in 0..4 {
-        let (a, b) = (q[i], q[(i + 1) % 4]);
-        let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
-        if cross.abs() < 1e-3 {
-            continue;
-        }
-        if sign == 0.0 {
-            sign = cross.signum();
-        } else if cross.signum() != sign {
-            return false;
-        }
-    }
-    true
 }
 
 /// Grows a rectangle outward by `area × ratio / perimeter` on every side: the polygon offset

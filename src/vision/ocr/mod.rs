@@ -129,6 +129,13 @@ impl OcrEngine {
             .unwrap_or_default())
     }
 
+    /// The boxes of the lines of text in `img`, unread (the gate's cue to where a document
+    /// is).
+    pub fn text_boxes(&self, img: &RgbImage) -> anyhow::Result<Vec<Quad>> {
+        let found = det::detect(&self.det, img, &self.params)?;
+        Ok(found.into_iter().map(|(q, _)| q).collect())
+    }
+
     /// Reads every line of text in `img` (a flattened document or any picture).
     pub fn read(&self, img: &RgbImage) -> anyhow::Result<OcrOutput> {
         let mut timings = OcrTimings::default();
