@@ -212,13 +212,18 @@ async fn image(
     };
     let kind = MaterialKind::parse(&m.kind).unwrap_or(MaterialKind::Other);
     let (blobs, blob, limits) = (ctx.blobs.clone(), m.blob.clone(), ctx.intake_limits);
+    let models = ctx.models.clone();
     let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
         let bytes = blobs.get(&blob)?;
         if !crop {
             return Ok(Some(bytes));
         }
-        let judged = gate::judge(&bytes, kind, &limits, &Default::default()).ok();
+        // The document is found as the upload's judging found it, the text cue included.
+        let judged = gate::judge_with_text(&bytes, kind, &limits, &Default::default(), |img| {
+            models.ocr.text_boxes(img)
+        })?;
         Ok(judged
+            .ok()
             .and_then(|j| j.document)
             .map(|d| decode::reencode_jpeg(&d, 90)))
     })

@@ -304,11 +304,7 @@ pub(super) fn outline_contrast(edges: &Edges, c: &Candidate) -> f32 {
 /// surface the document lies on.
 fn surroundings(edges: &Edges, quad: &Quad) -> f32 {
     let q = quad.0;
-    // Twice the signed area: its sign says which side of each edge the inside is on.
-    let turn = (0..4)
-        .map(|i| q[i].0 * q[(i + 1) % 4].1 - q[(i + 1) % 4].0 * q[i].1)
-        .sum::<f32>()
-        .signum();
+    let turn = quad.winding();
     let sides = [0, 1, 2, 3].map(|i| {
         let (a, b) = (q[i], q[(i + 1) % 4]);
         let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt().max(1e-3);

@@ -64,18 +64,21 @@ pub struct TextFit {
     pub aligned_outside: usize,
     /// Boxes inside that reach past a side.
     pub cut: usize,
+    /// The larger angle (degrees) between a long side and the print's mean direction.
+    pub side_turn: f32,
     /// How much of the outline's long and short extent the boxes inside span (0..1).
     pub spread: (f32, f32),
 }
 
 impl TextFit {
-    /// Whether this is how a document's print sits on it: enough lines, along its long
-    /// sides, none cut and none left outside, spread over at least `min_spread` of it.
+    /// Whether this is how a document's print sits on it: enough lines, along each of its
+    /// long sides, none cut and none left outside, spread over at least `min_spread` of it.
     pub fn agrees(&self, min_spread: (f32, f32)) -> bool {
         self.aligned >= MIN_ALIGNED_LINES
             && self.aligned as f32 >= MIN_ALIGNED_SHARE * self.elongated as f32
             && self.aligned as f32 >= MIN_HELD_SHARE * (self.aligned + self.aligned_outside) as f32
             && self.cut == 0
+            && self.side_turn <= ANGLE_TOLERANCE_DEG
             && self.spread.0 >= min_spread.0
             && self.spread.1 >= min_spread.1
     }
@@ -94,17 +97,42 @@ fn direction(v: (f32, f32)) -> f32 {
     v.1.atan2(v.0).to_degrees().rem_euclid(180.0)
 }
 
-/// The unit vector along the quad's long sides (the mean of the pair).
-fn long_axis(q: &[(f32, f32); 4]) -> (f32, f32) {
+/// The quad's two long sides, as vectors running the same way.
+fn long_sides(q: &[(f32, f32); 4]) -> [(f32, f32); 2] {
     let (top, bottom) = (sub(q[1], q[0]), sub(q[2], q[3]));
     let (right, left) = (sub(q[2], q[1]), sub(q[3], q[0]));
-    let pair = if length(top) + length(bottom) >= length(right) + length(left) {
-        (top.0 + bottom.0, top.1 + bottom.1)
+    if length(top) + length(bottom) >= length(right) + length(left) {
+        [top, bottom]
     } else {
-        (right.0 + left.0, right.1 + left.1)
-    };
+        [right, left]
+    }
+}
+
+/// The unit vector along the quad's long sides (the mean of the pair).
+fn long_axis(q: &[(f32, f32); 4]) -> (f32, f32) {
+    let [a, b] = long_sides(q);
+    let pair = (a.0 + b.0, a.1 + b.1);
     let n = length(pair).max(1e-6);
     (pair.0 / n, pair.1 / n)
+}
+
+/// Smallest difference between two line directions (degrees, modulo 180).
+fn turn_between(a: f32, b: f32) -> f32 {
+    let d = (a - b).rem_euclid(180.0);
+    d.min(180.0 - d)
+}
+
+/// The mean direction of lines (degrees, modulo 180: averaged as doubled angles so that 179°
+/// and 1° mean 0°).
+fn mean_direction(directions: &[f32]) -> Option<f32> {
+    if directions.is_empty() {
+        return None;
+    }
+    let (c, s) = directions.iter().fold((0.0f32, 0.0f32), |(c, s), d| {
+        let r = (2.0 * d).to_radians();
+        (c + r.cos(), s + r.sin())
+    });
+    Some((s.atan2(c).to_degrees() / 2.0).rem_euclid(180.0))
 }
 
 /// Where the text boxes `text` (corners in the quad's image) sit inside `quad`.
@@ -130,30 +158,38 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
     let (inside, outside): (Vec<&TextBox>, Vec<_>) =
         text.iter().partition(|b| quad.contains(centre(b)));
     let axis_deg = direction(u);
-    // Some(true) for a line along the outline's long sides, Some(false) for one across them,
-    // None for a box too square to say.
-    let runs_along = |b: &TextBox| {
+    // The direction of a box's long side; None for a box too square to have one.
+    let line_direction = |b: &TextBox| {
         let (a, c) = (sub(b[1], b[0]), sub(b[2], b[1]));
         let (long, short) = if length(a) >= length(c) {
             (a, c)
         } else {
             (c, a)
         };
-        if length(long) < MIN_ELONGATION * length(short).max(1e-3) {
-            return None;
-        }
-        let d = (direction(long) - axis_deg).rem_euclid(180.0);
-        Some(d.min(180.0 - d) <= ANGLE_TOLERANCE_DEG)
+        (length(long) >= MIN_ELONGATION * length(short).max(1e-3)).then(|| direction(long))
     };
-    let elongated = inside.iter().filter(|b| runs_along(b).is_some()).count();
-    let aligned = inside
+    let runs_along = |b: &TextBox| {
+        line_direction(b).is_some_and(|d| turn_between(d, axis_deg) <= ANGLE_TOLERANCE_DEG)
+    };
+    let elongated = inside
         .iter()
-        .filter(|b| runs_along(b) == Some(true))
+        .filter(|b| line_direction(b).is_some())
         .count();
-    let aligned_outside = outside
+    let along: Vec<f32> = inside
         .iter()
-        .filter(|b| runs_along(b) == Some(true))
-        .count();
+        .filter(|b| runs_along(b))
+        .filter_map(|b| line_direction(b))
+        .collect();
+    let aligned = along.len();
+    let aligned_outside = outside.iter().filter(|b| runs_along(b)).count();
+    // Each long side against the print: an outline skewed against the card (a cloth's line
+    // for one side) averages to the print's direction but is not the card's.
+    let side_turn = mean_direction(&along).map_or(90.0, |print| {
+        long_sides(&quad.0)
+            .iter()
+            .map(|&side| turn_between(direction(side), print))
+            .fold(0.0, f32::max)
+    });
     let tolerance = CUT_TOLERANCE * quad_short;
     let cut = inside
         .iter()
@@ -173,6 +209,7 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
         elongated,
         aligned_outside,
         cut,
+        side_turn,
         spread,
     }
 }
@@ -239,6 +276,23 @@ mod tests {
         let f = fit(&beside, &text);
         assert_eq!((f.aligned, f.aligned_outside, f.cut), (3, 1, 0), "{f:?}");
         assert!(!f.agrees((0.1, 0.1)));
+    }
+
+    #[test]
+    fn an_outline_skewed_against_the_print_does_not() {
+        let text = [
+            line(20.0, 90.0, 150.0),
+            line(20.0, 115.0, 200.0),
+            line(20.0, 140.0, 180.0),
+            line(60.0, 165.0, 280.0),
+        ];
+        // The top side climbs 14° while the print runs level; the mean of the long sides
+        // is still within the tolerance.
+        let skewed = Quad([(0.0, 75.0), (300.0, 0.0), (300.0, 190.0), (0.0, 190.0)]);
+        let f = fit(&skewed, &text);
+        assert_eq!((f.aligned, f.cut), (4, 0), "{f:?}");
+        assert!(f.side_turn > 10.0 && !f.agrees((0.1, 0.1)), "{f:?}");
+        assert!(fit(&card(), &text).side_turn < 0.5);
     }
 
     #[test]
