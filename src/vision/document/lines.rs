@@ -167,7 +167,7 @@ impl Line {
 }
 
 /// Smallest difference between two line angles (degrees, modulo 180).
-fn angle_between(a: f32, b: f32) -> f32 {
+pub(super) fn angle_between(a: f32, b: f32) -> f32 {
     let d = (a - b).rem_euclid(180.0);
     d.min(180.0 - d)
 }

@@ -4,6 +4,7 @@
 //! print still does: a document's lines of text run along its long sides and spread over most
 //! of it, and a patch of tablecloth holds none.
 
+use super::lines::angle_between;
 use super::Quad;
 
 /// Corners of a line of text, as the text detector gives them.
@@ -116,12 +117,6 @@ fn long_axis(q: &[(f32, f32); 4]) -> (f32, f32) {
     (pair.0 / n, pair.1 / n)
 }
 
-/// Smallest difference between two line directions (degrees, modulo 180).
-fn turn_between(a: f32, b: f32) -> f32 {
-    let d = (a - b).rem_euclid(180.0);
-    d.min(180.0 - d)
-}
-
 /// The mean direction of lines (degrees, modulo 180: averaged as doubled angles so that 179°
 /// and 1° mean 0°).
 fn mean_direction(directions: &[f32]) -> Option<f32> {
@@ -169,7 +164,7 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
         (length(long) >= MIN_ELONGATION * length(short).max(1e-3)).then(|| direction(long))
     };
     let runs_along = |b: &TextBox| {
-        line_direction(b).is_some_and(|d| turn_between(d, axis_deg) <= ANGLE_TOLERANCE_DEG)
+        line_direction(b).is_some_and(|d| angle_between(d, axis_deg) <= ANGLE_TOLERANCE_DEG)
     };
     let elongated = inside
         .iter()
@@ -187,7 +182,7 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
     let side_turn = mean_direction(&along).map_or(90.0, |print| {
         long_sides(&quad.0)
             .iter()
-            .map(|&side| turn_between(direction(side), print))
+            .map(|&side| angle_between(direction(side), print))
             .fold(0.0, f32::max)
     });
     let tolerance = CUT_TOLERANCE * quad_short;
