@@ -217,18 +217,23 @@ mod tests {
         [(x0, y), (x1, y), (x1, y + 10.0), (x0, y + 10.0)]
     }
 
+    /// Four lines of print across `card()`, the last one indented.
+    fn card_print() -> [TextBox; 4] {
+        [
+            line(20.0, 20.0, 150.0),
+            line(20.0, 60.0, 200.0),
+            line(20.0, 100.0, 180.0),
+            line(60.0, 160.0, 280.0),
+        ]
+    }
+
     fn card() -> Quad {
         Quad([(0.0, 0.0), (300.0, 0.0), (300.0, 190.0), (0.0, 190.0)])
     }
 
     #[test]
     fn lines_across_a_card_agree_with_its_outline() {
-        let text = [
-            line(20.0, 20.0, 150.0),
-            line(20.0, 60.0, 200.0),
-            line(20.0, 100.0, 180.0),
-            line(60.0, 160.0, 280.0),
-        ];
+        let text = card_print();
         let f = fit(&card(), &text);
         assert_eq!((f.aligned, f.elongated), (4, 4));
         assert!((f.spread.0 - 260.0 / 300.0).abs() < 1e-3, "{f:?}");
@@ -255,12 +260,7 @@ mod tests {
 
     #[test]
     fn an_outline_through_the_print_or_beside_some_of_it_does_not() {
-        let text = [
-            line(20.0, 20.0, 150.0),
-            line(20.0, 60.0, 200.0),
-            line(20.0, 100.0, 180.0),
-            line(60.0, 160.0, 280.0),
-        ];
+        let text = card_print();
         // Its right side runs through two of the lines.
         let through = Quad([(0.0, 0.0), (170.0, 0.0), (170.0, 115.0), (0.0, 115.0)]);
         let f = fit(&through, &text);
