@@ -28,6 +28,10 @@ pub struct Thresholds {
     pub max_clipped: f64,
     /// The same for the whole frame, when no document was found in it.
     pub max_frame_clipped: f64,
+    /// Share of a found document at or above 250 from which the whole frame's clipping
+    /// counts too: a frame washed out around a document that kept its detail is a white
+    /// desk, not an overexposed photo.
+    pub min_clipped_for_frame: f64,
     pub max_glare: f64,
     pub min_colourfulness: f64,
     /// Share of the frame the document must cover.
@@ -49,6 +53,7 @@ impl Default for Thresholds {
             min_mean_luma: 80.0,
             max_clipped: 0.25,
             max_frame_clipped: 0.15,
+            min_clipped_for_frame: 0.05,
             max_glare: 0.004,
             min_colourfulness: 6.0,
             min_fill: 0.12,
@@ -246,18 +251,35 @@ fn judge_inner(
     let small = decode::resize_to_long_side(&work, DETECT_LONG_SIDE);
     let small_gray = quality::luma(&small);
     let search = document::Search::new(&small_gray, shape);
-    let found = search.best().or_else(|| {
-        let layout = print_layout(kind)?;
-        let to_small = small.width() as f32 / work.width() as f32;
-        let boxes: Vec<TextBox> = text(&work)
-            .iter()
-            .map(|b| b.map(|(x, y)| (x * to_small, y * to_small)))
-            .collect();
-        search.best_with_text(&boxes, &layout)
-    });
+    let (sw, sh) = small.dimensions();
+    let whole = |f: &document::Found| {
+        f64::from(f.quad.margin_to_frame(sw, sh)) / f64::from(sw.min(sh)) >= t.min_edge_margin
+    };
+    let by_rim = search.best();
+    // The print is asked when the rim finds nothing, and when what it finds touches the
+    // frame: a rim outline can close on a line of the surface, or the frame's own border,
+    // beside a card wholly in frame, and a card in the middle of the frame is never cut off.
+    let found = match by_rim {
+        Some(f) if whole(&f) => Some(f),
+        by_rim => {
+            let by_print = print_layout(kind).and_then(|layout| {
+                let to_small = sw as f32 / work.width() as f32;
+                let boxes: Vec<TextBox> = text(&work)
+                    .iter()
+                    .map(|b| b.map(|(x, y)| (x * to_small, y * to_small)))
+                    .collect();
+                search.best_with_text(&boxes, &layout)
+            });
+            match (by_rim, by_print) {
+                (Some(rim), Some(print)) if !whole(&print) => Some(rim),
+                (by_rim, by_print) => by_print.or(by_rim),
+            }
+        }
+    };
     timings.detect = start.elapsed();
-    // A washed-out frame is overexposed whatever the outline search found in it, and without
-    // a document the frame's exposure still says why, when that is why.
+    // A washed-out frame is overexposed whatever the outline search found in it, unless that
+    // document kept its detail; and without a document the frame's exposure still says why,
+    // when that is why.
     let frame = frame_exposure_checks(&small_gray, t);
 
     let Some(found) = found else {
@@ -310,11 +332,13 @@ fn judge_inner(
     ));
     checks.push(at_least("sharpness", m.sharpness, t.min_sharpness));
     checks.extend(exposure_checks(&m, t));
-    checks.extend(
-        frame
-            .into_iter()
-            .filter(|c| c.check == "frame_clipped_highlights"),
-    );
+    if m.clipped >= t.min_clipped_for_frame {
+        checks.extend(
+            frame
+                .into_iter()
+                .filter(|c| c.check == "frame_clipped_highlights"),
+        );
+    }
     checks.push(at_most("glare", m.glare, t.max_glare));
     checks.push(at_least(
         "colourfulness",
@@ -341,7 +365,8 @@ fn exposure_checks(m: &Measures, t: &Thresholds) -> Vec<Check> {
 
 /// Brightness and clipping of a whole frame: for a face photo, for a frame with no document
 /// found (a washed-out card often has no outline left, and then "overexposed" is the useful
-/// answer), and as a guard that catches a washed-out frame whatever outline was found.
+/// answer), and as a guard that catches a washed-out frame whatever outline was found (one
+/// inside that has lost some detail too: `Thresholds::min_clipped_for_frame`).
 fn frame_exposure_checks(gray: &GrayImage, t: &Thresholds) -> Vec<Check> {
     vec![
         at_least("brightness", quality::mean_luma(gray), t.min_mean_luma),

@@ -22,6 +22,11 @@ const DIRECTIONS: usize = 180;
 const NO_EDGE: u8 = u8::MAX;
 /// Lines kept from the transform, strongest first.
 const MAX_LINES: usize = 64;
+/// Lines kept from the transform at a known document's angles (`candidates_along`).
+const MAX_LINES_ALONG: usize = 32;
+/// How far (degrees) a side may turn from the print's direction or its normal: perspective
+/// turns a card's sides by some degrees against the print across the middle.
+const ALONG_WINDOW_DEG: f32 = 8.0;
 /// How far (degrees) an edge pixel's normal may differ from a side's.
 const ANGLE_TOLERANCE_DEG: f32 = 20.0;
 /// Pixels along the frame's border that hold no edges.
@@ -104,6 +109,10 @@ impl Edges {
         }
     }
 
+    pub(super) fn size(&self) -> (u32, u32) {
+        (self.w, self.h)
+    }
+
     fn at(&self, x: i32, y: i32) -> Option<f32> {
         if x < 0 || y < 0 || x >= self.w as i32 || y >= self.h as i32 {
             return None;
@@ -172,8 +181,9 @@ pub(super) fn angle_between(a: f32, b: f32) -> f32 {
     d.min(180.0 - d)
 }
 
-/// The strongest straight lines through the edge pixels.
-fn hough(edges: &Edges) -> Vec<Line> {
+/// The strongest straight lines through the edge pixels, at most `max_lines`, of the normal
+/// angles (whole degrees) that `keep` accepts.
+fn hough(edges: &Edges, keep: impl Fn(usize) -> bool, max_lines: usize) -> Vec<Line> {
     let (w, h) = (edges.w as i32, edges.h as i32);
     let diag = ((w * w + h * h) as f32).sqrt().ceil() as i32;
     let rho_bins = (2 * diag + 1) as usize;
@@ -189,6 +199,9 @@ fn hough(edges: &Edges) -> Vec<Line> {
             // off by several degrees, and only at the true angle do a side's votes agree.
             for dt in -VOTE_SPREAD..=VOTE_SPREAD {
                 let t = (theta + dt).rem_euclid(180) as usize;
+                if !keep(t) {
+                    continue;
+                }
                 let (c, s) = trig[t];
                 let rho = (x as f32 * c + y as f32 * s).round() as i32 + diag;
                 let cell = &mut acc[t * rho_bins + rho as usize];
@@ -199,7 +212,7 @@ fn hough(edges: &Edges) -> Vec<Line> {
     // Local maxima of at least 6% of the frame's short side (a small card's short side).
     let min_votes = (w.min(h) as f32 * 0.06) as u16;
     let mut peaks: Vec<(u16, usize, usize)> = Vec::new();
-    for t in 0..180usize {
+    for t in (0..180usize).filter(|&t| keep(t)) {
         for r in 0..rho_bins {
             let v = acc[t * rho_bins + r];
             if v < min_votes {
@@ -236,7 +249,7 @@ fn hough(edges: &Edges) -> Vec<Line> {
             continue;
         }
         lines.push(line);
-        if lines.len() == MAX_LINES {
+        if lines.len() == max_lines {
             break;
         }
     }
@@ -257,8 +270,11 @@ fn frame_lines(w: u32, h: u32) -> [Line; 4] {
 /// How much of the segment `a`-`b` runs along edge pixels whose normal is the segment's, all
 /// of one polarity (the majority's): 0..1. The ends (rounded corners) are not sampled.
 pub(super) fn side_support(edges: &Edges, a: (f32, f32), b: (f32, f32)) -> f32 {
-    segment_support(edges, a, b, 0.07, 0.93)
+    segment_support(edges, a, b, SIDE_SPAN, Polarity::One)
 }
+
+/// The part of a side its support is measured on: the ends (rounded corners) are not.
+const SIDE_SPAN: (f32, f32) = (0.07, 0.93);
 
 /// How far a candidate's outline stands out from what surrounds it: the median gradient
 /// magnitude of the edge pixels along its sides (frame borders aside) over the median of the
@@ -336,8 +352,25 @@ fn median(values: &mut [f32]) -> f32 {
     *values.select_nth_unstable_by(mid, f32::total_cmp).1
 }
 
+/// Which edge pixels along a side count for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Polarity {
+    /// Those of the majority's polarity: a document's rim is brighter (or darker) than the
+    /// surface all along; a checked cloth's lines change polarity at every check.
+    One,
+    /// Either polarity: a light card on light and dark checks is darker than the light ones
+    /// and brighter than the dark ones. For sides whose direction other evidence gives.
+    Either,
+}
+
 /// The same over the part of `a`-`b` from `t0` to `t1` (shares of its length).
-fn segment_support(edges: &Edges, a: (f32, f32), b: (f32, f32), t0: f32, t1: f32) -> f32 {
+fn segment_support(
+    edges: &Edges,
+    a: (f32, f32),
+    b: (f32, f32),
+    (t0, t1): (f32, f32),
+    polarity: Polarity,
+) -> f32 {
     let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
     if len < 4.0 {
         return 0.0;
@@ -375,7 +408,10 @@ fn segment_support(edges: &Edges, a: (f32, f32), b: (f32, f32), t0: f32, t1: f32
             None => {}
         }
     }
-    forward.max(backward) as f32 / samples as f32
+    match polarity {
+        Polarity::One => forward.max(backward) as f32 / samples as f32,
+        Polarity::Either => (forward + backward) as f32 / samples as f32,
+    }
 }
 
 /// A quadrilateral from two pairs of lines, with which of its sides are frame borders.
@@ -411,8 +447,72 @@ pub(super) fn candidates(
     accept: impl Fn(&Quad, bool) -> bool,
     least_support: f32,
 ) -> Vec<Candidate> {
+    quads_of(
+        edges,
+        hough(edges, |_| true, MAX_LINES),
+        accept,
+        least_support,
+        Polarity::One,
+    )
+}
+
+/// The same from the lines that run along `direction` (degrees) or across it, within
+/// `ALONG_WINDOW_DEG`: the sides of a document whose print runs that way. On a checked
+/// cloth, the cloth's lines crowd the card's out of the strongest 64 at every angle, but
+/// not at the card's own angle unless the card lies square on the checks; and the card's
+/// rim there changes polarity with the checks, so either polarity supports a side.
+pub(super) fn candidates_along(
+    edges: &Edges,
+    direction: f32,
+    accept: impl Fn(&Quad, bool) -> bool,
+    least_support: f32,
+) -> Vec<Candidate> {
+    let near = |t: usize| {
+        let t = t as f32;
+        angle_between(t, direction) <= ALONG_WINDOW_DEG
+            || angle_between(t, direction + 90.0) <= ALONG_WINDOW_DEG
+    };
+    let mut found = quads_of(
+        edges,
+        hough(edges, near, MAX_LINES_ALONG),
+        accept,
+        least_support,
+        Polarity::Either,
+    );
+    // Either polarity lets a cloth's lines support sides as well as the card's rim does
+    // where the card lies square on the checks; but a document ends at its corners, and a
+    // cloth's line runs on.
+    found.retain(|c| !runs_on(edges, c));
+    found
+}
+
+/// Whether a side of `c` (frame borders aside) runs on as an edge past either of its
+/// corners, beyond the rounding of a card's corner (`RUN_ON_SPAN`).
+fn runs_on(edges: &Edges, c: &Candidate) -> bool {
+    let q = c.quad.0;
+    (0..4).filter(|&i| c.support[i].is_some()).any(|i| {
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        let (t0, t1) = RUN_ON_SPAN;
+        [(-t1, -t0), (1.0 + t0, 1.0 + t1)]
+            .into_iter()
+            .any(|span| segment_support(edges, a, b, span, Polarity::Either) >= MAX_RUN_ON)
+    })
+}
+
+/// Past a corner, the stretch of a side's line (shares of its length) checked for edges.
+const RUN_ON_SPAN: (f32, f32) = (0.05, 0.2);
+/// Support past a corner from which a side runs on.
+const MAX_RUN_ON: f32 = 0.6;
+
+/// The quadrilaterals of `candidates`, from the given lines and the frame's borders.
+fn quads_of(
+    edges: &Edges,
+    mut lines: Vec<Line>,
+    accept: impl Fn(&Quad, bool) -> bool,
+    least_support: f32,
+    polarity: Polarity,
+) -> Vec<Candidate> {
     let (w, h) = (edges.w, edges.h);
-    let mut lines = hough(edges);
     lines.extend(frame_lines(w, h));
     // Near-parallel pairs (perspective lets a card's opposite sides differ by some degrees).
     let mut pairs = Vec::new();
@@ -437,7 +537,7 @@ pub(super) fn candidates(
         let key = (line, end1.min(end2), end1.max(end2));
         *cache
             .entry(key)
-            .or_insert_with(|| side_support(edges, a, b))
+            .or_insert_with(|| segment_support(edges, a, b, SIDE_SPAN, polarity))
     };
     let mut out = Vec::new();
     let inside = |p: (f32, f32)| {
@@ -496,8 +596,10 @@ pub(super) fn candidates(
             // beside a whole card does not.
             let reaches = sides.iter().all(|&(line, e1, e2, s, t)| {
                 lines[line].frame
-                    || (!lines[e1].frame || segment_support(edges, s, t, 0.0, 0.15) >= 0.5)
-                        && (!lines[e2].frame || segment_support(edges, s, t, 0.85, 1.0) >= 0.5)
+                    || (!lines[e1].frame
+                        || segment_support(edges, s, t, (0.0, 0.15), polarity) >= 0.5)
+                        && (!lines[e2].frame
+                            || segment_support(edges, s, t, (0.85, 1.0), polarity) >= 0.5)
             });
             if reaches {
                 out.push(Candidate { quad, support });
@@ -626,7 +728,11 @@ mod tests {
         let pts = [(120, 90), (560, 130), (530, 410), (95, 370)]
             .map(|(x, y)| imageproc::point::Point::new(x, y));
         imageproc::drawing::draw_polygon_mut(&mut img, &pts, image::Luma([220]));
-        let lines = hough(&Edges::of(&imageproc::filter::gaussian_blur_f32(&img, 2.0)));
+        let lines = hough(
+            &Edges::of(&imageproc::filter::gaussian_blur_f32(&img, 2.0)),
+            |_| true,
+            MAX_LINES,
+        );
         assert_eq!(lines.len(), 4, "{lines:?}");
         let near_5 = lines
             .iter()

@@ -200,10 +200,59 @@ fn outlines(blurred: &GrayImage) -> Vec<Quad> {
 /// What a document's outline must have: the share of each side (not on the frame's border)
 /// that runs along an edge of the image, least and on average. A photo whose document runs
 /// past the frame keeps fewer sides, and those must be surer.
-const MIN_SIDE_SUPPORT: f32 = 0.5;
-const MIN_MEAN_SUPPORT: f32 = 0.65;
-const MIN_SIDE_SUPPORT_AT_FRAME: f32 = 0.55;
-const MIN_MEAN_SUPPORT_AT_FRAME: f32 = 0.72;
+#[derive(Debug, Clone, Copy)]
+struct Support {
+    least: f32,
+    mean: f32,
+    least_at_frame: f32,
+    mean_at_frame: f32,
+}
+
+impl Support {
+    /// Whether `c` is supported enough, wholly inside the frame (`at_frame` false) or with
+    /// one or two sides on its border (true).
+    fn admits(&self, c: &lines::Candidate, at_frame: bool) -> bool {
+        let (mean, least) = c.support_stats();
+        let frames = c.frame_sides();
+        if at_frame {
+            (1..=2).contains(&frames) && least >= self.least_at_frame && mean >= self.mean_at_frame
+        } else {
+            frames == 0 && least >= self.least && mean >= self.mean
+        }
+    }
+}
+
+/// An outline on its rim alone.
+const RIM_SUPPORT: Support = Support {
+    least: 0.5,
+    mean: 0.65,
+    least_at_frame: 0.55,
+    mean_at_frame: 0.72,
+};
+/// With the print inside as evidence (`text_cue`), an outline needs each side as well
+/// supported as always but less on average, and need not stand out from the surface: a
+/// card's rim on a checked cloth is broken where a light check meets it, and as strong as
+/// the checks where a dark one does. Cards on checked cloth measured a mean of 0.58-0.62 on
+/// the diagnosis seeds; the mean at the frame is lowered by as much.
+const TEXT_SUPPORT: Support = Support {
+    mean: 0.55,
+    mean_at_frame: 0.62,
+    ..RIM_SUPPORT
+};
+/// The outlines of the lines along the print and across it (`lines::candidates_along`),
+/// whose edge pixels count in either polarity: their direction is the print's, so a side
+/// may be broken more. A card's side against small checks runs along a light check for
+/// half its length (diagnosis seed 555: 0.43-0.48 on sides a human sees at once).
+const ALONG_PRINT_SUPPORT: Support = Support {
+    least: 0.4,
+    least_at_frame: 0.45,
+    ..TEXT_SUPPORT
+};
+/// The least support a side of any candidate needs (inside the frame or at it).
+const LEAST_SIDE_SUPPORT: f32 = RIM_SUPPORT.least.min(RIM_SUPPORT.least_at_frame);
+const LEAST_SIDE_SUPPORT_ALONG: f32 = ALONG_PRINT_SUPPORT
+    .least
+    .min(ALONG_PRINT_SUPPORT.least_at_frame);
 /// How much stronger a document's outline must be than the edges around it (the median
 /// ratio, `lines::outline_contrast`). Cards on the tuning surfaces measured 2 (real
 /// photographs as desks) to 30 (plain desks); outlines closed around desk texture 0.9-1.4.
@@ -214,14 +263,6 @@ const FRAME_PENALTY: f32 = 0.85;
 /// whatever runs past the border.
 const CLOSED_SUPPORT: f32 = 0.8;
 
-/// With the print inside as evidence (`text_cue`), an outline needs each side as well
-/// supported as always but less on average, and need not stand out from the surface: a
-/// card's rim on a checked cloth is broken where a light check meets it, and as strong as
-/// the checks where a dark one does.
-/// Cards on checked cloth measured a mean of 0.58-0.62 on the diagnosis seeds; the mean at
-/// the frame is lowered by as much.
-const MIN_MEAN_SUPPORT_WITH_TEXT: f32 = 0.55;
-const MIN_MEAN_SUPPORT_AT_FRAME_WITH_TEXT: f32 = 0.62;
 /// How much of the outline's long and short extent its print must span; an outline around
 /// more than the document spans less (and its crop puts the print where the card's layout
 /// does not). Below the least of the tuning families' cards (`text_cue::CARD_FRONT`,
@@ -232,6 +273,7 @@ const MIN_TEXT_SPREAD: (f32, f32) = (0.42, 0.6);
 /// The outline searches over one photo, their candidates kept so that a second cue (the text
 /// inside) can be weighed without searching again.
 pub struct Search {
+    shape: DocShape,
     edges: lines::Edges,
     candidates: Vec<lines::Candidate>,
 }
@@ -240,36 +282,31 @@ impl Search {
     /// Every quadrilateral of a plausible shape from both searches, each side scored.
     pub fn new(gray: &GrayImage, shape: DocShape) -> Search {
         let (w, h) = gray.dimensions();
-        let frame_area = (w * h) as f32;
         let blurred = smoothed(gray);
         let edges = lines::Edges::of(&blurred);
-        let accept = |quad: &Quad, at_frame: bool| {
-            let (long, short) = quad.side_lengths();
-            // A document cut off by the frame shows any aspect; it is kept so the verdict can
-            // say "cut off" rather than "no document".
-            let plausible =
-                shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short));
-            short >= 8.0 && plausible && quad.area() >= frame_area * 0.004
-        };
-        let mut candidates = lines::candidates(
-            &edges,
-            accept,
-            MIN_SIDE_SUPPORT.min(MIN_SIDE_SUPPORT_AT_FRAME),
-        );
+        let accept = |quad: &Quad, at_frame: bool| accepts(shape, quad, at_frame, w, h);
+        let mut candidates = lines::candidates(&edges, accept, LEAST_SIDE_SUPPORT);
         for quad in outlines(&blurred) {
             let at_frame = quad.margin_to_frame(w, h) < 3.0;
             if accept(&quad, at_frame) {
                 candidates.push(contour_candidate(&edges, quad, w, h));
             }
         }
-        Search { edges, candidates }
+        Search {
+            shape,
+            edges,
+            candidates,
+        }
     }
 
     /// The most plausible document outline, if any: of the quadrilaterals whose sides the
     /// image supports and whose rim stands out from the surface, the largest and best
     /// supported; one wholly inside the frame before one that runs past its border.
     pub fn best(&self) -> Option<Found> {
-        self.choose(MIN_MEAN_SUPPORT, MIN_MEAN_SUPPORT_AT_FRAME, |c| {
+        let rim = self.candidates.iter().map(|c| (c, &RIM_SUPPORT));
+        // Inside a cut-off card, a line of its print can close a smaller, worse-supported
+        // quadrilateral than the card's own, which runs past the border.
+        self.choose(rim, true, |c| {
             (lines::outline_contrast(&self.edges, c) >= MIN_OUTLINE_CONTRAST).then(|| score(c))
         })
     }
@@ -279,52 +316,52 @@ impl Search {
     /// outlines that hold the print, the one it sits in as it sits on a document laid out as
     /// `layout` (on a checked cloth, the cloth's lines close quadrilaterals around the card
     /// and the portrait's frame closes one inside it that hold the print too).
+    ///
+    /// Beside the outline searches' own candidates, the quadrilaterals of the lines that run
+    /// along the print or across it are weighed: on a cloth whose lines crowd the card's
+    /// out of the strongest at every angle, the card's own angle is known from its print.
     pub fn best_with_text(&self, text: &[TextBox], layout: &PrintLayout) -> Option<Found> {
-        if text.is_empty() {
-            return None;
-        }
-        self.choose(
-            MIN_MEAN_SUPPORT_WITH_TEXT,
-            MIN_MEAN_SUPPORT_AT_FRAME_WITH_TEXT,
-            |c| {
-                let fit = text_cue::fit(&c.quad, text);
-                fit.agrees(MIN_TEXT_SPREAD).then(|| -layout.distance(&fit))
-            },
-        )
+        let along = text_cue::print_direction(text)?;
+        let (w, h) = self.edges.size();
+        let extra = lines::candidates_along(
+            &self.edges,
+            along,
+            |quad: &Quad, at_frame: bool| accepts(self.shape, quad, at_frame, w, h),
+            LEAST_SIDE_SUPPORT_ALONG,
+        );
+        let candidates = (self.candidates.iter().map(|c| (c, &TEXT_SUPPORT)))
+            .chain(extra.iter().map(|c| (c, &ALONG_PRINT_SUPPORT)));
+        // Past the border a cloth's lines close larger quadrilaterals that hold the print
+        // too; one closed through the print inside a cut-off card cuts its lines or leaves
+        // some outside, so an outline inside the frame that the print agrees with is the
+        // document.
+        self.choose(candidates, false, |c| {
+            let fit = text_cue::fit(&c.quad, text);
+            fit.agrees(MIN_TEXT_SPREAD).then(|| -layout.distance(&fit))
+        })
     }
 
-    /// Of the candidates well enough supported that `rank` accepts (Some), the highest
-    /// ranked.
-    fn choose(
+    /// Of the candidates supported as their `Support` asks and that `rank` accepts (Some),
+    /// the highest ranked; one wholly inside the frame first, unless `past_may_win` and one
+    /// that runs past the border is clearly better.
+    fn choose<'a>(
         &self,
-        min_mean: f32,
-        min_mean_at_frame: f32,
+        candidates: impl Iterator<Item = (&'a lines::Candidate, &'a Support)> + Clone,
+        past_may_win: bool,
         rank: impl Fn(&lines::Candidate) -> Option<f32>,
     ) -> Option<Found> {
         let best = |at_frame: bool| {
-            self.candidates
-                .iter()
-                .filter(|c| {
-                    let (mean, least) = c.support_stats();
-                    let frames = c.frame_sides();
-                    if at_frame {
-                        (1..=2).contains(&frames)
-                            && least >= MIN_SIDE_SUPPORT_AT_FRAME
-                            && mean >= min_mean_at_frame
-                    } else {
-                        frames == 0 && least >= MIN_SIDE_SUPPORT && mean >= min_mean
-                    }
-                })
-                .filter_map(|c| Some((rank(c)?, c)))
+            candidates
+                .clone()
+                .filter(|(c, support)| support.admits(c, at_frame))
+                .filter_map(|(c, _)| Some((rank(c)?, c)))
                 .max_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(_, c)| c)
         };
-        // A quadrilateral wholly inside the frame is preferred unless one that runs past the
-        // border is clearly better: inside a cut-off card, a line of its print can close a
-        // smaller, worse-supported quadrilateral.
         let chosen = match (best(false), best(true)) {
             (Some(inside), Some(past))
-                if inside.support_stats().1 < CLOSED_SUPPORT
+                if past_may_win
+                    && inside.support_stats().1 < CLOSED_SUPPORT
                     && score(past) * FRAME_PENALTY > score(inside) =>
             {
                 past
@@ -359,6 +396,17 @@ impl Search {
             })
             .collect()
     }
+}
+
+/// Whether a quadrilateral in a `w` x `h` frame has a plausible shape for a `shape`
+/// document.
+fn accepts(shape: DocShape, quad: &Quad, at_frame: bool, w: u32, h: u32) -> bool {
+    let (long, short) = quad.side_lengths();
+    // A document cut off by the frame shows any aspect; it is kept so the verdict can say
+    // "cut off" rather than "no document".
+    let plausible =
+        shape.accepts(long / short) || at_frame && (0.4..=3.0).contains(&(long / short));
+    short >= 8.0 && plausible && quad.area() >= (w * h) as f32 * 0.004
 }
 
 /// The most plausible document outline in `gray`, if any (`Search::best`).

@@ -130,6 +130,43 @@ fn mean_direction(directions: &[f32]) -> Option<f32> {
     Some((s.atan2(c).to_degrees() / 2.0).rem_euclid(180.0))
 }
 
+/// The direction (degrees in [0, 180)) most of the print runs in: of the elongated boxes,
+/// those within `ANGLE_TOLERANCE_DEG` of the direction that the most print length agrees
+/// with, averaged; None without `MIN_ALIGNED_LINES` of them.
+pub fn print_direction(text: &[TextBox]) -> Option<f32> {
+    let lines: Vec<(f32, f32)> = text
+        .iter()
+        .filter_map(|b| {
+            line_direction(b).map(|d| (d, length(sub(b[1], b[0])).max(length(sub(b[2], b[1])))))
+        })
+        .collect();
+    let agreeing = |d: f32| {
+        lines
+            .iter()
+            .filter(move |l| angle_between(l.0, d) <= ANGLE_TOLERANCE_DEG)
+    };
+    let &(mode, _) = lines.iter().max_by(|a, b| {
+        let weight = |d: f32| agreeing(d).map(|l| l.1).sum::<f32>();
+        weight(a.0).total_cmp(&weight(b.0))
+    })?;
+    let along: Vec<f32> = agreeing(mode).map(|l| l.0).collect();
+    if along.len() < MIN_ALIGNED_LINES {
+        return None;
+    }
+    mean_direction(&along)
+}
+
+/// The direction of a box's long side; None for a box too square to have one.
+fn line_direction(b: &TextBox) -> Option<f32> {
+    let (a, c) = (sub(b[1], b[0]), sub(b[2], b[1]));
+    let (long, short) = if length(a) >= length(c) {
+        (a, c)
+    } else {
+        (c, a)
+    };
+    (length(long) >= MIN_ELONGATION * length(short).max(1e-3)).then(|| direction(long))
+}
+
 /// Where the text boxes `text` (corners in the quad's image) sit inside `quad`.
 pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
     let u = long_axis(&quad.0);
@@ -153,16 +190,6 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
     let (inside, outside): (Vec<&TextBox>, Vec<_>) =
         text.iter().partition(|b| quad.contains(centre(b)));
     let axis_deg = direction(u);
-    // The direction of a box's long side; None for a box too square to have one.
-    let line_direction = |b: &TextBox| {
-        let (a, c) = (sub(b[1], b[0]), sub(b[2], b[1]));
-        let (long, short) = if length(a) >= length(c) {
-            (a, c)
-        } else {
-            (c, a)
-        };
-        (length(long) >= MIN_ELONGATION * length(short).max(1e-3)).then(|| direction(long))
-    };
     let runs_along = |b: &TextBox| {
         line_direction(b).is_some_and(|d| angle_between(d, axis_deg) <= ANGLE_TOLERANCE_DEG)
     };
