@@ -182,7 +182,8 @@ pub(super) fn angle_between(a: f32, b: f32) -> f32 {
 }
 
 /// The strongest straight lines through the edge pixels, at most `max_lines`, of the normal
-/// angles (whole degrees) that `keep` accepts.
+/// angles (whole degrees) that `keep` accepts. Every angle is voted for all the same, so that
+/// the edge of the kept range does not make a peak of the slope of a line just outside.
 fn hough(edges: &Edges, keep: impl Fn(usize) -> bool, max_lines: usize) -> Vec<Line> {
     let (w, h) = (edges.w as i32, edges.h as i32);
     let diag = ((w * w + h * h) as f32).sqrt().ceil() as i32;
@@ -199,9 +200,6 @@ fn hough(edges: &Edges, keep: impl Fn(usize) -> bool, max_lines: usize) -> Vec<L
             // off by several degrees, and only at the true angle do a side's votes agree.
             for dt in -VOTE_SPREAD..=VOTE_SPREAD {
                 let t = (theta + dt).rem_euclid(180) as usize;
-                if !keep(t) {
-                    continue;
-                }
                 let (c, s) = trig[t];
                 let rho = (x as f32 * c + y as f32 * s).round() as i32 + diag;
                 let cell = &mut acc[t * rho_bins + rho as usize];

@@ -23,6 +23,11 @@ const MIN_ELONGATION: f32 = 1.5;
 /// Share of the lines of text along the outline's direction, anywhere in the photo, that it
 /// must hold: the document's print is all on it.
 const MIN_HELD_SHARE: f32 = 0.8;
+/// How close (a share of the outline's short extent) beside the outline a line of print
+/// running its way shows that the print goes on past it (diagnosis seed 555: on a cut-off
+/// card, the portrait's frame and the line above the ID number closed an outline that held
+/// the rest of the print, with the ID number's line just below it).
+const NEAR_OUTSIDE: f32 = 0.25;
 /// How far (a share of the outline's short extent) a box inside may reach past a side: an
 /// outline drawn through the print, inside the document, cuts its boxes.
 const CUT_TOLERANCE: f32 = 0.03;
@@ -63,6 +68,9 @@ pub struct TextFit {
     pub elongated: usize,
     /// Elongated boxes outside running the same way.
     pub aligned_outside: usize,
+    /// Of those, the ones close beside the outline (`NEAR_OUTSIDE`): the print goes on past
+    /// a side, which a document's own edge never lets it.
+    pub aligned_beside: usize,
     /// Boxes inside that reach past a side.
     pub cut: usize,
     /// The larger angle (degrees) between a long side and the print's mean direction.
@@ -78,6 +86,7 @@ impl TextFit {
         self.aligned >= MIN_ALIGNED_LINES
             && self.aligned as f32 >= MIN_ALIGNED_SHARE * self.elongated as f32
             && self.aligned as f32 >= MIN_HELD_SHARE * (self.aligned + self.aligned_outside) as f32
+            && self.aligned_beside == 0
             && self.cut == 0
             && self.side_turn <= ANGLE_TOLERANCE_DEG
             && self.spread.0 >= min_spread.0
@@ -204,6 +213,10 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
         .collect();
     let aligned = along.len();
     let aligned_outside = outside.iter().filter(|b| runs_along(b)).count();
+    let aligned_beside = outside
+        .iter()
+        .filter(|b| runs_along(b) && quad.distance_outside(centre(b)) < NEAR_OUTSIDE * quad_short)
+        .count();
     // Each long side against the print: an outline skewed against the card (a cloth's line
     // for one side) averages to the print's direction but is not the card's.
     let side_turn = mean_direction(&along).map_or(90.0, |print| {
@@ -230,6 +243,7 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
         aligned,
         elongated,
         aligned_outside,
+        aligned_beside,
         cut,
         side_turn,
         spread,
@@ -296,7 +310,11 @@ mod tests {
         // It holds three of the lines; the fourth runs the same way outside it.
         let beside = Quad([(0.0, 0.0), (300.0, 0.0), (300.0, 140.0), (0.0, 140.0)]);
         let f = fit(&beside, &text);
-        assert_eq!((f.aligned, f.aligned_outside, f.cut), (3, 1, 0), "{f:?}");
+        assert_eq!(
+            (f.aligned, f.aligned_outside, f.aligned_beside, f.cut),
+            (3, 1, 1, 0),
+            "{f:?}"
+        );
         assert!(!f.agrees((0.1, 0.1)));
     }
 
