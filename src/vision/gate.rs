@@ -178,9 +178,10 @@ pub fn judge(
 }
 
 /// The same, asking `text` for the text detector's boxes in the image it is given (the
-/// decoded photo) when no document outline stands out from the surface on its own: the print
-/// inside an outline then decides (`document::Search::best_with_text`). The detector runs at
-/// most once, and only on such photos.
+/// decoded photo) when no document outline stands out from the surface on its own, or the
+/// one that does touches the frame: the print inside an outline then decides
+/// (`document::Search::best_with_text`). The detector runs at most once, and only on such
+/// photos.
 pub fn judge_with_text<E>(
     bytes: &[u8],
     kind: MaterialKind,

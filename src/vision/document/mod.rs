@@ -318,7 +318,8 @@ impl Search {
     }
 
     /// The same with the text detector's boxes in this photo's pixels (`text`) as the
-    /// evidence in place of the rim's contrast, for when `best` finds nothing: of the
+    /// evidence in place of the rim's contrast, for when `best` finds nothing or an outline
+    /// that touches the frame: of the
     /// outlines that hold the print, the one it sits in as it sits on a document laid out as
     /// `layout` (on a checked cloth, the cloth's lines close quadrilaterals around the card
     /// and the portrait's frame closes one inside it that hold the print too).
