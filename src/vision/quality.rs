@@ -17,7 +17,8 @@ pub struct Measures {
     /// Share of the document covered by specular highlight blobs (glare).
     pub glare: f64,
     /// Spread of the opponent colour channels (Hasler and Süsstrunk's colourfulness without
-    /// its mean term, so a uniform colour cast on a grey copy does not count as colour).
+    /// its mean term) after grey-world balancing, so that a colour cast on a grey copy,
+    /// added or scaled, does not count as colour.
     pub colourfulness: f64,
 }
 
@@ -89,10 +90,24 @@ pub fn measure(doc: &RgbImage) -> Measures {
         .sum::<f64>()
         / total;
 
+    // A colour cast scales the channels (a bluish light adds more blue to white than to
+    // black), so on a grey copy it leaves a spread that grows with brightness: each channel
+    // is first scaled to the same mean (grey world), which undoes a scaling cast exactly.
+    let mut channel_sum = [0f64; 3];
+    for (x, y, p) in doc.enumerate_pixels() {
+        if inside(x, y) {
+            for (sum, v) in channel_sum.iter_mut().zip(p.0) {
+                *sum += f64::from(v);
+            }
+        }
+    }
+    let grey = channel_sum.iter().sum::<f64>() / 3.0;
+    let balance = channel_sum.map(|sum| if sum > 0.0 { grey / sum } else { 1.0 });
+
     let (mut rg_sum, mut rg_sq, mut yb_sum, mut yb_sq, mut m) = (0f64, 0f64, 0f64, 0f64, 0f64);
     for (x, y, p) in doc.enumerate_pixels() {
         if inside(x, y) {
-            let [r, g, b] = p.0.map(f64::from);
+            let [r, g, b] = [0, 1, 2].map(|c| f64::from(p.0[c]) * balance[c]);
             let rg = r - g;
             let yb = 0.5 * (r + g) - b;
             rg_sum += rg;
@@ -201,6 +216,21 @@ mod tests {
             measure(&pattern(false)).colourfulness
         );
         assert!(measure(&pattern(true)).colourfulness > 40.0);
+    }
+
+    #[test]
+    fn a_grey_copy_under_bluish_light_is_not_colourful() {
+        // The light scales the channels: white turns light blue, black stays black.
+        let cast = RgbImage::from_fn(400, 250, |x, y| {
+            let v = if (x / 6 + y / 9) % 2 == 0 {
+                30.0
+            } else {
+                220.0
+            };
+            Rgb([(v * 0.85) as u8, (v * 0.93) as u8, v as u8])
+        });
+        let c = measure(&cast).colourfulness;
+        assert!(c < 3.0, "{c}");
     }
 
     #[test]
