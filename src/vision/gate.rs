@@ -253,9 +253,7 @@ fn judge_inner(
     let small_gray = quality::luma(&small);
     let search = document::Search::new(&small_gray, shape);
     let (sw, sh) = small.dimensions();
-    let whole = |f: &document::Found| {
-        f64::from(f.quad.margin_to_frame(sw, sh)) / f64::from(sw.min(sh)) >= t.min_edge_margin
-    };
+    let whole = |f: &document::Found| edge_margin(&f.quad, sw, sh) >= t.min_edge_margin;
     let by_rim = search.best();
     // The print is asked when the rim finds nothing, and when what it finds touches the
     // frame: a rim outline can close on a line of the surface, or the frame's own border,
@@ -321,8 +319,7 @@ fn judge_inner(
     }];
     checks.push(at_least(
         "edge_margin",
-        f64::from(found.quad.margin_to_frame(small.width(), small.height()))
-            / f64::from(small.width().min(small.height())),
+        edge_margin(&found.quad, sw, sh),
         t.min_edge_margin,
     ));
     checks.push(at_least("document_fill", doc.fill, t.min_fill));
@@ -377,6 +374,11 @@ fn frame_exposure_checks(gray: &GrayImage, t: &Thresholds) -> Vec<Check> {
             t.max_frame_clipped,
         ),
     ]
+}
+
+/// The nearest corner's distance to the frame (`w` x `h`), as a share of its short side.
+fn edge_margin(q: &Quad, w: u32, h: u32) -> f64 {
+    f64::from(q.margin_to_frame(w, h)) / f64::from(w.min(h))
 }
 
 fn document_box(q: &Quad, w: u32, h: u32) -> DocumentBox {

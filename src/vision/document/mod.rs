@@ -319,10 +319,10 @@ impl Search {
 
     /// The same with the text detector's boxes in this photo's pixels (`text`) as the
     /// evidence in place of the rim's contrast, for when `best` finds nothing or an outline
-    /// that touches the frame: of the
-    /// outlines that hold the print, the one it sits in as it sits on a document laid out as
-    /// `layout` (on a checked cloth, the cloth's lines close quadrilaterals around the card
-    /// and the portrait's frame closes one inside it that hold the print too).
+    /// that touches the frame: of the outlines that hold the print, the one it sits in as it
+    /// sits on a document laid out as `layout` (on a checked cloth, the cloth's lines close
+    /// quadrilaterals around the card and the portrait's frame closes one inside it that
+    /// hold the print too).
     ///
     /// Beside the outline searches' own candidates, the quadrilaterals of the lines that run
     /// along the print or across it are weighed: on a cloth whose lines crowd the card's
@@ -344,10 +344,10 @@ impl Search {
         // document.
         self.choose(candidates, false, |c| {
             let (long, short) = c.quad.side_lengths();
-            let squarish =
+            let off_aspect =
                 (long / short / self.shape.aspect() - 1.0).abs() > MAX_ASPECT_OFF_WITH_TEXT;
             let fit = text_cue::fit(&c.quad, text);
-            (!squarish && fit.agrees(MIN_TEXT_SPREAD)).then(|| -layout.distance(&fit))
+            (!off_aspect && fit.agrees(MIN_TEXT_SPREAD)).then(|| -layout.distance(&fit))
         })
     }
 
