@@ -115,6 +115,10 @@ enum Command {
         /// plain desks at 1600x1200].
         #[arg(long)]
         families: Option<String>,
+        /// Also list every photo judged wrongly or for another reason than its own, named
+        /// as `--write-photos` names them.
+        #[arg(long)]
+        misses: bool,
     },
 }
 
@@ -258,6 +262,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             distributions,
             write_photos,
             families,
+            misses,
         } => {
             let samples = match families.as_deref() {
                 None => synth::calibrate::generate(per_label, seed, (1600, 1200))?,
@@ -270,14 +275,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if let Some(dir) = write_photos {
                 std::fs::create_dir_all(&dir)?;
                 for (i, s) in samples.iter().enumerate() {
-                    std::fs::write(
-                        dir.join(format!(
-                            "{}-{}-{i:03}.jpg",
-                            s.family.as_str(),
-                            s.label.as_str()
-                        )),
-                        &s.jpeg,
-                    )?;
+                    std::fs::write(dir.join(s.file_name(i)), &s.jpeg)?;
                 }
             }
             let models = Models::shared(
@@ -293,6 +291,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             if distributions {
                 println!("{}", report.distributions());
+            }
+            if misses {
+                println!("{}", report.misses.join("\n"));
             }
             Ok(())
         }

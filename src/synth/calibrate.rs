@@ -123,6 +123,17 @@ fn parallel_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Ve
     })
 }
 
+impl Sample {
+    /// The photo's file name under `calibrate --write-photos`, `i` its place in the set.
+    pub fn file_name(&self, i: usize) -> String {
+        format!(
+            "{}-{}-{i:03}.jpg",
+            self.family.as_str(),
+            self.label.as_str()
+        )
+    }
+}
+
 fn sample(
     label: Label,
     family: Family,
@@ -173,6 +184,9 @@ pub struct Report {
     /// The same, per scene family and label.
     pub by_family: BTreeMap<(Family, Label), Row>,
     pub verdicts: Vec<(Label, String, Verdict)>,
+    /// Every photo judged wrongly or for another reason than its own, as
+    /// `FILE: VERDICT REASONS` (FILE as `calibrate --write-photos` names it).
+    pub misses: Vec<String>,
 }
 
 /// Judges every sample as an upload is judged: with the text detector as the gate's second
@@ -197,7 +211,20 @@ pub fn evaluate(
     })
     .into_iter()
     .collect::<anyhow::Result<Vec<_>>>()?;
-    for (s, verdict) in samples.iter().zip(verdicts_of) {
+    let mut misses = Vec::new();
+    for (i, (s, verdict)) in samples.iter().zip(verdicts_of).enumerate() {
+        let right = verdict
+            .as_ref()
+            .is_some_and(|v| match s.label.expected_reason() {
+                None => v.verdict == "pass",
+                Some(want) => v.reasons.contains(&want),
+            });
+        if !right {
+            let said = verdict.as_ref().map_or("refused".to_string(), |v| {
+                format!("{} {}", v.verdict, v.reasons.join(","))
+            });
+            misses.push(format!("{}: {said}", s.file_name(i)));
+        }
         for row in [
             rows.entry(s.label).or_default(),
             by_family.entry((s.family, s.label)).or_default(),
@@ -212,6 +239,7 @@ pub fn evaluate(
         rows,
         by_family,
         verdicts,
+        misses,
     })
 }
 

@@ -177,34 +177,30 @@ pub fn judge(
     judge_inner(bytes, kind, limits, t, &mut |_| Vec::new())
 }
 
-/// The same, asking `text` for the text detector's boxes in the image it is given (the
-/// decoded photo) when no document outline stands out from the surface on its own, or the
-/// one that does touches the frame: the print inside an outline then decides
-/// (`document::Search::best_with_text`). The detector runs at most once, and only on such
-/// photos.
+/// The same, asking `text` for the text detector's boxes in the image it is given when no
+/// document outline stands out from the surface on its own, or the one that does touches
+/// the frame: the print inside an outline then decides (`document::Search::best_with_text`),
+/// or the print measures the outline out itself (`document::outline_from_print`). The
+/// detector runs only on such photos: on the decoded photo, and once more on the smaller
+/// image the outline is searched in when it finds no print there (a blurred card's print
+/// is found at the smaller scale, where its blur spans fewer pixels).
 pub fn judge_with_text<E>(
     bytes: &[u8],
     kind: MaterialKind,
     limits: &IntakeLimits,
     t: &Thresholds,
-    text: impl FnOnce(&RgbImage) -> Result<Vec<TextBox>, E>,
+    mut text: impl FnMut(&RgbImage) -> Result<Vec<TextBox>, E>,
 ) -> Result<Result<Judgement, IntakeError>, E> {
-    let mut text = Some(text);
     let mut failed = None;
-    let judged = judge_inner(
-        bytes,
-        kind,
-        limits,
-        t,
-        &mut |img| match text.take().map(|f| f(img)) {
-            Some(Ok(boxes)) => boxes,
-            Some(Err(e)) => {
-                failed = Some(e);
-                Vec::new()
-            }
-            None => Vec::new(),
-        },
-    );
+    let judged = judge_inner(bytes, kind, limits, t, &mut |img| {
+        if failed.is_some() {
+            return Vec::new();
+        }
+        text(img).unwrap_or_else(|e| {
+            failed = Some(e);
+            Vec::new()
+        })
+    });
     match failed {
         Some(e) => Err(e),
         None => Ok(judged),
@@ -254,20 +250,35 @@ fn judge_inner(
     let search = document::Search::new(&small_gray, shape);
     let (sw, sh) = small.dimensions();
     let whole = |f: &document::Found| edge_margin(&f.quad, sw, sh) >= t.min_edge_margin;
+    let fills = |f: &document::Found| f64::from(f.quad.area()) / f64::from(sw * sh) >= t.min_fill;
     let by_rim = search.best();
     // The print is asked when the rim finds nothing, and when what it finds touches the
     // frame: a rim outline can close on a line of the surface, or the frame's own border,
     // beside a card wholly in frame, and a card in the middle of the frame is never cut off.
+    // It is asked too when what the rim finds is too small to pass: on a surface as light as
+    // the card, the portrait's frame or a block of the print closes an outline inside it.
     let found = match by_rim {
-        Some(f) if whole(&f) => Some(f),
+        Some(f) if whole(&f) && fills(&f) => Some(f),
         by_rim => {
             let by_print = print_layout(kind).and_then(|layout| {
                 let to_small = sw as f32 / work.width() as f32;
-                let boxes: Vec<TextBox> = text(&work)
+                let mut boxes: Vec<TextBox> = text(&work)
                     .iter()
                     .map(|b| b.map(|(x, y)| (x * to_small, y * to_small)))
                     .collect();
-                search.best_with_text(&boxes, &layout)
+                if document::print_direction(&boxes).is_none() {
+                    boxes = text(&small);
+                }
+                // An outline the print measured out has no straight rim to score.
+                search.best_with_text(&boxes, &layout).or_else(|| {
+                    document::outline_from_print(&small, &boxes, shape.aspect()).map(|quad| {
+                        document::Found {
+                            quad,
+                            edge_support: 0.0,
+                            contrast: 0.0,
+                        }
+                    })
+                })
             });
             match (by_rim, by_print) {
                 (Some(rim), Some(print)) if !whole(&print) => Some(rim),

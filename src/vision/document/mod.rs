@@ -7,9 +7,13 @@
 //! of closed edge contours (which hold when a side is too curved or short for a line).
 
 mod lines;
+mod print_outline;
+#[cfg(test)]
+mod test_scenes;
 mod text_cue;
 
-pub use text_cue::{PrintLayout, TextBox, CARD_BACK, CARD_FRONT};
+pub use print_outline::outline_from_print;
+pub use text_cue::{print_direction, PrintLayout, TextBox, CARD_BACK, CARD_FRONT};
 
 use image::{GrayImage, Rgb, RgbImage};
 use imageproc::contours::{find_contours, BorderType};
@@ -660,45 +664,27 @@ mod tests {
     /// with every check, and the cloth's lines crowd the strongest lines at every angle.
     /// Returns the photo, the print's boxes and the card's corners.
     fn turned_card_on_checks() -> (GrayImage, Vec<TextBox>, [(f32, f32); 4]) {
-        let (w, h) = (640, 480);
-        let mut img = GrayImage::from_fn(w, h, |x, y| {
+        let mut img = GrayImage::from_fn(640, 480, |x, y| {
             image::Luma([if (x / 48 + y / 48) % 2 == 0 { 60 } else { 235 }])
         });
-        let (c, s) = (30f32.to_radians().cos(), 30f32.to_radians().sin());
-        // Card coordinates (u along its long side, v across) to the photo's.
-        let at = |u: f32, v: f32| (200.0 + u * c - v * s, 40.0 + u * s + v * c);
-        let card = [
-            at(0.0, 0.0),
-            at(340.0, 0.0),
-            at(340.0, 214.0),
-            at(0.0, 214.0),
-        ];
-        let poly = |corners: [(f32, f32); 4]| corners.map(|(x, y)| Point::new(x as i32, y as i32));
-        draw_polygon_mut(&mut img, &poly(card), image::Luma([150]));
-        let mut boxes = Vec::new();
-        for (i, (u0, u1)) in [
+        let lines = [
             (30.0, 250.0),
             (30.0, 210.0),
             (30.0, 270.0),
             (30.0, 230.0),
             (80.0, 310.0),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let v0 = 25.0 + 38.0 * i as f32;
-            draw_polygon_mut(
-                &mut img,
-                &poly([at(u0, v0), at(u1, v0), at(u1, v0 + 10.0), at(u0, v0 + 10.0)]),
-                image::Luma([20]),
-            );
-            boxes.push([
-                at(u0 - 3.0, v0 - 3.0),
-                at(u1 + 3.0, v0 - 3.0),
-                at(u1 + 3.0, v0 + 13.0),
-                at(u0 - 3.0, v0 + 13.0),
-            ]);
-        }
+        ];
+        let lines: Vec<_> = (lines.iter().enumerate())
+            .map(|(i, &(u0, u1))| (u0, u1, 25.0 + 38.0 * i as f32))
+            .collect();
+        let (boxes, card) = test_scenes::turned_card(
+            &mut img,
+            (200.0, 40.0),
+            30.0,
+            (340.0, 214.0),
+            (image::Luma([150]), image::Luma([20])),
+            &lines,
+        );
         (img, boxes, card)
     }
 

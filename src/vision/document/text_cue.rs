@@ -165,6 +165,13 @@ pub fn print_direction(text: &[TextBox]) -> Option<f32> {
     mean_direction(&along)
 }
 
+/// The lines of `text` running within `ANGLE_TOLERANCE_DEG` of `direction` (degrees).
+pub fn along(text: &[TextBox], direction: f32) -> impl Iterator<Item = &TextBox> {
+    text.iter().filter(move |b| {
+        line_direction(b).is_some_and(|d| angle_between(d, direction) <= ANGLE_TOLERANCE_DEG)
+    })
+}
+
 /// The direction of a box's long side; None for a box too square to have one.
 fn line_direction(b: &TextBox) -> Option<f32> {
     let (a, c) = (sub(b[1], b[0]), sub(b[2], b[1]));

@@ -1,0 +1,465 @@
+//! A card's outline measured out from its print, for when no outline of straight edges holds
+//! it: on a checked cloth the rim is an edge only where a coloured check meets it, on white
+//! paper it is as faint as the paper's grain, and a blurred card has no straight edge left at
+//! all. What every one of those rims still has is a change of surface: inside it the card's
+//! own colour, outside it something else. The print says which way the card lies and where
+//! its middle is; from each side of the print, outwards, the side is where the colour beside
+//! it stops being the card's, averaged along the side's whole length (so a cloth whose checks
+//! alternate with the card's colour still shows it). Of the sides found, the four that make a
+//! card's shape are taken; a side that no change of surface shows before the frame's border
+//! is past the border, and the card is cut off.
+
+use image::{Rgb, RgbImage};
+
+use super::text_cue::{self, TextBox};
+use super::Quad;
+
+/// Positions sampled along each side.
+const SAMPLES_ALONG: usize = 48;
+/// How far (pixels of the searched image) inside and outside a side its two colours are
+/// taken: past the blur of a card's rim in a sharp photo, within the margin of a small card.
+const PROBE: f32 = 2.5;
+/// Share of a side's samples that must lie in the frame for the side to be measured there.
+const MIN_IN_FRAME: f32 = 0.6;
+/// Candidate positions kept per side (the strongest local maxima of its profile).
+const PEAKS_PER_SIDE: usize = 8;
+/// A peak lower than this share of its profile's highest is not a candidate.
+const MIN_PEAK_SHARE: f32 = 0.1;
+/// How far (share of the card's aspect) the outline's aspect may be from the card's: the
+/// print gives the sides' direction, and mild perspective makes opposite sides unequal.
+const MAX_ASPECT_OFF: f32 = 0.15;
+/// The print's share of the card's extent across and along its lines, the bounds seen on the
+/// tuning families (`text_cue::CARD_FRONT`: 0.39-0.86 and 0.45-0.93) with some room.
+const SPREAD_ACROSS: (f32, f32) = (0.35, 0.92);
+const SPREAD_ALONG: (f32, f32) = (0.4, 0.96);
+/// The least colour change (sum over R, G, B of the outside's distance from the card's colour
+/// less the inside's, averaged along the side) a side found in the frame must show.
+const MIN_SIDE_CHANGE: f32 = 6.0;
+
+/// How far a found side is turned (steps of `REFINE_TURN_STEP_DEG` either way) and moved
+/// (pixels either way) to fit the card's rim.
+const REFINE_TURNS: i32 = 8;
+const REFINE_TURN_STEP_DEG: f32 = 0.5;
+const REFINE_SHIFT: i32 = 3;
+/// How much more a turned or moved side must change than the side as found to replace it.
+const REFINE_MIN_GAIN: f32 = 1.05;
+
+/// A side's line: points `origin + along * s + normal * d`, `normal` pointing out of the card.
+#[derive(Debug, Clone, Copy)]
+struct SideProbe {
+    origin: (f32, f32),
+    along: (f32, f32),
+    normal: (f32, f32),
+    /// The span of `s` the side is measured over.
+    span: (f32, f32),
+}
+
+/// One side's colour-change profile outwards from the print.
+#[derive(Debug, Clone)]
+struct Profile {
+    /// The change at each whole offset from the print's edge.
+    change: Vec<f32>,
+    /// Whether the profile ended at the frame (the side may lie past it) rather than at the
+    /// farthest offset a card could have.
+    reached_frame: bool,
+}
+
+/// A side's chosen offset: measured in the frame, or past the frame's border.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Offset {
+    At(f32, f32),
+    PastFrame,
+}
+
+/// The card's outline (corners in `img`'s pixels) from the lines of its print `text`, if the
+/// surface changes where a card of `aspect` holding that print would end; a side past the
+/// frame's border is placed where the card's aspect puts it.
+pub fn outline_from_print(img: &RgbImage, text: &[TextBox], aspect: f32) -> Option<Quad> {
+    let direction = text_cue::print_direction(text)?;
+    let r = direction.to_radians();
+    let u = (r.cos(), r.sin());
+    let v = (-u.1, u.0);
+    let dot = |p: (f32, f32), a: (f32, f32)| p.0 * a.0 + p.1 * a.1;
+    let corners: Vec<(f32, f32)> = text_cue::along(text, direction)
+        .flat_map(|b| b.iter().copied())
+        .collect();
+    let extent = |axis: (f32, f32)| {
+        corners
+            .iter()
+            .map(|&p| dot(p, axis))
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            })
+    };
+    let ((u0, u1), (v0, v1)) = (extent(u), extent(v));
+    // Offsets are measured from the print's box outwards on every side.
+    let (print_long, print_short) = (u1 - u0, v1 - v0);
+    if !(print_long > 0.0 && print_short > 0.0) {
+        return None;
+    }
+    let at = |a: f32, b: f32| (u.0 * a + v.0 * b, u.1 * a + v.1 * b);
+    let blurred = imageproc::filter::gaussian_blur_f32(img, 1.0);
+    let colour = card_colour(&blurred, |s, t| {
+        at(u0 + s * print_long, v0 + t * print_short)
+    });
+
+    // Farthest a side may lie from the print: the card's extent at the print's least spread.
+    let max_short = print_short / SPREAD_ACROSS.0;
+    let max_long = (print_long / SPREAD_ALONG.0).max(max_short * aspect * (1.0 + MAX_ASPECT_OFF));
+    let neg = |a: (f32, f32)| (-a.0, -a.1);
+    let probes = [
+        // top, bottom (across the print), left, right (along it)
+        (at(u0, v0), u, neg(v), (0.0, print_long), max_short),
+        (at(u0, v1), u, v, (0.0, print_long), max_short),
+        (at(u0, v0), v, neg(u), (0.0, print_short), max_long),
+        (at(u1, v0), v, u, (0.0, print_short), max_long),
+    ]
+    .map(|(origin, along, normal, span, reach)| {
+        (
+            SideProbe {
+                origin,
+                along,
+                normal,
+                span,
+            },
+            reach,
+        )
+    });
+    let profiles = probes.map(|(side, reach)| profile(&blurred, &colour, &side, reach));
+    let options = profiles.each_ref().map(offsets);
+
+    let mut best: Option<(f32, [f32; 4], [bool; 4])> = None;
+    for &top in &options[0] {
+        for &bottom in &options[1] {
+            for &left in &options[2] {
+                for &right in &options[3] {
+                    let chosen = [top, bottom, left, right];
+                    if let Some(fit) =
+                        fit_card(chosen, (print_long, print_short), aspect, &profiles)
+                    {
+                        // Four sides found in the frame before any outline with a side past
+                        // it: a card's faint side is more likely than a cut-off card's
+                        // fourth side made of the surface, and a whole card called cut off
+                        // is the worse mistake.
+                        let rank = |f: &(f32, [f32; 4], [bool; 4])| (f.2.iter().all(|&m| m), f.0);
+                        if best.as_ref().is_none_or(|b| rank(&fit) > rank(b)) {
+                            best = Some(fit);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let (_, [top, bottom, left, right], measured) = best?;
+    // Each side measured in the frame is fitted to the rim over the card's whole length (less
+    // its rounded corners); a side past the frame keeps the print's direction.
+    let corner = 0.08;
+    let spans = [
+        (-left, print_long + right),
+        (-left, print_long + right),
+        (-top, print_short + bottom),
+        (-top, print_short + bottom),
+    ]
+    .map(|(a, b)| (a + corner * (b - a), b - corner * (b - a)));
+    let sides: Vec<((f32, f32), (f32, f32))> = (0..4)
+        .map(|i| {
+            let (side, _) = &probes[i];
+            let d = [top, bottom, left, right][i];
+            if measured[i] {
+                refine(&blurred, &colour, side, d, spans[i])
+            } else {
+                let p = (
+                    side.origin.0 + side.normal.0 * d,
+                    side.origin.1 + side.normal.1 * d,
+                );
+                (p, side.along)
+            }
+        })
+        .collect();
+    Some(Quad::from_points([
+        crossing(sides[0], sides[2])?,
+        crossing(sides[0], sides[3])?,
+        crossing(sides[1], sides[3])?,
+        crossing(sides[1], sides[2])?,
+    ]))
+}
+
+/// The card's own colour: the median of each channel over the print's box (the print is thin
+/// lines on the card's surface, so most of the box is surface). `at(s, t)` maps the box's unit
+/// square into the image.
+fn card_colour(img: &RgbImage, at: impl Fn(f32, f32) -> (f32, f32)) -> [f32; 3] {
+    let mut channels: [Vec<f32>; 3] = Default::default();
+    for i in 0..24 {
+        for j in 0..16 {
+            let p = at((i as f32 + 0.5) / 24.0, (j as f32 + 0.5) / 16.0);
+            if let Some(px) = sample(img, p) {
+                for (c, values) in channels.iter_mut().enumerate() {
+                    values.push(px[c]);
+                }
+            }
+        }
+    }
+    channels.map(|mut values| {
+        if values.is_empty() {
+            return 0.0;
+        }
+        values.sort_by(f32::total_cmp);
+        values[values.len() / 2]
+    })
+}
+
+fn sample(img: &RgbImage, (x, y): (f32, f32)) -> Option<[f32; 3]> {
+    let (w, h) = img.dimensions();
+    (x >= 0.0 && y >= 0.0 && x < w as f32 && y < h as f32).then(|| {
+        let Rgb(px) = *img.get_pixel(x as u32, y as u32);
+        px.map(f32::from)
+    })
+}
+
+fn distance(a: &[f32; 3], c: &[f32; 3]) -> f32 {
+    (0..3).map(|i| (a[i] - c[i]).abs()).sum()
+}
+
+/// The colour change across `side` where it lies `offset(s)` out from its origin line at
+/// each `s` along it: the outside's distance from the card's colour less the inside's, kept
+/// where positive and averaged along the side. None where too little of it lies in the frame.
+fn change_at(
+    img: &RgbImage,
+    colour: &[f32; 3],
+    side: &SideProbe,
+    offset: impl Fn(f32) -> f32,
+) -> Option<f32> {
+    let point = |s: f32, d: f32| {
+        (
+            side.origin.0 + side.along.0 * s + side.normal.0 * d,
+            side.origin.1 + side.along.1 * s + side.normal.1 * d,
+        )
+    };
+    let (mut sum, mut n) = (0.0f32, 0usize);
+    for i in 0..SAMPLES_ALONG {
+        let s = side.span.0 + (side.span.1 - side.span.0) * (i as f32 + 0.5) / SAMPLES_ALONG as f32;
+        let d = offset(s);
+        let (Some(inside), Some(outside)) = (
+            sample(img, point(s, d - PROBE)),
+            sample(img, point(s, d + PROBE)),
+        ) else {
+            continue;
+        };
+        sum += (distance(&outside, colour) - distance(&inside, colour)).max(0.0);
+        n += 1;
+    }
+    ((n as f32) >= MIN_IN_FRAME * SAMPLES_ALONG as f32).then(|| sum / n as f32)
+}
+
+/// The colour change across lines parallel to the print's edge, at each offset from it out
+/// to `reach` or until the line leaves the frame.
+fn profile(img: &RgbImage, colour: &[f32; 3], side: &SideProbe, reach: f32) -> Profile {
+    let mut change = Vec::new();
+    let mut reached_frame = false;
+    for d in 0..=reach.ceil() as usize {
+        match change_at(img, colour, side, |_| d as f32) {
+            Some(c) => change.push(c),
+            None => {
+                reached_frame = true;
+                break;
+            }
+        }
+    }
+    Profile {
+        change,
+        reached_frame,
+    }
+}
+
+/// The side found at offset `d`, turned and moved a little to where its colour changes most
+/// (the print gives the card's direction only up to the photo's perspective), measured over
+/// `span`, the card's whole side less its corners: a point on it and its direction.
+fn refine(
+    img: &RgbImage,
+    colour: &[f32; 3],
+    side: &SideProbe,
+    d: f32,
+    span: (f32, f32),
+) -> ((f32, f32), (f32, f32)) {
+    let side = SideProbe { span, ..*side };
+    let mid = (span.0 + span.1) / 2.0;
+    let change = |slope: f32, at: f32| change_at(img, colour, &side, |s| at + slope * (s - mid));
+    // The print's direction is evidence too: a turn has to change clearly more to win.
+    let mut best = (change(0.0, d).unwrap_or(0.0) * REFINE_MIN_GAIN, 0.0f32, d);
+    for turn in -REFINE_TURNS..=REFINE_TURNS {
+        let slope = (turn as f32 * REFINE_TURN_STEP_DEG).to_radians().tan();
+        for shift in -REFINE_SHIFT..=REFINE_SHIFT {
+            let at = d + shift as f32;
+            if let Some(c) = change(slope, at) {
+                if c > best.0 {
+                    best = (c, slope, at);
+                }
+            }
+        }
+    }
+    let (_, slope, at) = best;
+    let point = (
+        side.origin.0 + side.along.0 * mid + side.normal.0 * at,
+        side.origin.1 + side.along.1 * mid + side.normal.1 * at,
+    );
+    let direction = (
+        side.along.0 + side.normal.0 * slope,
+        side.along.1 + side.normal.1 * slope,
+    );
+    (point, direction)
+}
+
+/// Where two lines, each a point and a direction, cross.
+fn crossing(a: ((f32, f32), (f32, f32)), b: ((f32, f32), (f32, f32))) -> Option<(f32, f32)> {
+    let ((p, r), (q, s)) = (a, b);
+    let det = r.0 * s.1 - r.1 * s.0;
+    if det.abs() < 1e-6 {
+        return None;
+    }
+    let t = ((q.0 - p.0) * s.1 - (q.1 - p.1) * s.0) / det;
+    Some((p.0 + r.0 * t, p.1 + r.1 * t))
+}
+
+/// A side's candidate offsets: the strongest local maxima of its profile, and past the frame
+/// when the profile ended there.
+fn offsets(p: &Profile) -> Vec<Offset> {
+    let c = &p.change;
+    let highest = c.iter().copied().fold(0.0f32, f32::max);
+    let mut peaks: Vec<(f32, f32)> = (1..c.len().saturating_sub(1))
+        .filter(|&i| c[i] >= c[i - 1] && c[i] > c[i + 1] && c[i] >= MIN_PEAK_SHARE * highest)
+        .map(|i| (i as f32, c[i]))
+        .collect();
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    peaks.truncate(PEAKS_PER_SIDE);
+    let mut out: Vec<Offset> = peaks.into_iter().map(|(d, v)| Offset::At(d, v)).collect();
+    if p.reached_frame {
+        out.push(Offset::PastFrame);
+    }
+    out
+}
+
+/// The outline that the chosen offsets make around a print of `print` (long, short) extent,
+/// scored by the colour change along its measured sides, if it has a card's shape: at most
+/// one side past the frame (placed by the card's aspect, and only where it does lie past the
+/// frame), each measured side changing at least `MIN_SIDE_CHANGE`, the aspect within
+/// `MAX_ASPECT_OFF` of the card's and the print spread over it as over a card.
+fn fit_card(
+    chosen: [Offset; 4],
+    print: (f32, f32),
+    aspect: f32,
+    profiles: &[Profile; 4],
+) -> Option<(f32, [f32; 4], [bool; 4])> {
+    let past: Vec<usize> = (0..4).filter(|&i| chosen[i] == Offset::PastFrame).collect();
+    if past.len() > 1 {
+        return None;
+    }
+    let mut d = [0.0f32; 4];
+    let mut score = 0.0;
+    for (i, o) in chosen.iter().enumerate() {
+        if let Offset::At(at, change) = *o {
+            if change < MIN_SIDE_CHANGE {
+                return None;
+            }
+            d[i] = at;
+            score += change;
+        }
+    }
+    if let Some(&i) = past.first() {
+        // The side past the frame is where the card's aspect puts it, beyond the last offset
+        // measured in the frame.
+        let needed = if i < 2 {
+            (print.0 + d[2] + d[3]) / aspect - print.1 - d[1 - i]
+        } else {
+            (print.1 + d[0] + d[1]) * aspect - print.0 - d[5 - i]
+        };
+        if needed < profiles[i].change.len() as f32 {
+            return None;
+        }
+        d[i] = needed;
+    }
+    let (short, long) = (print.1 + d[0] + d[1], print.0 + d[2] + d[3]);
+    let off_aspect = (long / short / aspect - 1.0).abs() > MAX_ASPECT_OFF;
+    let within = |spread: f32, (lo, hi): (f32, f32)| (lo..=hi).contains(&spread);
+    let measured = chosen.map(|o| o != Offset::PastFrame);
+    (!off_aspect && within(print.1 / short, SPREAD_ACROSS) && within(print.0 / long, SPREAD_ALONG))
+        .then_some((score, d, measured))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_scenes::turned_card;
+    use super::*;
+    use imageproc::drawing::draw_polygon_mut;
+    use imageproc::point::Point;
+
+    const CARD: Rgb<u8> = Rgb([226, 236, 238]);
+
+    /// A pale card turned 12° with five lines of dark print, on red and white checks whose
+    /// white is nearly the card's own colour, the whole photo blurred so that no rim is a
+    /// sharp edge; its left end at `left`. Returns the photo, the print's boxes and the card's
+    /// corners.
+    fn blurred_card_on_checks(left: f32) -> (RgbImage, Vec<TextBox>, [(f32, f32); 4]) {
+        let mut img = RgbImage::from_fn(640, 480, |x, y| {
+            if ((x + y / 3) / 36 + y / 36) % 2 == 0 {
+                Rgb([200, 40, 45])
+            } else {
+                Rgb([240, 240, 236])
+            }
+        });
+        let lines = [
+            (30.0, 200.0),
+            (30.0, 170.0),
+            (30.0, 220.0),
+            (30.0, 190.0),
+            (60.0, 300.0),
+        ];
+        let lines: Vec<_> = (lines.iter().enumerate())
+            .map(|(i, &(u0, u1))| (u0, u1, 30.0 + 36.0 * i as f32))
+            .collect();
+        let (boxes, card) = turned_card(
+            &mut img,
+            (left, 90.0),
+            12.0,
+            (340.0, 214.0),
+            (CARD, Rgb([40, 40, 50])),
+            &lines,
+        );
+        (imageproc::filter::gaussian_blur_f32(&img, 3.0), boxes, card)
+    }
+
+    #[test]
+    fn the_print_measures_out_a_blurred_card_on_checks_of_its_own_colour() {
+        let (img, boxes, card) = blurred_card_on_checks(150.0);
+        let quad = outline_from_print(&img, &boxes, 1.586).expect("the card");
+        for (got, want) in quad.0.iter().zip(card) {
+            assert!(
+                (got.0 - want.0).abs() < 6.0 && (got.1 - want.1).abs() < 6.0,
+                "{quad:?} against {card:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_card_past_the_frame_is_measured_out_past_it() {
+        // The card's right end lies 60 px past the frame's right border.
+        let (img, boxes, card) = blurred_card_on_checks(370.0);
+        assert!(card[1].0 > 640.0);
+        let quad = outline_from_print(&img, &boxes, 1.586).expect("the card");
+        assert!(quad.0.iter().any(|p| p.0 > 640.0), "{quad:?}");
+        assert!(
+            (quad.0[0].0 - card[0].0).abs() < 6.0,
+            "{quad:?} against {card:?}"
+        );
+    }
+
+    #[test]
+    fn print_on_a_plain_wall_has_no_card_around_it() {
+        let (_, boxes, _) = blurred_card_on_checks(150.0);
+        let mut img = RgbImage::from_pixel(640, 480, CARD);
+        for b in &boxes {
+            let poly = b.map(|(x, y)| Point::new(x as i32 + 1, y as i32 + 3));
+            draw_polygon_mut(&mut img, &poly, Rgb([40, 40, 50]));
+        }
+        assert!(outline_from_print(&img, &boxes, 1.586).is_none());
+    }
+}
