@@ -28,8 +28,9 @@ const MIN_PEAK_SHARE: f32 = 0.1;
 /// How far (share of the card's aspect) the outline's aspect may be from the card's: the
 /// print gives the sides' direction, and mild perspective makes opposite sides unequal.
 const MAX_ASPECT_OFF: f32 = 0.15;
-/// The print's share of the card's extent across and along its lines, the bounds seen on the
-/// tuning families (`text_cue::CARD_FRONT`: 0.39-0.86 and 0.45-0.93) with some room.
+/// The print's share of the card's extent across and along its lines: the bounds measured
+/// on the tuning families' fronts and backs (`text_cue::CARD_FRONT`, `CARD_BACK`: 0.39-0.86
+/// across, 0.45-0.93 along) with some room.
 const SPREAD_ACROSS: (f32, f32) = (0.35, 0.92);
 const SPREAD_ALONG: (f32, f32) = (0.4, 0.96);
 /// The least colour change (sum over R, G, B of the outside's distance from the card's colour
