@@ -44,6 +44,9 @@ const REFINE_TURN_STEP_DEG: f32 = 0.5;
 const REFINE_SHIFT: i32 = 3;
 /// How much more a turned or moved side must change than the side as found to replace it.
 const REFINE_MIN_GAIN: f32 = 1.05;
+/// Share of a side's length at each end left out when it is fitted: a card's corners are
+/// rounded.
+const CORNER_SHARE: f32 = 0.08;
 
 /// A side's line: points `origin + along * s + normal * d`, `normal` pointing out of the card.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +68,8 @@ struct Profile {
     reached_frame: bool,
 }
 
-/// A side's chosen offset: measured in the frame, or past the frame's border.
+/// A side's chosen offset: measured in the frame (the offset from the print's box, and the
+/// colour change there), or past the frame's border.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Offset {
     At(f32, f32),
@@ -154,14 +158,13 @@ pub fn outline_from_print(img: &RgbImage, text: &[TextBox], aspect: f32) -> Opti
     let (_, [top, bottom, left, right], measured) = best?;
     // Each side measured in the frame is fitted to the rim over the card's whole length (less
     // its rounded corners); a side past the frame keeps the print's direction.
-    let corner = 0.08;
     let spans = [
         (-left, print_long + right),
         (-left, print_long + right),
         (-top, print_short + bottom),
         (-top, print_short + bottom),
     ]
-    .map(|(a, b)| (a + corner * (b - a), b - corner * (b - a)));
+    .map(|(a, b)| (a + CORNER_SHARE * (b - a), b - CORNER_SHARE * (b - a)));
     let sides: Vec<((f32, f32), (f32, f32))> = (0..4)
         .map(|i| {
             let (side, _) = &probes[i];
