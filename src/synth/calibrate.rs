@@ -213,13 +213,7 @@ pub fn evaluate(
     .collect::<anyhow::Result<Vec<_>>>()?;
     let mut misses = Vec::new();
     for (i, (s, verdict)) in samples.iter().zip(verdicts_of).enumerate() {
-        let right = verdict
-            .as_ref()
-            .is_some_and(|v| match s.label.expected_reason() {
-                None => v.verdict == "pass",
-                Some(want) => v.reasons.contains(&want),
-            });
-        if !right {
+        if !verdict.as_ref().is_some_and(|v| judged_right(s.label, v)) {
             let said = verdict.as_ref().map_or("refused".to_string(), |v| {
                 format!("{} {}", v.verdict, v.reasons.join(","))
             });
@@ -253,13 +247,21 @@ impl Row {
         for r in &v.reasons {
             *self.reasons.entry(r).or_default() += 1;
         }
-        match label.expected_reason() {
-            None if v.verdict == "pass" => self.right += 1,
-            None => self.wrong += 1,
-            Some(want) if v.reasons.contains(&want) => self.right += 1,
-            Some(_) if v.verdict == "retake" => self.other_reason += 1,
-            Some(_) => self.wrong += 1,
+        if judged_right(label, v) {
+            self.right += 1;
+        } else if label.expected_reason().is_some() && v.verdict == "retake" {
+            self.other_reason += 1;
+        } else {
+            self.wrong += 1;
         }
+    }
+}
+
+/// A good photo passed, or a bad one sent back naming its own reason.
+fn judged_right(label: Label, v: &Verdict) -> bool {
+    match label.expected_reason() {
+        None => v.verdict == "pass",
+        Some(want) => v.reasons.contains(&want),
     }
 }
 

@@ -345,7 +345,7 @@ fn surroundings(edges: &Edges, quad: &Quad) -> f32 {
     median(&mut outside)
 }
 
-fn median(values: &mut [f32]) -> f32 {
+pub(super) fn median(values: &mut [f32]) -> f32 {
     let mid = values.len() / 2;
     *values.select_nth_unstable_by(mid, f32::total_cmp).1
 }

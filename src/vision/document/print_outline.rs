@@ -11,6 +11,7 @@
 
 use image::{Rgb, RgbImage};
 
+use super::lines::median;
 use super::text_cue::{self, TextBox};
 use super::Quad;
 
@@ -56,6 +57,16 @@ struct SideProbe {
     normal: (f32, f32),
     /// The span of `s` the side is measured over.
     span: (f32, f32),
+}
+
+impl SideProbe {
+    /// The point `s` along the side's origin line and `d` out from it.
+    fn point(&self, s: f32, d: f32) -> (f32, f32) {
+        (
+            self.origin.0 + self.along.0 * s + self.normal.0 * d,
+            self.origin.1 + self.along.1 * s + self.normal.1 * d,
+        )
+    }
 }
 
 /// One side's colour-change profile outwards from the print.
@@ -172,11 +183,7 @@ pub fn outline_from_print(img: &RgbImage, text: &[TextBox], aspect: f32) -> Opti
             if measured[i] {
                 refine(&blurred, &colour, side, d, spans[i])
             } else {
-                let p = (
-                    side.origin.0 + side.normal.0 * d,
-                    side.origin.1 + side.normal.1 * d,
-                );
-                (p, side.along)
+                (side.point(0.0, d), side.along)
             }
         })
         .collect();
@@ -205,10 +212,10 @@ fn card_colour(img: &RgbImage, at: impl Fn(f32, f32) -> (f32, f32)) -> [f32; 3] 
     }
     channels.map(|mut values| {
         if values.is_empty() {
-            return 0.0;
+            0.0
+        } else {
+            median(&mut values)
         }
-        values.sort_by(f32::total_cmp);
-        values[values.len() / 2]
     })
 }
 
@@ -233,19 +240,13 @@ fn change_at(
     side: &SideProbe,
     offset: impl Fn(f32) -> f32,
 ) -> Option<f32> {
-    let point = |s: f32, d: f32| {
-        (
-            side.origin.0 + side.along.0 * s + side.normal.0 * d,
-            side.origin.1 + side.along.1 * s + side.normal.1 * d,
-        )
-    };
     let (mut sum, mut n) = (0.0f32, 0usize);
     for i in 0..SAMPLES_ALONG {
         let s = side.span.0 + (side.span.1 - side.span.0) * (i as f32 + 0.5) / SAMPLES_ALONG as f32;
         let d = offset(s);
         let (Some(inside), Some(outside)) = (
-            sample(img, point(s, d - PROBE)),
-            sample(img, point(s, d + PROBE)),
+            sample(img, side.point(s, d - PROBE)),
+            sample(img, side.point(s, d + PROBE)),
         ) else {
             continue;
         };
@@ -302,10 +303,7 @@ fn refine(
         }
     }
     let (_, slope, at) = best;
-    let point = (
-        side.origin.0 + side.along.0 * mid + side.normal.0 * at,
-        side.origin.1 + side.along.1 * mid + side.normal.1 * at,
-    );
+    let point = side.point(mid, at);
     let direction = (
         side.along.0 + side.normal.0 * slope,
         side.along.1 + side.normal.1 * slope,
