@@ -23,6 +23,9 @@ pub const MEASURE_LONG_SIDE: u32 = 640;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
     pub min_sharpness: f64,
+    /// Crispness of the frame's strongest edges (`quality::edge_crispness`), asked when no
+    /// document was found: a frame blurred all over says why no card was found in it.
+    pub min_frame_crispness: f64,
     pub min_mean_luma: f64,
     /// Share of the document at or above 250: detail lost to overexposure.
     pub max_clipped: f64,
@@ -50,6 +53,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             min_sharpness: 50.0,
+            min_frame_crispness: 0.15,
             min_mean_luma: 80.0,
             max_clipped: 0.25,
             max_frame_clipped: 0.15,
@@ -300,6 +304,11 @@ fn judge_inner(
             ok: false,
         }];
         checks.extend(frame);
+        checks.push(at_least(
+            "frame_crispness",
+            quality::edge_crispness(&quality::luma(&work)),
+            t.min_frame_crispness,
+        ));
         return Ok(Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
@@ -434,7 +443,8 @@ pub fn verdict_of(
     if failed("glare") && !overexposed {
         reasons.push("glare");
     }
-    if (failed("sharpness") || failed("face_sharpness")) && !too_dark {
+    let blurred_frame = failed("frame_crispness") && !badly_exposed;
+    if (failed("sharpness") || failed("face_sharpness") || blurred_frame) && !too_dark {
         reasons.push("blurry");
     }
     if failed("colourfulness") && !reasons.contains(&"too_dark") && !overexposed {
