@@ -134,6 +134,18 @@ enum RegistryCommand {
     Load { file: PathBuf },
 }
 
+/// `println!` for the commands' output, except that a reader that went away (`beian check
+/// … | head`) ends the output quietly instead of panicking the process.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        match writeln!(std::io::stdout().lock(), $($arg)*) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            written => written?,
+        }
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match Config::layer(&cli.overrides) {
@@ -186,7 +198,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             store::open(&config.data_dir).await?;
-            println!("database in {} is up to date", config.data_dir.display());
+            out!("database in {} is up to date", config.data_dir.display());
             Ok(())
         }
         Command::Check {
@@ -225,7 +237,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let names: Vec<_> = f.iter().map(|f| f.as_str()).collect();
                 format!("scene families {}", names.join(", "))
             });
-            println!(
+            out!(
                 "OCR models: {choice:?}, seed {seed}, {where_}\n\n{}",
                 report.markdown()
             );
@@ -243,7 +255,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 config.ocr_models,
                 config.inference_threads,
             )?;
-            println!("{}", synth::face_calibration::run(&models, dir, seeds)?);
+            out!("{}", synth::face_calibration::run(&models, dir, seeds)?);
             Ok(())
         }
         Command::Fetch { fixtures } => {
@@ -252,7 +264,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 files.extend(beian::vendor::ensure_fixtures(&config.models_dir)?);
             }
             for (name, path) in files {
-                println!("{name}: {}", path.display());
+                out!("{name}: {}", path.display());
             }
             Ok(())
         }
@@ -285,15 +297,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             )?;
             let report =
                 synth::calibrate::evaluate(&samples, &Thresholds::default(), Some(&models.ocr))?;
-            println!("{}", report.markdown());
+            out!("{}", report.markdown());
             if families.is_some() {
-                println!("{}", report.family_markdown());
+                out!("{}", report.family_markdown());
             }
             if distributions {
-                println!("{}", report.distributions());
+                out!("{}", report.distributions());
             }
             if misses {
-                println!("{}", report.misses.join("\n"));
+                out!("{}", report.misses.join("\n"));
             }
             Ok(())
         }
@@ -301,7 +313,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = store::open(&config.data_dir).await?;
             let blobs = beian::store::blobs::BlobStore::open(&config.data_dir)?;
             let (faces, materials) = app::purge(&db, &blobs, &config).await?;
-            println!(
+            out!(
                 "deleted {faces} kept face frames and {materials} files of rejected or idle orders"
             );
             db.close().await;
@@ -312,8 +324,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             let db = store::open(&config.data_dir).await?;
             let (user, password) = beian::http::auth::create_reviewer(&db, &name).await?;
-            println!("reviewer {} created (id {})", user.username, user.id);
-            println!("password (shown this once): {password}");
+            out!("reviewer {} created (id {})", user.username, user.id);
+            out!("password (shown this once): {password}");
             Ok(())
         }
         Command::Registry {
@@ -324,9 +336,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let report = registry::load_csv(&db, &cipher, &text).await?;
-            println!(
+            out!(
                 "loaded {} subjects, {} websites, {} domain registrants",
-                report.subjects, report.websites, report.domains
+                report.subjects,
+                report.websites,
+                report.domains
             );
             Ok(())
         }
@@ -407,7 +421,7 @@ fn check(
         }
         Err(e) => serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}),
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    out!("{}", serde_json::to_string_pretty(&out)?);
     if out.get("error").is_some() {
         return Err(Refused.into());
     }

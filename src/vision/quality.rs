@@ -40,6 +40,12 @@ pub fn clipped_share(gray: &GrayImage) -> f64 {
     n as f64 / f64::from(gray.width() * gray.height()).max(1.0)
 }
 
+/// Luma from which a pixel is taken as saturated (JPEG and sensor noise keep a clipped
+/// highlight's core a few levels under 255).
+const SATURATED: u8 = 253;
+/// Share of a white blob that must be saturated for it to be a highlight.
+const MIN_SATURATED_CORE: f64 = 0.1;
+
 /// Measures a flattened document (or a whole frame when there is none).
 pub fn measure(doc: &RgbImage) -> Measures {
     let gray = luma(doc);
@@ -75,19 +81,27 @@ pub fn measure(doc: &RgbImage) -> Measures {
         Luma([u8::from(gray.get_pixel(x, y)[0] >= specular_min && spread <= 30) * 255])
     });
     let labels = connected_components(&specular, Connectivity::Eight, Luma([0]));
-    let mut sizes = std::collections::HashMap::<u32, u32>::new();
-    for p in labels.pixels() {
+    // Per blob: its size, and how much of it is saturated.
+    let mut blobs = std::collections::HashMap::<u32, (u32, u32)>::new();
+    for (p, g) in labels.pixels().zip(gray.pixels()) {
         if p[0] != 0 {
-            *sizes.entry(p[0]).or_default() += 1;
+            let blob = blobs.entry(p[0]).or_default();
+            blob.0 += 1;
+            blob.1 += u32::from(g[0] >= SATURATED);
         }
     }
-    // Blobs under 0.1% of the document are print and noise, not glare.
+    // Blobs under 0.1% of the document are print and noise, not glare. A highlight
+    // saturates the sensor at its core; a white print area under bright light (an ID card
+    // portrait's white background) is as bright at its edge as in its middle and stays
+    // below saturation.
     let min_blob = (total * 0.001) as u32;
-    let glare = sizes
+    let glare = blobs
         .values()
-        .filter(|&&s| s >= min_blob)
-        .map(|&s| f64::from(s))
-        .sum::<f64>()
+        .filter(|&&(size, saturated)| {
+            size >= min_blob && f64::from(saturated) >= MIN_SATURATED_CORE * f64::from(size)
+        })
+        .map(|&(size, _)| u64::from(size))
+        .sum::<u64>() as f64
         / total;
 
     // A colour cast scales the channels (a bluish light adds more blue to white than to
@@ -348,5 +362,26 @@ mod tests {
         }
         let m = measure(&img);
         assert!((m.glare - 2400.0 / 100_000.0).abs() < 1e-6, "{}", m.glare);
+    }
+
+    #[test]
+    fn a_white_print_area_that_is_not_saturated_is_not_glare() {
+        // A portrait's white background on a brightly lit card: as white as a highlight's
+        // rim, nowhere saturated.
+        let mut img = RgbImage::from_pixel(400, 250, Rgb([215, 220, 225]));
+        for y in 60..200 {
+            for x in 260..370 {
+                img.put_pixel(x, y, Rgb([250, 250, 250]));
+            }
+        }
+        assert_eq!(measure(&img).glare, 0.0);
+        // The same area with a clipped core is a highlight, counted whole.
+        for y in 110..150 {
+            for x in 290..340 {
+                img.put_pixel(x, y, Rgb([255, 255, 255]));
+            }
+        }
+        let g = measure(&img).glare;
+        assert!((g - 140.0 * 110.0 / 100_000.0).abs() < 1e-6, "{g}");
     }
 }

@@ -94,6 +94,29 @@ fn hostile_files_get_an_error_code_not_a_crash() {
     }
 }
 
+#[test]
+fn a_reader_that_goes_away_ends_the_output_without_a_panic() {
+    // `beian check photo.jpg | head -1`: the pipe's reader is gone before the JSON is written.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("good.jpg");
+    std::fs::write(&path, photo(scene::Label::Good, 14)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_beian"))
+        .arg("--models-dir")
+        .arg(crate::helpers::models_dir())
+        .arg("check")
+        .arg(&path)
+        .args(["--kind", "id_card_front"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("beian check runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("beian check ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
 fn check_bytes(bytes: &[u8], kind: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("photo.jpg");
