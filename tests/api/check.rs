@@ -14,14 +14,21 @@ fn check(path: &std::path::Path, kind: &str) -> Value {
     out
 }
 
-/// Exit code and JSON of `beian check`.
-fn run_check(path: &std::path::Path, kind: &str) -> (Option<i32>, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+/// `beian check PATH --kind KIND` with the test models.
+fn check_command(path: &std::path::Path, kind: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beian"));
+    command
         .arg("--models-dir")
         .arg(crate::helpers::models_dir())
         .arg("check")
         .arg(path)
-        .args(["--kind", kind])
+        .args(["--kind", kind]);
+    command
+}
+
+/// Exit code and JSON of `beian check`.
+fn run_check(path: &std::path::Path, kind: &str) -> (Option<i32>, Value) {
+    let out = check_command(path, kind)
         .output()
         .expect("beian check runs");
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -100,12 +107,7 @@ fn a_reader_that_goes_away_ends_the_output_without_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("good.jpg");
     std::fs::write(&path, photo(scene::Label::Good, 14)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_beian"))
-        .arg("--models-dir")
-        .arg(crate::helpers::models_dir())
-        .arg("check")
-        .arg(&path)
-        .args(["--kind", "id_card_front"])
+    let mut child = check_command(&path, "id_card_front")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
