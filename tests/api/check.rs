@@ -201,3 +201,40 @@ fn a_business_licence_photo_gives_its_code_name_representative_and_address() {
     assert_eq!(field(&out, "legal_representative"), l.legal_representative);
     assert_eq!(field(&out, "address"), l.address);
 }
+
+/// A 12 MP phone photo of 张三's card front far from the camera on a checked cloth (a
+/// held-out scene family), as a JPEG.
+fn far_card_on_checks(seed: u64) -> Vec<u8> {
+    use beian::synth::{card, desk, font};
+    use rand::SeedableRng;
+    let font = font::load_cjk_font().expect("a CJK font is installed (scripts/setup)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let rendered = card::front(&zhang_san(), &font, &mut rng);
+    let photo = scene::photo_in(
+        &rendered,
+        scene::Label::TooSmall,
+        desk::Family::Checked,
+        &desk::Photos::default(),
+        4000,
+        3000,
+        &mut rng,
+    );
+    beian::vision::decode::reencode_jpeg(&photo.image, 90)
+}
+
+#[test]
+fn a_card_far_off_on_checked_cloth_is_too_small_not_missing() {
+    // Its print is a few pixels high at the gate's scale, under what the text detector
+    // finds there; the gate looks again at twice the scale before saying there is no card.
+    let dir = tempfile::tempdir().unwrap();
+    for seed in [3, 5, 8] {
+        let path = dir.path().join(format!("far-{seed}.jpg"));
+        std::fs::write(&path, far_card_on_checks(seed)).unwrap();
+        let v = &check(&path, "id_card_front")["verdict"];
+        let reasons = v["reasons"].as_array().unwrap();
+        assert!(
+            reasons.contains(&"too_small".into()) && !reasons.contains(&"not_a_document".into()),
+            "seed {seed}: {v:#}"
+        );
+    }
+}

@@ -271,6 +271,40 @@ pub(super) fn side_support(edges: &Edges, a: (f32, f32), b: (f32, f32)) -> f32 {
     segment_support(edges, a, b, SIDE_SPAN, Polarity::One)
 }
 
+/// The edge pixels of a side's direction (either polarity) inward of the side `a`-`b`: for
+/// points along its middle (`SIDE_SPAN`), each at `t` (a share of the side from `a`), which
+/// offsets `d` = 0, 1, ... `reach` pixels along the unit `normal` meet one.
+pub(super) fn edges_beside(
+    edges: &Edges,
+    a: (f32, f32),
+    b: (f32, f32),
+    normal: (f32, f32),
+    reach: usize,
+) -> Vec<(f32, Vec<bool>)> {
+    let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+    let normal_deg = normal.1.atan2(normal.0).to_degrees().rem_euclid(180.0);
+    let (t0, t1) = SIDE_SPAN;
+    let samples = ((len * (t1 - t0) / 2.0) as usize).clamp(8, 120);
+    (0..samples)
+        .map(|k| {
+            let t = t0 + (t1 - t0) * (k as f32 + 0.5) / samples as f32;
+            let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            let met = (0..=reach)
+                .map(|d| {
+                    let (x, y) = (
+                        (px + normal.0 * d as f32).round() as i32,
+                        (py + normal.1 * d as f32).round() as i32,
+                    );
+                    edges.at(x, y).is_some_and(|phi| {
+                        angle_between(phi.rem_euclid(180.0), normal_deg) <= ANGLE_TOLERANCE_DEG
+                    })
+                })
+                .collect();
+            (t, met)
+        })
+        .collect()
+}
+
 /// The part of a side its support is measured on: the ends (rounded corners) are not.
 const SIDE_SPAN: (f32, f32) = (0.07, 0.93);
 

@@ -11,6 +11,7 @@ mod print_outline;
 #[cfg(test)]
 mod test_scenes;
 mod text_cue;
+mod tighten;
 
 pub use print_outline::outline_from_print;
 pub use text_cue::{print_direction, PrintLayout, TextBox, CARD_BACK, CARD_FRONT};
@@ -352,6 +353,24 @@ impl Search {
                 (long / short / self.shape.aspect() - 1.0).abs() > MAX_ASPECT_OFF_WITH_TEXT;
             let fit = text_cue::fit(&c.quad, text);
             (!off_aspect && fit.agrees(MIN_TEXT_SPREAD)).then(|| -layout.distance(&fit))
+        })
+    }
+
+    /// `found` pulled in onto the document's rim (`tighten`) when it runs along an edge beside
+    /// it: the card's shadow, a cloth's line past its rim. Only an outline that `keep` accepts
+    /// (inside the frame) and that is nearer the document's shape and `layout` is returned.
+    pub fn tightened(
+        &self,
+        found: &Found,
+        text: &[TextBox],
+        layout: &PrintLayout,
+        keep: impl Fn(&Quad) -> bool,
+    ) -> Option<Found> {
+        let quad = tighten::tighten(&self.edges, &found.quad, self.shape, text, layout, keep)?;
+        Some(Found {
+            quad,
+            edge_support: 0.0,
+            contrast: 0.0,
         })
     }
 

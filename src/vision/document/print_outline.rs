@@ -37,6 +37,12 @@ const SPREAD_ALONG: (f32, f32) = (0.4, 0.96);
 /// The least colour change (sum over R, G, B of the outside's distance from the card's colour
 /// less the inside's, averaged along the side) a side found in the frame must show.
 const MIN_SIDE_CHANGE: f32 = 6.0;
+/// A fainter side is found where it stands out of its profile this many times over the
+/// profile's median (the surface's own variation), down to `MIN_FAINT_CHANGE`: a cream card
+/// on cream paper changes the colour by 4-5 where the paper varies by 1 (diagnosis seed
+/// 1357, `white-good-201`).
+const FAINT_PROMINENCE: f32 = 3.0;
+const MIN_FAINT_CHANGE: f32 = 3.0;
 
 /// How far a found side is turned (steps of `REFINE_TURN_STEP_DEG` either way) and moved
 /// (pixels either way) to fit the card's rim.
@@ -77,6 +83,18 @@ struct Profile {
     /// Whether the profile ended at the frame (the side may lie past it) rather than at the
     /// farthest offset a card could have.
     reached_frame: bool,
+    /// The least change a side on it must show (`least_change`).
+    least_change: f32,
+}
+
+/// The least change a side on `change` must show: `MIN_SIDE_CHANGE`, or less where the
+/// surface varies little (`FAINT_PROMINENCE`).
+fn least_change(change: &[f32]) -> f32 {
+    if change.is_empty() {
+        return MIN_SIDE_CHANGE;
+    }
+    let surface = median(&mut change.to_vec());
+    (FAINT_PROMINENCE * surface).clamp(MIN_FAINT_CHANGE, MIN_SIDE_CHANGE)
 }
 
 /// A side's chosen offset: measured in the frame (the offset from the print's box, and the
@@ -271,6 +289,7 @@ fn profile(img: &RgbImage, colour: &[f32; 3], side: &SideProbe, reach: f32) -> P
         }
     }
     Profile {
+        least_change: least_change(&change),
         change,
         reached_frame,
     }
@@ -312,7 +331,10 @@ fn refine(
 }
 
 /// Where two lines, each a point and a direction, cross.
-fn crossing(a: ((f32, f32), (f32, f32)), b: ((f32, f32), (f32, f32))) -> Option<(f32, f32)> {
+pub(super) fn crossing(
+    a: ((f32, f32), (f32, f32)),
+    b: ((f32, f32), (f32, f32)),
+) -> Option<(f32, f32)> {
     let ((p, r), (q, s)) = (a, b);
     let det = r.0 * s.1 - r.1 * s.0;
     if det.abs() < 1e-6 {
@@ -343,8 +365,8 @@ fn offsets(p: &Profile) -> Vec<Offset> {
 /// The outline that the chosen offsets make around a print of `print` (long, short) extent,
 /// scored by the colour change along its measured sides, if it has a card's shape: at most
 /// one side past the frame (placed by the card's aspect, and only where it does lie past the
-/// frame), each measured side changing at least `MIN_SIDE_CHANGE`, the aspect within
-/// `MAX_ASPECT_OFF` of the card's and the print spread over it as over a card.
+/// frame), each measured side changing at least its profile's `least_change`, the aspect
+/// within `MAX_ASPECT_OFF` of the card's and the print spread over it as over a card.
 fn fit_card(
     chosen: [Offset; 4],
     print: (f32, f32),
@@ -359,7 +381,7 @@ fn fit_card(
     let mut score = 0.0;
     for (i, o) in chosen.iter().enumerate() {
         if let Offset::At(at, change) = *o {
-            if change < MIN_SIDE_CHANGE {
+            if change < profiles[i].least_change {
                 return None;
             }
             d[i] = at;
@@ -452,6 +474,37 @@ mod tests {
             (quad.0[0].0 - card[0].0).abs() < 6.0,
             "{quad:?} against {card:?}"
         );
+    }
+
+    #[test]
+    fn a_cream_card_on_cream_paper_is_measured_out_by_its_faint_rim() {
+        // Paper about 5 away from the card's colour (summed over R, G, B) with a grain of a
+        // level or two: under `MIN_SIDE_CHANGE`, well over the surface's own variation.
+        let grain = |x: u32, y: u32| ((x * 7 + y * 13) % 3) as u8;
+        let mut img = RgbImage::from_fn(640, 480, |x, y| {
+            let g = grain(x, y);
+            Rgb([228 + g, 237 + g, 238])
+        });
+        let lines: Vec<_> = [(30.0, 200.0), (30.0, 170.0), (30.0, 220.0), (60.0, 300.0)]
+            .iter()
+            .enumerate()
+            .map(|(i, &(u0, u1))| (u0, u1, 30.0 + 45.0 * i as f32))
+            .collect();
+        let (boxes, card) = turned_card(
+            &mut img,
+            (150.0, 90.0),
+            10.0,
+            (340.0, 214.0),
+            (CARD, Rgb([40, 40, 50])),
+            &lines,
+        );
+        let quad = outline_from_print(&img, &boxes, 1.586).expect("the card");
+        for (got, want) in quad.0.iter().zip(card) {
+            assert!(
+                (got.0 - want.0).abs() < 6.0 && (got.1 - want.1).abs() < 6.0,
+                "{quad:?} against {card:?}"
+            );
+        }
     }
 
     #[test]
