@@ -284,15 +284,9 @@ fn judge_inner(
                     .tightened(&f, &boxes, &layout, whole_quad)
                     .unwrap_or(f)
             };
-            // An outline the print measured out has no straight rim to score.
             let by_print = search.best_with_text(&boxes, &layout).or_else(|| {
-                document::outline_from_print(&small, &boxes, shape.aspect()).map(|quad| {
-                    document::Found {
-                        quad,
-                        edge_support: 0.0,
-                        contrast: 0.0,
-                    }
-                })
+                document::outline_from_print(&small, &boxes, shape.aspect())
+                    .map(document::Found::unscored)
             });
             match (by_rim, by_print.map(pull_in)) {
                 (Some(rim), Some(print)) if !whole(&print) => Some(pull_in(rim)),

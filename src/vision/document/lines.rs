@@ -283,11 +283,8 @@ pub(super) fn edges_beside(
 ) -> Vec<(f32, Vec<bool>)> {
     let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
     let normal_deg = normal.1.atan2(normal.0).to_degrees().rem_euclid(180.0);
-    let (t0, t1) = SIDE_SPAN;
-    let samples = ((len * (t1 - t0) / 2.0) as usize).clamp(8, 120);
-    (0..samples)
-        .map(|k| {
-            let t = t0 + (t1 - t0) * (k as f32 + 0.5) / samples as f32;
+    along_side(len, SIDE_SPAN)
+        .map(|t| {
             let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
             let met = (0..=reach)
                 .map(|d| {
@@ -303,6 +300,13 @@ pub(super) fn edges_beside(
             (t, met)
         })
         .collect()
+}
+
+/// Where a side of length `len` is sampled from `t0` to `t1` (shares of it): every 2 px,
+/// 8 to 120 times, each in the middle of its stretch.
+fn along_side(len: f32, (t0, t1): (f32, f32)) -> impl ExactSizeIterator<Item = f32> {
+    let samples = ((len * (t1 - t0) / 2.0) as usize).clamp(8, 120);
+    (0..samples).map(move |k| t0 + (t1 - t0) * (k as f32 + 0.5) / samples as f32)
 }
 
 /// The part of a side its support is measured on: the ends (rounded corners) are not.
@@ -410,10 +414,10 @@ fn segment_support(
     let (tx, ty) = ((b.0 - a.0) / len, (b.1 - a.1) / len);
     let (nx, ny) = (-ty, tx);
     let normal_deg = ny.atan2(nx).to_degrees().rem_euclid(360.0);
-    let samples = ((len * (t1 - t0) / 2.0) as usize).clamp(8, 120);
+    let positions = along_side(len, (t0, t1));
+    let samples = positions.len();
     let (mut forward, mut backward) = (0usize, 0usize);
-    for k in 0..samples {
-        let t = t0 + (t1 - t0) * (k as f32 + 0.5) / samples as f32;
+    for t in positions {
         let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
         let mut hit = None;
         for off in [0.0f32, -1.0, 1.0, -2.0, 2.0] {

@@ -173,6 +173,18 @@ pub struct Found {
     pub contrast: f32,
 }
 
+impl Found {
+    /// An outline placed by other evidence than its rim (measured out from the print, pulled
+    /// in onto the rim): no straight rim was scored for it.
+    pub fn unscored(quad: Quad) -> Found {
+        Found {
+            quad,
+            edge_support: 0.0,
+            contrast: 0.0,
+        }
+    }
+}
+
 /// The contrast-stretched, smoothed image both searches work on: a dark or washed-out photo
 /// still has its edges, only weaker.
 fn smoothed(gray: &GrayImage) -> GrayImage {
@@ -366,12 +378,8 @@ impl Search {
         layout: &PrintLayout,
         keep: impl Fn(&Quad) -> bool,
     ) -> Option<Found> {
-        let quad = tighten::tighten(&self.edges, &found.quad, self.shape, text, layout, keep)?;
-        Some(Found {
-            quad,
-            edge_support: 0.0,
-            contrast: 0.0,
-        })
+        tighten::tighten(&self.edges, &found.quad, self.shape, text, layout, keep)
+            .map(Found::unscored)
     }
 
     /// Of the candidates supported as their `Support` asks and that `rank` accepts (Some),
@@ -456,19 +464,27 @@ fn score(c: &lines::Candidate) -> f32 {
 /// A contour's quadrilateral scored like the line search's: sides lying on the frame's
 /// border are not sides of the document.
 fn contour_candidate(edges: &lines::Edges, quad: Quad, w: u32, h: u32) -> lines::Candidate {
-    let on_border = |a: (f32, f32), b: (f32, f32)| {
-        let near = |v: f32, edge: f32| (v - edge).abs() < 3.0;
-        (near(a.0, 0.0) && near(b.0, 0.0))
-            || (near(a.1, 0.0) && near(b.1, 0.0))
-            || (near(a.0, w as f32 - 1.0) && near(b.0, w as f32 - 1.0))
-            || (near(a.1, h as f32 - 1.0) && near(b.1, h as f32 - 1.0))
-    };
     let q = quad.0;
     let support = [0, 1, 2, 3].map(|i| {
         let (a, b) = (q[i], q[(i + 1) % 4]);
-        (!on_border(a, b)).then(|| lines::side_support(edges, a, b))
+        (!lies_on_border(a, b, w, h)).then(|| lines::side_support(edges, a, b))
     });
     lines::Candidate { quad, support }
+}
+
+/// Whether the segment `a`-`b` lies along a border of the `w` x `h` frame (both ends within
+/// 3 px of it): such a side is the frame's, not the document's.
+fn lies_on_border(a: (f32, f32), b: (f32, f32), w: u32, h: u32) -> bool {
+    let near = |u: f32, v: f32, edge: f32| (u - edge).abs() < 3.0 && (v - edge).abs() < 3.0;
+    let (right, bottom) = (w as f32 - 1.0, h as f32 - 1.0);
+    near(a.0, b.0, 0.0) || near(a.1, b.1, 0.0) || near(a.0, b.0, right) || near(a.1, b.1, bottom)
+}
+
+/// The mean of four corners (a quad's, a text box's).
+fn centre(corners: &[(f32, f32); 4]) -> (f32, f32) {
+    corners
+        .iter()
+        .fold((0.0, 0.0), |s, p| (s.0 + p.0 / 4.0, s.1 + p.1 / 4.0))
 }
 
 /// Maps the 1st..99th percentile of `gray` onto the full 0..255 range.

@@ -5,7 +5,7 @@
 //! of it, and a patch of tablecloth holds none.
 
 use super::lines::angle_between;
-use super::Quad;
+use super::{centre, Quad};
 
 /// Corners of a line of text, as the text detector gives them.
 pub type TextBox = [(f32, f32); 4];
@@ -199,10 +199,6 @@ pub fn fit(quad: &Quad, text: &[TextBox]) -> TextFit {
     let quad_long = span(extent(&mut quad.0.iter().copied(), u)).max(1.0);
     let quad_short = span(extent(&mut quad.0.iter().copied(), v)).max(1.0);
 
-    let centre = |b: &TextBox| {
-        b.iter()
-            .fold((0.0, 0.0), |s, p| (s.0 + p.0 / 4.0, s.1 + p.1 / 4.0))
-    };
     let (inside, outside): (Vec<&TextBox>, Vec<_>) =
         text.iter().partition(|b| quad.contains(centre(b)));
     let axis_deg = direction(u);

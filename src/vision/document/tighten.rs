@@ -9,7 +9,7 @@
 use super::lines::{self, Edges};
 use super::print_outline::crossing;
 use super::text_cue::{self, PrintLayout, TextBox};
-use super::{DocShape, Quad, MAX_ASPECT_OFF_WITH_TEXT, MIN_TEXT_SPREAD};
+use super::{centre, lies_on_border, DocShape, Quad, MAX_ASPECT_OFF_WITH_TEXT, MIN_TEXT_SPREAD};
 
 /// How far a side may move in: a share of the outline's extent across it. The diagnosis
 /// seed's outlines ran 2-13% outside the card (shadow on white paper, a cloth's line).
@@ -27,9 +27,6 @@ const MAX_TILT: f32 = 0.06;
 const SAME_EDGE: usize = 3;
 /// How close (pixels) a moved side may come to the print.
 const PRINT_CLEARANCE: f32 = 2.0;
-/// A side within this many pixels of a frame border along its length is the border: the
-/// document runs past the frame, and there is nothing to pull in.
-const ON_BORDER: f32 = 3.0;
 /// A side as a point on its line and the line's direction, with the unit normal pointing
 /// into the outline.
 #[derive(Clone, Copy)]
@@ -77,12 +74,10 @@ pub(super) fn tighten(
 ) -> Option<Quad> {
     let (w, h) = edges.size();
     let q = quad.0;
-    let centre = q
-        .iter()
-        .fold((0.0, 0.0), |s, p| (s.0 + p.0 / 4.0, s.1 + p.1 / 4.0));
+    let middle = centre(&q);
     let print: Vec<(f32, f32)> = text
         .iter()
-        .filter(|b| quad.contains(box_centre(b)))
+        .filter(|b| quad.contains(centre(b)))
         .flat_map(|b| b.iter().copied())
         .collect();
     if print.is_empty() {
@@ -92,7 +87,8 @@ pub(super) fn tighten(
     let mut sides = Vec::with_capacity(4);
     for i in 0..4 {
         let (a, b) = (q[i], q[(i + 1) % 4]);
-        if on_border(a, b, w, h) {
+        // A side on the frame's border: the document runs past the frame.
+        if lies_on_border(a, b, w, h) {
             return None;
         }
         let len = (b.0 - a.0).hypot(b.1 - a.1).max(1e-3);
@@ -103,7 +99,7 @@ pub(super) fn tighten(
             along,
             inward: (-along.1, along.0),
         };
-        if side.depth(centre) < 0.0 {
+        if side.depth(middle) < 0.0 {
             side.inward = (along.1, -along.0);
         }
         let opposite = (q[(i + 2) % 4], q[(i + 3) % 4]);
@@ -159,19 +155,6 @@ pub(super) fn tighten(
         }
     }
     best.map(|(_, quad)| quad)
-}
-
-fn box_centre(b: &TextBox) -> (f32, f32) {
-    b.iter()
-        .fold((0.0, 0.0), |s, p| (s.0 + p.0 / 4.0, s.1 + p.1 / 4.0))
-}
-
-/// Whether the segment `a`-`b` lies along a border of the `w` x `h` frame.
-fn on_border(a: (f32, f32), b: (f32, f32), w: u32, h: u32) -> bool {
-    let near =
-        |u: f32, v: f32, edge: f32| (u - edge).abs() < ON_BORDER && (v - edge).abs() < ON_BORDER;
-    let (right, bottom) = (w as f32 - 1.0, h as f32 - 1.0);
-    near(a.0, b.0, 0.0) || near(a.1, b.1, 0.0) || near(a.0, b.0, right) || near(a.1, b.1, bottom)
 }
 
 /// The lines inward of a side that edges run along, as offsets at its start and end: of the
