@@ -307,7 +307,12 @@ fn judge_inner(
             threshold: 1.0,
             ok: false,
         }];
-        checks.extend(frame);
+        checks.extend(frame.into_iter().filter(|c| c.check != "brightness"));
+        checks.push(at_least(
+            "frame_brightness",
+            quality::bright_end(&small_gray),
+            t.min_mean_luma,
+        ));
         checks.push(at_least(
             "frame_crispness",
             quality::edge_crispness(&quality::luma(&work)),
@@ -478,7 +483,7 @@ pub fn verdict_of(
 ) -> Verdict {
     let failed = |name: &str| checks.iter().any(|c| c.check == name && !c.ok);
     let mut reasons = Vec::new();
-    let too_dark = failed("brightness") || failed("face_brightness");
+    let too_dark = failed("brightness") || failed("face_brightness") || failed("frame_brightness");
     let overexposed = failed("clipped_highlights")
         || failed("frame_clipped_highlights")
         || failed("face_clipped_highlights");

@@ -34,6 +34,28 @@ pub fn mean_luma(gray: &GrayImage) -> f64 {
     gray.pixels().map(|p| f64::from(p[0])).sum::<f64>() / total
 }
 
+/// The luma the lightest 1% of the frame reaches. A card is among the lightest things in
+/// most scenes, so a frame with no document found is too dark only when even this is darker
+/// than a document may be: a dim scene with light in it would have shown a card.
+pub fn bright_end(gray: &GrayImage) -> f64 {
+    f64::from(luma_quantile(gray, 0.99))
+}
+
+/// The least luma at or below which `share` of the pixels lie.
+fn luma_quantile(gray: &GrayImage, share: f64) -> u8 {
+    let mut histogram = [0u32; 256];
+    for p in gray.pixels() {
+        histogram[usize::from(p[0])] += 1;
+    }
+    let wanted = share * f64::from(gray.width() * gray.height());
+    let mut seen = 0;
+    let level = histogram.iter().position(|&c| {
+        seen += c;
+        f64::from(seen) >= wanted
+    });
+    level.unwrap_or(255) as u8
+}
+
 /// Share of pixels at or above 250.
 pub fn clipped_share(gray: &GrayImage) -> f64 {
     let n = gray.pixels().filter(|p| p[0] >= 250).count();
@@ -62,18 +84,7 @@ pub fn measure(doc: &RgbImage) -> Measures {
 
     // Specular highlights are near-white, colourless, and well above the document's own
     // typical brightness (a white photocopy is bright all over, which is not glare).
-    let mut histogram = [0u32; 256];
-    for p in gray.pixels() {
-        histogram[usize::from(p[0])] += 1;
-    }
-    let median = {
-        let mut seen = 0;
-        histogram.iter().position(|&c| {
-            seen += c;
-            f64::from(seen) >= total / 2.0
-        })
-    }
-    .unwrap_or(0) as u8;
+    let median = luma_quantile(&gray, 0.5);
     let specular_min = median.saturating_add(25).clamp(245, 250);
     let specular = GrayImage::from_fn(w, h, |x, y| {
         let [r, g, b] = doc.get_pixel(x, y).0;

@@ -238,3 +238,34 @@ fn a_card_far_off_on_checked_cloth_is_too_small_not_missing() {
         );
     }
 }
+
+/// A 1600 x 1200 frame of dark cloth with no card, lit or not by a lamp in one corner.
+fn empty_dark_frame(with_lamp: bool) -> Vec<u8> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut img = image::RgbImage::from_fn(1600, 1200, |_, _| {
+        let v = rng.gen_range(30..46u8);
+        image::Rgb([v + 4, v, v])
+    });
+    if with_lamp {
+        imageproc::drawing::draw_filled_circle_mut(
+            &mut img,
+            (1400, 200),
+            150,
+            image::Rgb([235, 225, 200]),
+        );
+    }
+    beian::vision::decode::reencode_jpeg(&img, 90)
+}
+
+#[test]
+fn an_empty_dim_scene_is_not_a_document_and_a_black_one_too_dark() {
+    // Mean luma under 50 both times. With a lamp in the frame, light things come out light
+    // and a card would have been found: the missing card is the reason. With no light
+    // anywhere, a card could lie there unseen: the darkness is.
+    let reasons = |with_lamp| {
+        check_bytes(&empty_dark_frame(with_lamp), "id_card_front")["verdict"]["reasons"].clone()
+    };
+    assert_eq!(reasons(true), serde_json::json!(["not_a_document"]));
+    assert_eq!(reasons(false), serde_json::json!(["too_dark"]));
+}
