@@ -8,12 +8,12 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::face_match;
 use crate::filing::division::Divisions;
 use crate::filing::materials::MaterialKind;
 use crate::filing::rules::RuleBook;
 use crate::filing::today_in_china;
 use crate::inspect::{self, Conclusion};
+use crate::service::verification::{self, Judged};
 use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
@@ -21,7 +21,6 @@ use crate::store::{faces, orders, uploads};
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
-use crate::workflow;
 
 #[derive(Clone)]
 pub struct Analyzer {
@@ -97,7 +96,8 @@ impl Analyzer {
     }
 
     async fn analyse(&self, material_id: &str) -> anyhow::Result<()> {
-        let Some(material) = uploads::material(&self.db, material_id).await? else {
+        let Some(material) = uploads::material(&mut *self.db.acquire().await?, material_id).await?
+        else {
             return Ok(());
         };
         let kind = MaterialKind::parse(&material.kind).unwrap_or(MaterialKind::Other);
@@ -124,7 +124,13 @@ impl Analyzer {
         .await??;
         let (conclusion, stored, portrait) = match looked {
             Ok((looked, stored)) => {
-                let order = orders::get(&self.db, &self.cipher, &material.order_id, None).await?;
+                let order = orders::get(
+                    &mut *self.db.acquire().await?,
+                    &self.cipher,
+                    &material.order_id,
+                    None,
+                )
+                .await?;
                 let typed = order
                     .map(|o| inspect::typed_for(&o.form, &material.person))
                     .unwrap_or_default();
@@ -148,53 +154,38 @@ impl Analyzer {
             )
         });
         let state = conclusion.state;
-        uploads::finish_analysis(
+        // A card portrait is what the person's live face is matched against.
+        let card_template = portrait
+            .filter(|_| matches!(state, "pass" | "flagged"))
+            .map(|embedding| {
+                self.cipher
+                    .encrypt(&embedding.to_bytes(), &faces::template_context(material_id))
+            });
+        let recorded = verification::record_verdict(
             &self.db,
-            material_id,
-            state,
-            &conclusion.verdict,
-            reading.as_deref(),
-            &stored,
+            &self.cipher,
+            &self.rules,
+            Judged::Analysed {
+                material: &material,
+                state,
+                verdict: &conclusion.verdict,
+                reading: reading.as_deref(),
+                blob: &stored,
+                card_template: card_template.as_deref(),
+            },
         )
-        .await?;
+        .await;
+        if let Err(e) = recorded {
+            // Nothing names the stored copy: the job runs again from the upload.
+            if stored != material.blob {
+                self.blobs.delete(&stored)?;
+            }
+            return Err(e);
+        }
         if stored != material.blob && !self.keep_originals {
             self.blobs.delete(&material.blob)?;
         }
         tracing::info!(material = %material_id, kind = kind.as_str(), state, "material analysed");
-        // A card portrait is what the person's live face is matched against.
-        if let (Some(embedding), "pass" | "flagged") = (portrait, state) {
-            let sealed = self
-                .cipher
-                .encrypt(&embedding.to_bytes(), &faces::template_context(material_id));
-            faces::insert_template(
-                &self.db,
-                material_id,
-                &material.order_id,
-                &material.person,
-                "card",
-                &sealed,
-            )
-            .await?;
-            face_match::reconcile(&self.db, &self.cipher, &material.order_id, &material.person)
-                .await?;
-        }
-        if let Some(session_id) = &material.session_id {
-            complete_session_if_done(&self.db, session_id).await?;
-        }
-        workflow::advance(&self.db, &self.cipher, &self.rules, &material.order_id).await?;
         Ok(())
     }
-}
-
-/// A session is completed when every material it asked for has a passing upload.
-pub async fn complete_session_if_done(db: &Db, session_id: &str) -> anyhow::Result<()> {
-    let Some(session) = uploads::session_by_id(db, session_id).await? else {
-        return Ok(());
-    };
-    let latest = uploads::latest_materials(db, &session.order_id).await?;
-    let done = session.still_required(&latest).is_empty();
-    if done && session.state != "completed" && session.state != "expired" {
-        uploads::set_session_state(db, session_id, "completed").await?;
-    }
-    Ok(())
 }

@@ -127,9 +127,8 @@ pub async fn purge(
 async fn expire_sms_codes(ctx: &ApiContext) -> anyhow::Result<usize> {
     let expired = crate::store::verification::expired(&ctx.db, chrono::Utc::now()).await?;
     for id in &expired {
-        http::decisions::expire(ctx, id, "the SMS code expired unconfirmed")
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::service::sms_codes::void_code(&ctx.db, id, "the SMS code expired unconfirmed")
+            .await?;
     }
     Ok(expired.len())
 }

@@ -3,13 +3,12 @@
 pub mod analysis;
 pub mod app;
 pub mod config;
-pub mod face_match;
 pub mod filing;
 pub mod http;
 pub mod inspect;
+pub mod service;
 pub mod sms;
 pub mod store;
 pub mod synth;
 pub mod vendor;
 pub mod vision;
-pub mod workflow;

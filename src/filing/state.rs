@@ -1,5 +1,6 @@
-//! The order's life: which state may follow which. Every move goes through `move_to`, and the
-//! store records each one in the order's history.
+//! The order's life: which state may follow which. Every move goes through `move_to`: the
+//! store changes an order's state only by a `Transition`, which nothing else can make, and
+//! records each one in the order's history.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,9 +80,9 @@ impl OrderState {
         )
     }
 
-    pub fn move_to(self, to: OrderState) -> Result<OrderState, IllegalTransition> {
+    pub fn move_to(self, to: OrderState) -> Result<Transition, IllegalTransition> {
         if self.can_move_to(to) {
-            Ok(to)
+            Ok(Transition { from: self, to })
         } else {
             Err(IllegalTransition { from: self, to })
         }
@@ -90,6 +91,23 @@ impl OrderState {
     /// The filer may change the subject and services only before submission.
     pub fn is_editable(self) -> bool {
         matches!(self, Self::Draft | Self::CollectingMaterials | Self::Ready)
+    }
+}
+
+/// A move the process allows, made only by `OrderState::move_to` (its fields are private).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    from: OrderState,
+    to: OrderState,
+}
+
+impl Transition {
+    pub fn from(self) -> OrderState {
+        self.from
+    }
+
+    pub fn to(self) -> OrderState {
+        self.to
     }
 }
 
@@ -116,7 +134,8 @@ mod tests {
             Approved,
         ];
         for pair in path.windows(2) {
-            assert_eq!(pair[0].move_to(pair[1]), Ok(pair[1]));
+            let t = pair[0].move_to(pair[1]).unwrap();
+            assert_eq!((t.from(), t.to()), (pair[0], pair[1]));
         }
     }
 

@@ -22,8 +22,8 @@ use super::uploads::open_session;
 use super::ApiContext;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
+use crate::service::{readiness, sms_codes};
 use crate::store::{orders, uploads, verification};
-use crate::workflow;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -95,7 +95,15 @@ async fn move_order(
     actor: &str,
     note: &str,
 ) -> Result<()> {
-    if !orders::transition(&ctx.db, id, from, to, actor, Some(note)).await? {
+    if !orders::transition(
+        &mut *ctx.db.acquire().await?,
+        id,
+        from.move_to(to)?,
+        actor,
+        Some(note),
+    )
+    .await?
+    {
         return Err(Error::Conflict {
             code: "edit_conflict",
             message: "the order changed meanwhile: read it again and retry".into(),
@@ -131,7 +139,7 @@ async fn decide_material(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject", "ask_again"])?;
     let actor = reviewer.0.actor();
-    let m = uploads::material(&ctx.db, &id)
+    let m = uploads::material(&mut *ctx.db.acquire().await?, &id)
         .await?
         .ok_or_else(|| Error::not_found("material"))?;
     if m.state != "pass" && m.state != "flagged" {
@@ -144,9 +152,14 @@ async fn decide_material(
             details: json!({"state": m.state}),
         });
     }
-    let record = orders::get(&ctx.db, &ctx.cipher, &m.order_id, None)
-        .await?
-        .ok_or_else(|| Error::not_found("order"))?;
+    let record = orders::get(
+        &mut *ctx.db.acquire().await?,
+        &ctx.cipher,
+        &m.order_id,
+        None,
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("order"))?;
     let in_review = matches!(
         record.state,
         OrderState::Submitted | OrderState::FirstReview
@@ -196,7 +209,7 @@ async fn decide_material(
     if body.decision != "approve" {
         verdict["reasons"] = json!(body.reasons);
     }
-    if !uploads::update_verdict(&ctx.db, &m.id, state, &verdict).await? {
+    if !uploads::update_verdict(&mut *ctx.db.acquire().await?, &m.id, state, &verdict).await? {
         return Err(Error::Conflict {
             code: "edit_conflict",
             message: "the material changed meanwhile: read it again".into(),
@@ -227,7 +240,13 @@ async fn decide_material(
     } else if in_review {
         claim(&ctx, &record, &actor).await?;
     }
-    workflow::advance(&ctx.db, &ctx.cipher, &ctx.rules, &record.id).await?;
+    readiness::advance(
+        &mut *ctx.db.acquire().await?,
+        &ctx.cipher,
+        &ctx.rules,
+        &record.id,
+    )
+    .await?;
     Ok(Json(json!({
         "material_id": m.id,
         "state": state,
@@ -256,12 +275,13 @@ async fn decide_order(
     }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
     if body.decision == "approve" {
-        let open: Vec<String> = workflow::material_status(&ctx.db, &ctx.rules, &record)
-            .await?
-            .iter()
-            .filter(|s| s.latest.as_ref().is_none_or(|m| m.state != "pass"))
-            .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
-            .collect();
+        let open: Vec<String> =
+            readiness::material_status(&mut *ctx.db.acquire().await?, &ctx.rules, &record)
+                .await?
+                .iter()
+                .filter(|s| s.latest.as_ref().is_none_or(|m| m.state != "pass"))
+                .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
+                .collect();
         if !open.is_empty() {
             return Err(Error::Conflict {
                 code: "materials_not_approved",
@@ -357,9 +377,14 @@ async fn confirm_sms(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Json<Value>> {
     let actor = user.actor();
-    let record = orders::get(&ctx.db, &ctx.cipher, &id, Some(&user.user.id))
-        .await?
-        .ok_or_else(|| Error::not_found("order"))?;
+    let record = orders::get(
+        &mut *ctx.db.acquire().await?,
+        &ctx.cipher,
+        &id,
+        Some(&user.user.id),
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("order"))?;
     if record.state != OrderState::SmsVerification {
         return Err(not_now(record.state, "confirm an SMS code"));
     }
@@ -367,7 +392,7 @@ async fn confirm_sms(
         .await?
         .ok_or_else(|| anyhow::anyhow!("order {id} awaits a code it was never sent"))?;
     if pending.expires_at <= Utc::now() {
-        expire(&ctx, &id, "the SMS code expired unconfirmed").await?;
+        sms_codes::void_code(&ctx.db, &id, "the SMS code expired unconfirmed").await?;
         return Err(Error::Gone {
             code: "code_expired",
             message: "the code expired: the order is back in draft".into(),
@@ -388,7 +413,7 @@ async fn confirm_sms(
         )
         .await?;
         if attempts >= ctx.config.sms_max_attempts {
-            expire(&ctx, &id, "too many wrong SMS codes").await?;
+            sms_codes::void_code(&ctx.db, &id, "too many wrong SMS codes").await?;
             return Err(Error::Conflict {
                 code: "too_many_attempts",
                 message: "too many wrong codes: the order is back in draft".into(),
@@ -401,7 +426,7 @@ async fn confirm_sms(
             details: json!({"attempts_left": ctx.config.sms_max_attempts - attempts}),
         });
     }
-    verification::finish(&ctx.db, &id).await?;
+    verification::finish(&mut *ctx.db.acquire().await?, &id).await?;
     record_order(&ctx, &actor, "sms_confirmed", &id, &json!({}), peer).await?;
     move_order(
         &ctx,
@@ -413,21 +438,6 @@ async fn confirm_sms(
     )
     .await?;
     order_answer(&ctx, &id).await
-}
-
-/// The code is void and the order goes back to draft.
-pub async fn expire(ctx: &ApiContext, id: &str, note: &str) -> Result<()> {
-    verification::finish(&ctx.db, id).await?;
-    orders::transition(
-        &ctx.db,
-        id,
-        OrderState::SmsVerification,
-        OrderState::Draft,
-        "system",
-        Some(note),
-    )
-    .await?;
-    Ok(())
 }
 
 /// The bureau's decision, entered by an operator: approve gives the filing number (the
@@ -489,7 +499,7 @@ async fn bureau(
 }
 
 async fn load_order(ctx: &ApiContext, id: &str) -> Result<orders::OrderRecord> {
-    orders::get(&ctx.db, &ctx.cipher, id, None)
+    orders::get(&mut *ctx.db.acquire().await?, &ctx.cipher, id, None)
         .await?
         .ok_or_else(|| Error::not_found("order"))
 }

@@ -9,6 +9,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::filing::fields::FieldErrors;
+use crate::filing::state::IllegalTransition;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -169,6 +170,16 @@ impl From<axum::extract::rejection::QueryRejection> for Error {
         Error::BadRequest {
             code: "invalid_query",
             message: rejection.body_text(),
+        }
+    }
+}
+
+impl From<IllegalTransition> for Error {
+    fn from(IllegalTransition { from, to }: IllegalTransition) -> Self {
+        Error::Conflict {
+            code: "illegal_transition",
+            message: format!("an order in state {from} cannot move to {to}"),
+            details: json!({"from": from, "to": to}),
         }
     }
 }

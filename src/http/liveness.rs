@@ -23,16 +23,14 @@ use sha2::{Digest, Sha256};
 use super::error::{Error, Result};
 use super::mobile::{intake_error, not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
-use crate::analysis::complete_session_if_done;
-use crate::face_match;
 use crate::filing::materials::holder;
+use crate::service::verification::{self, Judged};
 use crate::store::blobs::BlobStore;
 use crate::store::faces::{self, Challenge, NewCapture};
 use crate::store::uploads::{self, NewMaterial, SessionRow};
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::face::capture::{self, CaptureReport};
 use crate::vision::face::liveness::{self, Action, Thresholds};
-use crate::workflow;
 
 pub const MIN_FRAMES: usize = 8;
 pub const MAX_FRAMES: usize = 15;
@@ -241,14 +239,8 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
     .await
     .map_err(anyhow::Error::from)??;
     let material_id = store(ctx, session, &challenge, &report, kept).await?;
-    let person = holder(&session.person, "face");
-    face_match::reconcile(&ctx.db, &ctx.cipher, &session.order_id, person).await?;
-    let idle = ctx.config.upload_idle_deadline(Utc::now());
-    uploads::touch_session(&ctx.db, &session.id, "uploading", None, idle).await?;
-    complete_session_if_done(&ctx.db, &session.id).await?;
-    workflow::advance(&ctx.db, &ctx.cipher, &ctx.rules, &session.order_id).await?;
 
-    let m = uploads::material(&ctx.db, &material_id)
+    let m = uploads::material(&mut *ctx.db.acquire().await?, &material_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {material_id} vanished"))?;
     let verdict = m.verdict.unwrap_or_default();
@@ -323,27 +315,32 @@ async fn store(
         ctx.cipher
             .encrypt(&e.to_bytes(), &faces::template_context(&id))
     });
-    let inserted = faces::insert_capture(
+    let recorded = verification::record_verdict(
         &ctx.db,
-        &NewCapture {
-            material: &NewMaterial {
-                id: &id,
-                order_id: &session.order_id,
-                session_id: &session.id,
-                person: holder(&session.person, "face"),
-                kind: "face",
-                blob: &blob,
-                sha256: &sha256,
-                bytes,
-                idempotency_key: None,
+        &ctx.cipher,
+        &ctx.rules,
+        Judged::Captured {
+            capture: &NewCapture {
+                material: &NewMaterial {
+                    id: &id,
+                    order_id: &session.order_id,
+                    session_id: &session.id,
+                    person: holder(&session.person, "face"),
+                    kind: "face",
+                    blob: &blob,
+                    sha256: &sha256,
+                    bytes,
+                    idempotency_key: None,
+                },
+                state: report.state,
+                verdict: &verdict,
+                template: template.as_deref(),
             },
-            state: report.state,
-            verdict: &verdict,
-            template: template.as_deref(),
+            idle_expires_at: ctx.config.upload_idle_deadline(Utc::now()),
         },
     )
     .await;
-    if let Err(e) = inserted {
+    if let Err(e) = recorded {
         // No row names the blob: remove it so nothing half-written stays.
         let _ = ctx.blobs.delete(&blob);
         return Err(e.into());

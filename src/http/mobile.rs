@@ -107,7 +107,14 @@ async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Resu
         session.state.as_str()
     };
     let idle = ctx.config.upload_idle_deadline(Utc::now());
-    uploads::touch_session(&ctx.db, &session.id, state, Some(device_hash), idle).await?;
+    uploads::touch_session(
+        &mut *ctx.db.acquire().await?,
+        &session.id,
+        state,
+        Some(device_hash),
+        idle,
+    )
+    .await?;
     Ok(())
 }
 
@@ -128,10 +135,11 @@ async fn read(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (session, device) = session_for(&ctx, &token, &headers).await?;
-    let session = uploads::session_by_id(&ctx.db, &session.id)
+    let session = uploads::session_by_id(&mut *ctx.db.acquire().await?, &session.id)
         .await?
         .unwrap_or(session);
-    let latest = uploads::latest_materials(&ctx.db, &session.order_id).await?;
+    let latest =
+        uploads::latest_materials(&mut *ctx.db.acquire().await?, &session.order_id).await?;
     let materials: Vec<Value> = session
         .materials
         .iter()
@@ -383,10 +391,17 @@ async fn store_upload(
         return Err(e.into());
     }
     let idle = ctx.config.upload_idle_deadline(Utc::now());
-    uploads::touch_session(&ctx.db, &session.id, "uploading", None, idle).await?;
+    uploads::touch_session(
+        &mut *ctx.db.acquire().await?,
+        &session.id,
+        "uploading",
+        None,
+        idle,
+    )
+    .await?;
     ctx.analysis_wake.notify_one();
     tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");
-    let m = uploads::material(&ctx.db, &id)
+    let m = uploads::material(&mut *ctx.db.acquire().await?, &id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {id} vanished"))?;
     Ok(accepted(&m, false))

@@ -16,11 +16,11 @@ use crate::filing::id_number::mask_id;
 use crate::filing::materials::RequiredMaterial;
 use crate::filing::order::OrderForm;
 use crate::filing::rules::{Finding, Severity};
-use crate::filing::state::OrderState;
+use crate::filing::state::{IllegalTransition, OrderState};
 use crate::filing::today_in_china;
+use crate::service::readiness;
 use crate::store::orders::{self, OrderRecord, OrderWrite};
 use crate::store::{registry, uploads};
-use crate::workflow;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -147,7 +147,7 @@ async fn adopt_reading(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>> {
     load(&ctx, &user, &id).await?;
-    let material = uploads::material(&ctx.db, &material_id)
+    let material = uploads::material(&mut *ctx.db.acquire().await?, &material_id)
         .await?
         .filter(|m| m.order_id == id)
         .ok_or_else(|| Error::not_found("material"))?;
@@ -250,7 +250,7 @@ async fn apply_patch(
     }
     // An edit can change what is required (another responsible person, a residence permit)
     // and what the photos read says against the order (a corrected typo clears its flag).
-    workflow::recheck_readings(&ctx.db, &ctx.cipher, &ctx.rules, id).await?;
+    readiness::recheck_readings(&ctx.db, &ctx.cipher, &ctx.rules, id).await?;
     let record = load(ctx, user, id).await?;
     Ok(Json(view(ctx, &record).await?))
 }
@@ -275,12 +275,13 @@ async fn submit(
     .await?;
     // The required materials follow from the fresh findings.
     let record = load(&ctx, &user, &id).await?;
-    let missing: Vec<RequiredMaterial> = workflow::material_status(&ctx.db, &ctx.rules, &record)
-        .await?
-        .into_iter()
-        .filter(|m| !m.passed())
-        .map(|m| m.required)
-        .collect();
+    let missing: Vec<RequiredMaterial> =
+        readiness::material_status(&mut *ctx.db.acquire().await?, &ctx.rules, &record)
+            .await?
+            .into_iter()
+            .filter(|m| !m.passed())
+            .map(|m| m.required)
+            .collect();
     if !missing.is_empty() {
         let list: Vec<String> = missing
             .iter()
@@ -304,10 +305,9 @@ async fn submit(
         return Err(illegal(record.state, OrderState::Submitted));
     }
     if !orders::transition(
-        &ctx.db,
+        &mut *ctx.db.acquire().await?,
         &id,
-        OrderState::Ready,
-        OrderState::Submitted,
+        OrderState::Ready.move_to(OrderState::Submitted)?,
         &user.actor(),
         Some("submitted by the filer"),
     )
@@ -329,27 +329,29 @@ fn edit_conflict() -> Error {
 }
 
 fn illegal(from: OrderState, to: OrderState) -> Error {
-    Error::Conflict {
-        code: "illegal_transition",
-        message: format!("an order in state {from} cannot move to {to}"),
-        details: json!({"from": from, "to": to}),
-    }
+    IllegalTransition { from, to }.into()
 }
 
 async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<OrderRecord> {
-    orders::get(&ctx.db, &ctx.cipher, id, Some(&user.user.id))
-        .await?
-        .ok_or_else(|| Error::not_found("order"))
+    orders::get(
+        &mut *ctx.db.acquire().await?,
+        &ctx.cipher,
+        id,
+        Some(&user.user.id),
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("order"))
 }
 
 /// The order as the filer sees it: ID numbers masked, each required material with the state
 /// of its newest upload.
 async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
-    let materials: Vec<Value> = workflow::material_status(&ctx.db, &ctx.rules, r)
-        .await?
-        .iter()
-        .map(workflow::MaterialStatus::to_json)
-        .collect();
+    let materials: Vec<Value> =
+        readiness::material_status(&mut *ctx.db.acquire().await?, &ctx.rules, r)
+            .await?
+            .iter()
+            .map(readiness::MaterialStatus::to_json)
+            .collect();
     let mut masked = r.form.clone();
     mask_form(&mut masked);
     let number = crate::store::verification::number_of(&ctx.db, &r.id).await?;
@@ -375,7 +377,7 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
 /// reading raised: the PC shows it next to what was typed. ID numbers are masked.
 async fn prefilled(ctx: &ApiContext, order_id: &str) -> Result<Value> {
     let mut out = serde_json::Map::new();
-    for m in uploads::latest_materials(&ctx.db, order_id).await? {
+    for m in uploads::latest_materials(&mut *ctx.db.acquire().await?, order_id).await? {
         let Some(stored) = &m.reading else {
             continue;
         };

@@ -125,7 +125,7 @@ pub(super) async fn audit_request(
 }
 
 async fn load_material(ctx: &ApiContext, id: &str) -> Result<uploads::MaterialRow> {
-    uploads::material(&ctx.db, id)
+    uploads::material(&mut *ctx.db.acquire().await?, id)
         .await?
         .ok_or_else(|| Error::not_found("material"))
 }
@@ -139,9 +139,14 @@ async fn evidence(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let m = load_material(&ctx, &id).await?;
-    let order = orders::get(&ctx.db, &ctx.cipher, &m.order_id, None)
-        .await?
-        .ok_or_else(|| Error::not_found("order"))?;
+    let order = orders::get(
+        &mut *ctx.db.acquire().await?,
+        &ctx.cipher,
+        &m.order_id,
+        None,
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("order"))?;
     let read: Option<Value> = match &m.reading {
         Some(sealed) => {
             let plain = ctx

@@ -81,9 +81,14 @@ async fn create(
     Path(order_id): Path<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let record = orders::get(&ctx.db, &ctx.cipher, &order_id, Some(&user.user.id))
-        .await?
-        .ok_or_else(|| Error::not_found("order"))?;
+    let record = orders::get(
+        &mut *ctx.db.acquire().await?,
+        &ctx.cipher,
+        &order_id,
+        Some(&user.user.id),
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("order"))?;
     if !record.state.is_editable() {
         return Err(Error::Conflict {
             code: "order_not_editable",
@@ -125,10 +130,9 @@ async fn create(
     let (id, token) = open_session(&ctx, &order_id, &body.person, &kinds).await?;
     if record.state == OrderState::Draft {
         orders::transition(
-            &ctx.db,
+            &mut *ctx.db.acquire().await?,
             &order_id,
-            OrderState::Draft,
-            OrderState::CollectingMaterials,
+            OrderState::Draft.move_to(OrderState::CollectingMaterials)?,
             &user.actor(),
             Some("upload session opened"),
         )
@@ -213,7 +217,7 @@ async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow>
 
 /// What the PC sees. The link (and so the token) is only in the answers that create it.
 async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> Result<Value> {
-    let latest = uploads::latest_materials(&ctx.db, &s.order_id).await?;
+    let latest = uploads::latest_materials(&mut *ctx.db.acquire().await?, &s.order_id).await?;
     let materials: Vec<Value> = s
         .materials
         .iter()

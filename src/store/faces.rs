@@ -1,9 +1,9 @@
 //! Liveness challenges and face templates (migrations/0004_faces.sql).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
-use super::Db;
+use super::{Conn, Db};
 
 pub struct Challenge {
     pub id: String,
@@ -122,7 +122,7 @@ where
 
 /// The newest template of `source` for a person of an order.
 pub async fn latest_template(
-    db: &Db,
+    conn: &mut Conn,
     order_id: &str,
     person: &str,
     source: &str,
@@ -134,7 +134,7 @@ pub async fn latest_template(
     .bind(order_id)
     .bind(person)
     .bind(source)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| {
         Ok(Template {
@@ -155,10 +155,10 @@ pub struct NewCapture<'a> {
 
 /// A judged liveness capture: the material (decided, so no analysis job) and its face
 /// template, in one transaction (the kept frame's blob is already durable).
-pub async fn insert_capture(db: &Db, c: &NewCapture<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> Result<(), sqlx::Error> {
     let m = c.material;
     let now = Utc::now();
-    let mut tx = db.begin().await?;
+    let mut tx = conn.begin().await?;
     sqlx::query(
         "INSERT INTO materials (id, order_id, session_id, person, kind, state, blob, sha256, bytes, verdict, created_at, analyzed_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

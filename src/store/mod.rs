@@ -21,6 +21,10 @@ use sqlx::SqlitePool;
 
 pub type Db = SqlitePool;
 
+/// One connection to the store: what a repository function runs on when a business step puts
+/// several calls in one transaction (`&mut *tx`); from the pool, `&mut *db.acquire().await?`.
+pub type Conn = sqlx::SqliteConnection;
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Opens (creating if needed) `beian.db` in the data directory and applies migrations.

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Connection, Row, Sqlite, Transaction};
 
 use super::crypto::FieldCipher;
-use super::Db;
-use crate::filing::state::OrderState;
+use super::{Conn, Db};
+use crate::filing::state::{OrderState, Transition};
 
 /// What the store needs to write an order's form and what was derived from it.
 pub struct OrderWrite<'a> {
@@ -139,27 +139,27 @@ pub async fn set_findings(db: &Db, id: &str, findings: &Value) -> Result<(), sql
     Ok(())
 }
 
-/// Moves the order from `from` to `to` if it is still in `from`; records the move.
+/// Makes the move if the order is still where it starts; records it. False when another
+/// request moved the order first.
 pub async fn transition(
-    db: &Db,
+    conn: &mut Conn,
     id: &str,
-    from: OrderState,
-    to: OrderState,
+    t: Transition,
     actor: &str,
     note: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = conn.begin().await?;
     let done = sqlx::query("UPDATE orders SET state = ?, version = version + 1, updated_at = ? WHERE id = ? AND state = ?")
-        .bind(to.as_str())
+        .bind(t.to().as_str())
         .bind(Utc::now())
         .bind(id)
-        .bind(from.as_str())
+        .bind(t.from().as_str())
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    record_history(&mut tx, id, Some(from), to, actor, note).await?;
+    record_history(&mut tx, id, Some(t.from()), t.to(), actor, note).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -257,7 +257,7 @@ pub async fn awaiting_review(db: &Db, limit: i64) -> Result<Vec<Awaiting>, sqlx:
 
 /// The order, decrypted, if it exists and (when `owner_id` is given) belongs to that user.
 pub async fn get(
-    db: &Db,
+    conn: &mut Conn,
     cipher: &FieldCipher,
     id: &str,
     owner_id: Option<&str>,
@@ -269,12 +269,12 @@ pub async fn get(
     .bind(id)
     .bind(owner_id)
     .bind(owner_id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let history = sqlx::query("SELECT from_state, to_state, actor, note, at FROM order_history WHERE order_id = ? ORDER BY id")
         .bind(id)
-        .fetch_all(db)
+        .fetch_all(&mut *conn)
         .await?
         .iter()
         .map(|h| {

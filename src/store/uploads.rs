@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
-use super::Db;
+use super::{Conn, Db};
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -132,19 +132,19 @@ pub async fn session_for_owner(
     row.as_ref().map(session_from_row).transpose()
 }
 
-pub async fn session_by_id(db: &Db, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn session_by_id(conn: &mut Conn, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.id = ?"
     ))
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(session_from_row).transpose()
 }
 
 /// Records the session's new state, device binding and idle deadline.
 pub async fn touch_session(
-    db: &Db,
+    conn: &mut Conn,
     id: &str,
     state: &str,
     device_hash: Option<&str>,
@@ -156,17 +156,17 @@ pub async fn touch_session(
         .bind(idle_expires_at)
         .bind(Utc::now())
         .bind(id)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-pub async fn set_session_state(db: &Db, id: &str, state: &str) -> Result<(), sqlx::Error> {
+pub async fn set_session_state(conn: &mut Conn, id: &str, state: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE upload_sessions SET state = ?, updated_at = ? WHERE id = ?")
         .bind(state)
         .bind(Utc::now())
         .bind(id)
-        .execute(db)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -289,12 +289,12 @@ pub async fn material_by_content(
     row.as_ref().map(material_from_row).transpose()
 }
 
-pub async fn material(db: &Db, id: &str) -> Result<Option<MaterialRow>, sqlx::Error> {
+pub async fn material(conn: &mut Conn, id: &str) -> Result<Option<MaterialRow>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials WHERE id = ?"
     ))
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await?;
     row.as_ref().map(material_from_row).transpose()
 }
@@ -322,14 +322,17 @@ pub async fn flagged_materials(
 }
 
 /// The newest material of each (person, kind) of the order.
-pub async fn latest_materials(db: &Db, order_id: &str) -> Result<Vec<MaterialRow>, sqlx::Error> {
+pub async fn latest_materials(
+    conn: &mut Conn,
+    order_id: &str,
+) -> Result<Vec<MaterialRow>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials m WHERE order_id = ? AND created_at = (
              SELECT MAX(created_at) FROM materials n WHERE n.order_id = m.order_id AND n.person = m.person AND n.kind = m.kind)
          ORDER BY created_at"
     ))
     .bind(order_id)
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(material_from_row).collect()
 }
@@ -357,7 +360,7 @@ pub async fn requeue_running(db: &Db) -> Result<u64, sqlx::Error> {
 
 /// Records the verdict (and the re-encoded blob that replaces the upload) and closes the job.
 pub async fn finish_analysis(
-    db: &Db,
+    conn: &mut Conn,
     material_id: &str,
     state: &str,
     verdict: &Value,
@@ -365,7 +368,7 @@ pub async fn finish_analysis(
     blob: &str,
 ) -> Result<(), sqlx::Error> {
     let now = Utc::now();
-    let mut tx = db.begin().await?;
+    let mut tx = conn.begin().await?;
     sqlx::query(
         "UPDATE materials SET state = ?, verdict = ?, reading = ?, blob = ?, analyzed_at = ? WHERE id = ?",
     )
@@ -476,7 +479,7 @@ pub async fn renew_token(
 /// A material's new state and verdict after it was judged (a reviewer's decision, the face
 /// match changing). Only a material still `pass` or `flagged` changes; false when it was not.
 pub async fn update_verdict(
-    db: &Db,
+    conn: &mut Conn,
     material_id: &str,
     state: &str,
     verdict: &Value,
@@ -487,7 +490,7 @@ pub async fn update_verdict(
     .bind(state)
     .bind(verdict.to_string())
     .bind(material_id)
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::Db;
+use super::{Conn, Db};
 
 pub struct Pending {
     pub code_index: String,
@@ -59,10 +59,10 @@ pub async fn count_attempt(db: &Db, order_id: &str) -> Result<i64, sqlx::Error> 
     .await
 }
 
-pub async fn finish(db: &Db, order_id: &str) -> Result<(), sqlx::Error> {
+pub async fn finish(conn: &mut Conn, order_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sms_verifications WHERE order_id = ?")
         .bind(order_id)
-        .execute(db)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -643,3 +643,73 @@ async fn the_filer_can_take_the_number_the_card_shows_without_seeing_it_unmasked
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_fault_after_the_verdict_leaves_nothing_half_written_and_the_retry_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path()).await;
+    let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
+    // A real fault in the real engine: the first analysis attempt fails when it completes the
+    // session, after the verdict, the card's face template and the match are written.
+    let db = beian::store::open(dir.path()).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER fault_at_completion BEFORE UPDATE OF state ON upload_sessions
+         WHEN NEW.state = 'completed' AND (SELECT MAX(attempts) FROM analysis_jobs) < 2
+         BEGIN SELECT RAISE(ABORT, 'fault injected after the verdict'); END",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let (status, _) = upload_raw(
+        &app,
+        &phone(),
+        &token,
+        "id_card_front",
+        photo(Label::Good, 51),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+
+    // Read in one statement (one snapshot) until the job is done: a passed photo is never
+    // seen beside a session not completed, or a face template without its verdict.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (material_state, session_state) = loop {
+        let (material, session, job, templates): (String, String, String, i64) = sqlx::query_as(
+            "SELECT m.state, s.state, j.state,
+                    (SELECT COUNT(*) FROM face_templates t WHERE t.material_id = m.id)
+             FROM materials m JOIN upload_sessions s ON s.id = m.session_id
+             JOIN analysis_jobs j ON j.material_id = m.id",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        let recorded = material != "analyzing";
+        assert_eq!(
+            recorded,
+            session == "completed",
+            "half written: {material}, {session}"
+        );
+        assert!(recorded || templates == 0, "a template without its verdict");
+        if job == "done" {
+            break (material, session);
+        }
+        assert!(Instant::now() < deadline, "the job did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(
+        (material_state.as_str(), session_state.as_str()),
+        ("pass", "completed")
+    );
+    let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM analysis_jobs")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        attempts, 2,
+        "the fault failed the first attempt, the second finished"
+    );
+    let s = analysed(&app, &filer, &session_id).await;
+    assert_eq!(material(&s, "id_card_front")["state"], "pass", "{s}");
+    app.stop().await;
+}

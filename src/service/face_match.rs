@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, template_context};
-use crate::store::{uploads, Db};
+use crate::store::{uploads, Conn};
 use crate::vision::face::{Embedding, SAME_PERSON};
 
 fn decrypt(cipher: &FieldCipher, t: &faces::Template) -> anyhow::Result<Embedding> {
@@ -15,18 +15,18 @@ fn decrypt(cipher: &FieldCipher, t: &faces::Template) -> anyhow::Result<Embeddin
 }
 
 pub async fn reconcile(
-    db: &Db,
+    conn: &mut Conn,
     cipher: &FieldCipher,
     order_id: &str,
     person: &str,
 ) -> anyhow::Result<()> {
     let (Some(live), Some(card)) = (
-        faces::latest_template(db, order_id, person, "live").await?,
-        faces::latest_template(db, order_id, person, "card").await?,
+        faces::latest_template(conn, order_id, person, "live").await?,
+        faces::latest_template(conn, order_id, person, "card").await?,
     ) else {
         return Ok(());
     };
-    let Some(material) = uploads::material(db, &live.material_id).await? else {
+    let Some(material) = uploads::material(conn, &live.material_id).await? else {
         return Ok(());
     };
     if material.state != "pass" && material.state != "flagged" {
@@ -59,7 +59,7 @@ pub async fn reconcile(
         "threshold": SAME_PERSON,
         "ok": matched,
     });
-    uploads::update_verdict(db, &material.id, state, &verdict).await?;
+    uploads::update_verdict(conn, &material.id, state, &verdict).await?;
     tracing::info!(material = %material.id, score, matched, "face matched against the card portrait");
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::inspect;
 use crate::store::crypto::FieldCipher;
 use crate::store::orders::{self, OrderRecord};
 use crate::store::uploads::{self, MaterialRow};
-use crate::store::Db;
+use crate::store::{Conn, Db};
 use crate::vision::ocr::card::{self, Document};
 
 /// Each required material with its newest upload, if any.
@@ -73,7 +73,7 @@ impl MaterialStatus {
 }
 
 pub async fn material_status(
-    db: &Db,
+    conn: &mut Conn,
     rules: &RuleBook,
     record: &OrderRecord,
 ) -> anyhow::Result<Vec<MaterialStatus>> {
@@ -86,7 +86,7 @@ pub async fn material_status(
         .flatten()
         .filter_map(|f| f["code"].as_str())
         .collect();
-    let latest = uploads::latest_materials(db, &record.id).await?;
+    let latest = uploads::latest_materials(conn, &record.id).await?;
     Ok(materials::required(&form, &codes)
         .into_iter()
         .map(|required| {
@@ -110,10 +110,10 @@ pub async fn recheck_readings(
     rules: &RuleBook,
     order_id: &str,
 ) -> anyhow::Result<()> {
-    let Some(record) = orders::get(db, cipher, order_id, None).await? else {
+    let Some(record) = orders::get(&mut *db.acquire().await?, cipher, order_id, None).await? else {
         return Ok(());
     };
-    for m in uploads::latest_materials(db, order_id).await? {
+    for m in uploads::latest_materials(&mut *db.acquire().await?, order_id).await? {
         let (Some(stored), Some(mut verdict), Some(kind)) = (
             m.reading.as_deref(),
             m.verdict.clone(),
@@ -144,20 +144,20 @@ pub async fn recheck_readings(
             uploads::update_checked(db, &m.id, state, &verdict, &sealed).await?;
         }
     }
-    advance(db, cipher, rules, order_id).await?;
+    advance(&mut *db.acquire().await?, cipher, rules, order_id).await?;
     Ok(())
 }
 
 pub async fn advance(
-    db: &Db,
+    conn: &mut Conn,
     cipher: &FieldCipher,
     rules: &RuleBook,
     order_id: &str,
 ) -> anyhow::Result<Option<OrderState>> {
-    let Some(record) = orders::get(db, cipher, order_id, None).await? else {
+    let Some(record) = orders::get(conn, cipher, order_id, None).await? else {
         return Ok(None);
     };
-    let complete = material_status(db, rules, &record)
+    let complete = material_status(conn, rules, &record)
         .await?
         .iter()
         .all(MaterialStatus::passed);
@@ -171,6 +171,7 @@ pub async fn advance(
     } else {
         "a required material no longer passes"
     };
-    orders::transition(db, order_id, record.state, to, "system", Some(note)).await?;
+    let t = record.state.move_to(to)?;
+    orders::transition(conn, order_id, t, "system", Some(note)).await?;
     Ok(Some(to))
 }
