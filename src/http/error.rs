@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::filing::fields::FieldErrors;
 use crate::filing::state::IllegalTransition;
+use crate::vision::decode::IntakeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -170,6 +171,23 @@ impl From<axum::extract::rejection::QueryRejection> for Error {
         Error::BadRequest {
             code: "invalid_query",
             message: rejection.body_text(),
+        }
+    }
+}
+
+impl From<IntakeError> for Error {
+    fn from(e: IntakeError) -> Self {
+        let (code, message) = (e.code(), e.to_string());
+        match e {
+            IntakeError::Empty | IntakeError::Heic | IntakeError::UnsupportedFormat(_) => {
+                Error::UnsupportedImage { code, message }
+            }
+            IntakeError::TooLarge(_) => Error::ImageTooLarge { message },
+            _ => Error::Unprocessable {
+                code,
+                message,
+                details: json!({}),
+            },
         }
     }
 }

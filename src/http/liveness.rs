@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{Error, Result};
-use super::mobile::{intake_error, not_requested, reasons_zh, session_for, with_cookie};
+use super::phone_link::{not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::filing::materials::holder;
 use crate::service::verification::{self, Judged};
@@ -269,7 +269,7 @@ fn decode_frames(
         .map(|(t, bytes)| {
             Ok((
                 *t,
-                capture::decode_frame(bytes, limits).map_err(intake_error)?,
+                capture::decode_frame(bytes, limits).map_err(Error::from)?,
             ))
         })
         .collect()

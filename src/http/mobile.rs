@@ -1,29 +1,26 @@
-//! The phone's API. No account: the token in the link is the credential, the first device
-//! that opens it is bound to the session (a cookie), and every answer about an unknown,
-//! expired or finished link is a code, never another session's data.
+//! The phone's API: what the link asks for, and the uploads. No account: the link is the
+//! credential (`phone_link`), and every answer about an unknown, expired or finished link is
+//! a code, never another session's data.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Utc;
-use rand::RngCore;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::auth::token_hash;
 use super::error::{Error, Result};
+use super::phone_link::{not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::filing::materials::{holder, MaterialKind};
 use crate::store::blobs::BlobStore;
 use crate::store::uploads::{self, MaterialRow, NewMaterial, SessionRow};
-use crate::vision::decode::{self, IntakeError};
-
-const DEVICE_COOKIE: &str = "beian_device";
+use crate::vision::decode;
 
 pub fn router(upload_limit: usize) -> Router<ApiContext> {
     Router::new().route("/api/v1/m/{token}", get(read)).route(
@@ -35,98 +32,6 @@ pub fn router(upload_limit: usize) -> Router<ApiContext> {
 /// The largest upload body: the image cap, as base64 in JSON (4/3), plus envelope room.
 pub fn upload_body_limit(max_image_bytes: usize) -> usize {
     max_image_bytes / 3 * 4 + 64 * 1024
-}
-
-fn device_from(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{DEVICE_COOKIE}="))
-                .map(str::to_string)
-        })
-        .next()
-}
-
-/// The live session behind a token, bound to this device. Returns a new device cookie when
-/// this request is the one that binds it.
-pub(super) async fn session_for(
-    ctx: &ApiContext,
-    token: &str,
-    headers: &HeaderMap,
-) -> Result<(SessionRow, Option<String>)> {
-    let session = uploads::session_by_token(&ctx.db, &token_hash(token))
-        .await?
-        .ok_or(Error::NotFound {
-            code: "unknown_link",
-            message: "this link is not valid".into(),
-        })?;
-    match session.state_at(Utc::now()) {
-        "expired" => {
-            return Err(Error::Gone {
-                code: "link_expired",
-                message: "this link has expired: ask for a new QR code on the computer".into(),
-            })
-        }
-        "completed" => {
-            return Err(Error::Gone {
-                code: "session_completed",
-                message: "everything for this link was uploaded".into(),
-            })
-        }
-        _ => {}
-    }
-    let device = device_from(headers);
-    match (&session.device_hash, &device) {
-        (Some(bound), Some(d)) if *bound == token_hash(d) => Ok((session, None)),
-        (Some(_), _) => Err(Error::Refused {
-            code: "bound_to_other_device",
-            message: "this link is already in use on another phone: ask for a new QR code on the computer".into(),
-        }),
-        (None, Some(d)) => {
-            bind(ctx, &session, &token_hash(d)).await?;
-            Ok((session, None))
-        }
-        (None, None) => {
-            let mut raw = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut raw);
-            let d = URL_SAFE_NO_PAD.encode(raw);
-            bind(ctx, &session, &token_hash(&d)).await?;
-            Ok((session, Some(d)))
-        }
-    }
-}
-
-async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Result<()> {
-    let state = if session.state == "waiting" {
-        "scanned"
-    } else {
-        session.state.as_str()
-    };
-    let idle = ctx.config.upload_idle_deadline(Utc::now());
-    uploads::touch_session(
-        &mut *ctx.db.acquire().await?,
-        &session.id,
-        state,
-        Some(device_hash),
-        idle,
-    )
-    .await?;
-    Ok(())
-}
-
-pub(super) fn with_cookie(mut response: Response, device: Option<String>) -> Response {
-    if let Some(d) = device {
-        let cookie =
-            format!("{DEVICE_COOKIE}={d}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400");
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, v);
-        }
-    }
-    response
 }
 
 async fn read(
@@ -166,30 +71,6 @@ async fn read(
         "liveness": super::liveness::challenge_for(&ctx, &session, &latest).await?,
     });
     Ok(with_cookie(Json(body).into_response(), device))
-}
-
-/// 422 for a kind the session did not ask for, naming those it did.
-pub(super) fn not_requested(session: &SessionRow) -> Error {
-    Error::Unprocessable {
-        code: "material_not_requested",
-        message: format!("this link asks for {}", session.materials.join(", ")),
-        details: json!({"requested": session.materials}),
-    }
-}
-
-/// Reason codes in words for the phone page, from the catalogue.
-pub(super) fn reasons_zh(ctx: &ApiContext, reasons: &Value) -> Vec<String> {
-    reasons
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str())
-        .map(|r| {
-            ctx.rules
-                .reason(r)
-                .map_or_else(|| r.to_string(), |x| x.zh.clone())
-        })
-        .collect()
 }
 
 /// The image bytes of an upload: the raw body, a multipart file field, or
@@ -254,21 +135,6 @@ async fn image_bytes(ctx: &ApiContext, req: Request) -> Result<Bytes> {
         return Ok(Bytes::from(bytes));
     }
     Ok(body)
-}
-
-pub(super) fn intake_error(e: IntakeError) -> Error {
-    let (code, message) = (e.code(), e.to_string());
-    match e {
-        IntakeError::Empty | IntakeError::Heic | IntakeError::UnsupportedFormat(_) => {
-            Error::UnsupportedImage { code, message }
-        }
-        IntakeError::TooLarge(_) => Error::ImageTooLarge { message },
-        _ => Error::Unprocessable {
-            code,
-            message,
-            details: json!({}),
-        },
-    }
 }
 
 fn accepted(m: &MaterialRow, duplicate: bool) -> Response {
@@ -341,7 +207,7 @@ async fn store_upload(
     })
     .await
     .map_err(anyhow::Error::from)?
-    .map_err(intake_error)?;
+    .map_err(Error::from)?;
     if let Some(existing) = uploads::material_by_content(
         &ctx.db,
         &session.order_id,

@@ -13,6 +13,7 @@ pub mod mobile;
 pub mod ops;
 pub mod orders;
 pub mod pages;
+mod phone_link;
 pub mod review;
 pub mod uploads;
 
