@@ -15,6 +15,7 @@ pub mod order;
 pub mod rules;
 pub mod state;
 pub mod text;
+pub mod upload_session;
 
 use chrono::{FixedOffset, NaiveDate, Utc};
 

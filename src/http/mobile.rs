@@ -18,6 +18,7 @@ use super::error::{Error, Result};
 use super::phone_link::{not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::filing::materials::{holder, MaterialKind};
+use crate::filing::upload_session::SessionState;
 use crate::store::blobs::BlobStore;
 use crate::store::uploads::{self, MaterialRow, NewMaterial, SessionRow};
 use crate::vision::decode;
@@ -260,7 +261,7 @@ async fn store_upload(
     uploads::touch_session(
         &mut *ctx.db.acquire().await?,
         &session.id,
-        "uploading",
+        SessionState::Uploading,
         None,
         idle,
     )

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::auth::token_hash;
 use super::error::{Error, Result};
 use super::ApiContext;
+use crate::filing::upload_session::SessionState;
 use crate::store::uploads::{self, SessionRow};
 
 const DEVICE_COOKIE: &str = "beian_device";
@@ -45,13 +46,13 @@ pub(super) async fn session_for(
             message: "this link is not valid".into(),
         })?;
     match session.state_at(Utc::now()) {
-        "expired" => {
+        SessionState::Expired => {
             return Err(Error::Gone {
                 code: "link_expired",
                 message: "this link has expired: ask for a new QR code on the computer".into(),
             })
         }
-        "completed" => {
+        SessionState::Completed => {
             return Err(Error::Gone {
                 code: "session_completed",
                 message: "everything for this link was uploaded".into(),
@@ -81,10 +82,9 @@ pub(super) async fn session_for(
 }
 
 async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Result<()> {
-    let state = if session.state == "waiting" {
-        "scanned"
-    } else {
-        session.state.as_str()
+    let state = match session.state {
+        SessionState::Waiting => SessionState::Scanned,
+        s => s,
     };
     let idle = ctx.config.upload_idle_deadline(Utc::now());
     uploads::touch_session(

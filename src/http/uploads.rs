@@ -21,6 +21,7 @@ use super::extract::{ApiJson, ApiQuery};
 use super::ApiContext;
 use crate::filing::materials::{self, MaterialKind};
 use crate::filing::state::OrderState;
+use crate::filing::upload_session::SessionState;
 use crate::store::orders;
 use crate::store::uploads::{self, NewSession, SessionRow};
 
@@ -188,7 +189,7 @@ async fn refresh(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let session = load(&ctx, &user, &id).await?;
-    if session.state == "completed" {
+    if session.state == SessionState::Completed {
         return Err(Error::Conflict {
             code: "session_completed",
             message: "this session is complete".into(),
@@ -257,7 +258,7 @@ async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> 
 /// for a new link (`refresh`).
 async fn qr(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<qrcode::QrCode> {
     let session = load(ctx, user, id).await?;
-    let link = ctx.links.get(id).filter(|_| session.state_at(Utc::now()) == "waiting").ok_or_else(|| Error::Conflict {
+    let link = ctx.links.get(id).filter(|_| session.state_at(Utc::now()) == SessionState::Waiting).ok_or_else(|| Error::Conflict {
         code: "link_unavailable",
         message: "the link was opened, has expired or was issued before a restart: refresh the session".into(),
         details: json!({}),

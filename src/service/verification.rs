@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::filing::rules::RuleBook;
+use crate::filing::upload_session::SessionState;
 use crate::service::face_match;
 use crate::service::readiness;
 use crate::store::crypto::FieldCipher;
@@ -77,8 +78,14 @@ pub async fn record_verdict(
         } => {
             let m = capture.material;
             faces::insert_capture(&mut tx, capture).await?;
-            uploads::touch_session(&mut tx, m.session_id, "uploading", None, idle_expires_at)
-                .await?;
+            uploads::touch_session(
+                &mut tx,
+                m.session_id,
+                SessionState::Uploading,
+                None,
+                idle_expires_at,
+            )
+            .await?;
             (m.order_id, m.person, Some(m.session_id), true)
         }
     };
@@ -101,8 +108,8 @@ async fn complete_session_if_done(conn: &mut Conn, session_id: &str) -> anyhow::
     };
     let latest = uploads::latest_materials(conn, &session.order_id).await?;
     let done = session.still_required(&latest).is_empty();
-    if done && session.state != "completed" && session.state != "expired" {
-        uploads::set_session_state(conn, session_id, "completed").await?;
+    if done && !session.state.is_final() {
+        uploads::set_session_state(conn, session_id, SessionState::Completed).await?;
     }
     Ok(())
 }

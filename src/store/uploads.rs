@@ -6,6 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Row};
 
 use super::{Conn, Db};
+use crate::filing::upload_session::SessionState;
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -13,7 +14,7 @@ pub struct SessionRow {
     pub order_id: String,
     pub person: String,
     pub materials: Vec<String>,
-    pub state: String,
+    pub state: SessionState,
     pub device_hash: Option<String>,
     pub open_before: DateTime<Utc>,
     pub idle_expires_at: DateTime<Utc>,
@@ -22,11 +23,11 @@ pub struct SessionRow {
 impl SessionRow {
     /// The state as of `now`: an unopened link or an idle session has expired even if no
     /// request has written that yet.
-    pub fn state_at(&self, now: DateTime<Utc>) -> &str {
-        match self.state.as_str() {
-            "completed" | "expired" => &self.state,
-            "waiting" if now > self.open_before => "expired",
-            _ if now > self.idle_expires_at => "expired",
+    pub fn state_at(&self, now: DateTime<Utc>) -> SessionState {
+        match self.state {
+            s if s.is_final() => s,
+            SessionState::Waiting if now > self.open_before => SessionState::Expired,
+            _ if now > self.idle_expires_at => SessionState::Expired,
             s => s,
         }
     }
@@ -49,7 +50,7 @@ impl SessionRow {
 
     /// When it expires if nothing else happens.
     pub fn expires_at(&self) -> DateTime<Utc> {
-        if self.state == "waiting" {
+        if self.state == SessionState::Waiting {
             self.open_before.min(self.idle_expires_at)
         } else {
             self.idle_expires_at
@@ -64,7 +65,9 @@ fn session_from_row(r: &SqliteRow) -> Result<SessionRow, sqlx::Error> {
         order_id: r.try_get("order_id")?,
         person: r.try_get("person")?,
         materials: serde_json::from_str(&materials).unwrap_or_default(),
-        state: r.try_get("state")?,
+        state: SessionState::parse(r.try_get("state")?).ok_or_else(|| {
+            sqlx::Error::Decode("an upload session's state is not one of its states".into())
+        })?,
         device_hash: r.try_get("device_hash")?,
         open_before: r.try_get("open_before")?,
         idle_expires_at: r.try_get("idle_expires_at")?,
@@ -146,12 +149,12 @@ pub async fn session_by_id(conn: &mut Conn, id: &str) -> Result<Option<SessionRo
 pub async fn touch_session(
     conn: &mut Conn,
     id: &str,
-    state: &str,
+    state: SessionState,
     device_hash: Option<&str>,
     idle_expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE upload_sessions SET state = ?, device_hash = COALESCE(device_hash, ?), idle_expires_at = ?, updated_at = ? WHERE id = ?")
-        .bind(state)
+        .bind(state.as_str())
         .bind(device_hash)
         .bind(idle_expires_at)
         .bind(Utc::now())
@@ -161,9 +164,13 @@ pub async fn touch_session(
     Ok(())
 }
 
-pub async fn set_session_state(conn: &mut Conn, id: &str, state: &str) -> Result<(), sqlx::Error> {
+pub async fn set_session_state(
+    conn: &mut Conn,
+    id: &str,
+    state: SessionState,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE upload_sessions SET state = ?, updated_at = ? WHERE id = ?")
-        .bind(state)
+        .bind(state.as_str())
         .bind(Utc::now())
         .bind(id)
         .execute(&mut *conn)
