@@ -84,7 +84,7 @@ fn main() -> anyhow::Result<()> {
         );
         let total = start.elapsed();
         anyhow::ensure!(
-            c.state == "pass",
+            c.state == beian::filing::materials::MaterialState::Pass,
             "the bench photo did not pass: {}",
             c.verdict
         );

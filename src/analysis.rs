@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::filing::division::Divisions;
-use crate::filing::materials::MaterialKind;
+use crate::filing::materials::{MaterialKind, MaterialState};
 use crate::filing::rules::RuleBook;
 use crate::filing::today_in_china;
 use crate::inspect::{self, Conclusion};
@@ -139,7 +139,7 @@ impl Analyzer {
             }
             Err(e) => (
                 Conclusion {
-                    state: "retake",
+                    state: MaterialState::Retake,
                     verdict: json!({"kind": kind.as_str(), "verdict": "retake", "reasons": [e.code()], "checks": [], "error": e.to_string()}),
                     reading: None,
                 },
@@ -155,12 +155,10 @@ impl Analyzer {
         });
         let state = conclusion.state;
         // A card portrait is what the person's live face is matched against.
-        let card_template = portrait
-            .filter(|_| matches!(state, "pass" | "flagged"))
-            .map(|embedding| {
-                self.cipher
-                    .encrypt(&embedding.to_bytes(), &faces::template_context(material_id))
-            });
+        let card_template = portrait.filter(|_| state.is_standing()).map(|embedding| {
+            self.cipher
+                .encrypt(&embedding.to_bytes(), &faces::template_context(material_id))
+        });
         let recorded = verification::record_verdict(
             &self.db,
             &self.cipher,
@@ -185,7 +183,7 @@ impl Analyzer {
         if stored != material.blob && !self.keep_originals {
             self.blobs.delete(&material.blob)?;
         }
-        tracing::info!(material = %material_id, kind = kind.as_str(), state, "material analysed");
+        tracing::info!(material = %material_id, kind = kind.as_str(), state = state.as_str(), "material analysed");
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::filing::crosscheck::{self, Outcome, Typed};
 use crate::filing::division::Divisions;
-use crate::filing::materials::{self, MaterialKind};
+use crate::filing::materials::{self, MaterialKind, MaterialState};
 use crate::vision::decode::{IntakeError, IntakeLimits};
 use crate::vision::face::{self, Embedding, Face, PhotoRules};
 use crate::vision::gate::{self, Judgement, Thresholds};
@@ -109,7 +109,7 @@ fn look_at_face(
 /// The outcome: the state, the verdict JSON (no personal data: field names, confidences and
 /// flag codes), and the reading JSON (values; stored encrypted).
 pub struct Conclusion {
-    pub state: &'static str,
+    pub state: MaterialState,
     pub verdict: Value,
     pub reading: Option<Value>,
 }
@@ -130,14 +130,14 @@ pub fn conclude(
             verdict["face"] = json!({"box": f.bbox, "landmarks": f.landmarks, "score": f.score, "passive_score": photo.passive});
         }
         return Conclusion {
-            state: gate.verdict,
+            state: MaterialState::of_verdict(gate.verdict),
             verdict,
             reading: None,
         };
     }
     let Some(reading) = &looked.reading else {
         return Conclusion {
-            state: gate.verdict,
+            state: MaterialState::of_verdict(gate.verdict),
             verdict,
             reading: None,
         };
@@ -169,13 +169,13 @@ pub fn conclude(
 
 /// Puts a cross-check's outcome into a material's verdict (state, reasons, flag codes) and
 /// its stored reading (the flags with their values); returns the state.
-pub fn apply_outcome(outcome: &Outcome, verdict: &mut Value, reading: &mut Value) -> &'static str {
+pub fn apply_outcome(outcome: &Outcome, verdict: &mut Value, reading: &mut Value) -> MaterialState {
     let state = if !outcome.retake.is_empty() {
-        "retake"
+        MaterialState::Retake
     } else if !outcome.flags.is_empty() {
-        "flagged"
+        MaterialState::Flagged
     } else {
-        "pass"
+        MaterialState::Pass
     };
     let mut reasons: Vec<String> = outcome.retake.iter().map(|r| r.to_string()).collect();
     for f in &outcome.flags {

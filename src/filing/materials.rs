@@ -66,7 +66,68 @@ impl MaterialKind {
     }
 }
 
+/// Where an uploaded material stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaterialState {
+    /// Uploaded, its analysis job queued or running.
+    Analyzing,
+    Pass,
+    /// Sent back to the filer to photograph again.
+    Retake,
+    /// Waiting for a person: something a machine could not decide.
+    Flagged,
+    /// A reviewer refused it.
+    Rejected,
+}
+
+impl MaterialState {
+    const ALL: [MaterialState; 5] = [
+        Self::Analyzing,
+        Self::Pass,
+        Self::Retake,
+        Self::Flagged,
+        Self::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Analyzing => "analyzing",
+            Self::Pass => "pass",
+            Self::Retake => "retake",
+            Self::Flagged => "flagged",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The state a machine verdict (the gate's, a liveness capture's: `pass`, `retake`,
+    /// `flagged`) puts a material in; any other goes to a person.
+    pub fn of_verdict(verdict: &str) -> Self {
+        match verdict {
+            "pass" => Self::Pass,
+            "retake" => Self::Retake,
+            _ => Self::Flagged,
+        }
+    }
+
+    /// Judged and standing: later evidence (a face match, a corrected form, a reviewer) may
+    /// still move it between pass and flagged.
+    pub fn is_standing(self) -> bool {
+        matches!(self, Self::Pass | Self::Flagged)
+    }
+}
+
 /// N of a `service:N` person.
+impl std::fmt::Display for MaterialState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 pub fn service_index(person: &str) -> Option<usize> {
     person.strip_prefix("service:")?.parse().ok()
 }
@@ -171,5 +232,14 @@ mod tests {
             kind: MaterialKind::Face
         }));
         assert_eq!(m.len(), 7);
+    }
+
+    #[test]
+    fn material_states_round_trip_and_serialise_as_stored() {
+        for s in MaterialState::ALL {
+            assert_eq!(MaterialState::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(MaterialState::parse("passed"), None);
     }
 }

@@ -20,6 +20,7 @@ use super::extract::ApiJson;
 use super::review::audit_request;
 use super::uploads::open_session;
 use super::ApiContext;
+use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
 use crate::service::{readiness, sms_codes};
@@ -142,7 +143,7 @@ async fn decide_material(
     let m = uploads::material(&mut *ctx.db.acquire().await?, &id)
         .await?
         .ok_or_else(|| Error::not_found("material"))?;
-    if m.state != "pass" && m.state != "flagged" {
+    if !m.state.is_standing() {
         return Err(Error::Conflict {
             code: "material_not_decidable",
             message: format!(
@@ -192,9 +193,9 @@ async fn decide_material(
         upload_session = Some(session_id);
     }
     let state = match body.decision.as_str() {
-        "approve" => "pass",
-        "reject" => "rejected",
-        _ => "retake",
+        "approve" => MaterialState::Pass,
+        "reject" => MaterialState::Rejected,
+        _ => MaterialState::Retake,
     };
     let review = json!({
         "decision": body.decision,
@@ -279,7 +280,11 @@ async fn decide_order(
             readiness::material_status(&mut *ctx.db.acquire().await?, &ctx.rules, &record)
                 .await?
                 .iter()
-                .filter(|s| s.latest.as_ref().is_none_or(|m| m.state != "pass"))
+                .filter(|s| {
+                    s.latest
+                        .as_ref()
+                        .is_none_or(|m| m.state != MaterialState::Pass)
+                })
                 .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
                 .collect();
         if !open.is_empty() {

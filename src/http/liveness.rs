@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::error::{Error, Result};
 use super::phone_link::{not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
-use crate::filing::materials::holder;
+use crate::filing::materials::{holder, MaterialState};
 use crate::service::verification::{self, Judged};
 use crate::store::blobs::BlobStore;
 use crate::store::faces::{self, Challenge, NewCapture};
@@ -71,7 +71,7 @@ pub async fn challenge_for(
     }
     if session
         .material(latest, "face")
-        .is_some_and(|m| m.state == "pass" || m.state == "flagged")
+        .is_some_and(|m| m.state.is_standing())
     {
         return Ok(None);
     }
@@ -332,7 +332,7 @@ async fn store(
                     bytes,
                     idempotency_key: None,
                 },
-                state: report.state,
+                state: MaterialState::of_verdict(report.state),
                 verdict: &verdict,
                 template: template.as_deref(),
             },

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::filing::materials::MaterialState;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, template_context};
 use crate::store::{uploads, Conn};
@@ -29,7 +30,7 @@ pub async fn reconcile(
     let Some(material) = uploads::material(conn, &live.material_id).await? else {
         return Ok(());
     };
-    if material.state != "pass" && material.state != "flagged" {
+    if !material.state.is_standing() {
         return Ok(());
     }
     let score = decrypt(cipher, &live)?.cosine(&decrypt(cipher, &card)?);
@@ -47,9 +48,9 @@ pub async fn reconcile(
         reasons.push("face_mismatch".into());
     }
     let state = if reasons.is_empty() {
-        "pass"
+        MaterialState::Pass
     } else {
-        "flagged"
+        MaterialState::Flagged
     };
     verdict["verdict"] = json!(state);
     verdict["reasons"] = json!(reasons);

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::filing::crosscheck;
 use crate::filing::division::Divisions;
-use crate::filing::materials::{self, MaterialKind, RequiredMaterial};
+use crate::filing::materials::{self, MaterialKind, MaterialState, RequiredMaterial};
 use crate::filing::order::OrderForm;
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
@@ -25,7 +25,9 @@ pub struct MaterialStatus {
 
 impl MaterialStatus {
     pub fn passed(&self) -> bool {
-        self.latest.as_ref().is_some_and(|m| m.state == "pass")
+        self.latest
+            .as_ref()
+            .is_some_and(|m| m.state == MaterialState::Pass)
     }
 
     pub fn to_json(&self) -> Value {
@@ -121,7 +123,7 @@ pub async fn recheck_readings(
         ) else {
             continue;
         };
-        if m.state != "pass" && m.state != "flagged" {
+        if !m.state.is_standing() {
             continue;
         }
         let context = uploads::reading_context(&m.id);

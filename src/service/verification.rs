@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::filing::materials::MaterialState;
 use crate::filing::rules::RuleBook;
 use crate::filing::upload_session::SessionState;
 use crate::service::face_match;
@@ -20,7 +21,7 @@ pub enum Judged<'a> {
     /// An uploaded photo the analysis worker judged.
     Analysed {
         material: &'a MaterialRow,
-        state: &'a str,
+        state: MaterialState,
         verdict: &'a Value,
         /// Ciphertext of what OCR read.
         reading: Option<&'a str>,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row};
 
 use super::{Conn, Db};
+use crate::filing::materials::MaterialState;
 
 pub struct Challenge {
     pub id: String,
@@ -147,7 +148,7 @@ pub async fn latest_template(
 
 pub struct NewCapture<'a> {
     pub material: &'a super::uploads::NewMaterial<'a>,
-    pub state: &'a str,
+    pub state: MaterialState,
     pub verdict: &'a serde_json::Value,
     /// Ciphertext of the embedding of the kept frame, when a face was found.
     pub template: Option<&'a str>,
@@ -168,7 +169,7 @@ pub async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> Result<(), s
     .bind(m.session_id)
     .bind(m.person)
     .bind(m.kind)
-    .bind(c.state)
+    .bind(c.state.as_str())
     .bind(m.blob)
     .bind(m.sha256)
     .bind(m.bytes)

@@ -6,6 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, Row};
 
 use super::{Conn, Db};
+use crate::filing::materials::MaterialState;
 use crate::filing::upload_session::SessionState;
 
 #[derive(Debug, Clone)]
@@ -43,7 +44,10 @@ impl SessionRow {
     pub fn still_required<'a>(&'a self, latest: &[MaterialRow]) -> Vec<&'a str> {
         self.materials
             .iter()
-            .filter(|k| self.material(latest, k).is_none_or(|m| m.state != "pass"))
+            .filter(|k| {
+                self.material(latest, k)
+                    .is_none_or(|m| m.state != MaterialState::Pass)
+            })
             .map(String::as_str)
             .collect()
     }
@@ -185,7 +189,7 @@ pub struct MaterialRow {
     pub session_id: Option<String>,
     pub person: String,
     pub kind: String,
-    pub state: String,
+    pub state: MaterialState,
     pub blob: String,
     pub sha256: String,
     pub verdict: Option<Value>,
@@ -207,7 +211,9 @@ fn material_from_row(r: &SqliteRow) -> Result<MaterialRow, sqlx::Error> {
         session_id: r.try_get("session_id")?,
         person: r.try_get("person")?,
         kind: r.try_get("kind")?,
-        state: r.try_get("state")?,
+        state: MaterialState::parse(r.try_get("state")?).ok_or_else(|| {
+            sqlx::Error::Decode("a material's state is not one of its states".into())
+        })?,
         blob: r.try_get("blob")?,
         sha256: r.try_get("sha256")?,
         verdict: verdict.and_then(|v| serde_json::from_str(&v).ok()),
@@ -369,7 +375,7 @@ pub async fn requeue_running(db: &Db) -> Result<u64, sqlx::Error> {
 pub async fn finish_analysis(
     conn: &mut Conn,
     material_id: &str,
-    state: &str,
+    state: MaterialState,
     verdict: &Value,
     reading: Option<&str>,
     blob: &str,
@@ -379,7 +385,7 @@ pub async fn finish_analysis(
     sqlx::query(
         "UPDATE materials SET state = ?, verdict = ?, reading = ?, blob = ?, analyzed_at = ? WHERE id = ?",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(verdict.to_string())
     .bind(reading)
     .bind(blob)
@@ -400,14 +406,14 @@ pub async fn finish_analysis(
 pub async fn update_checked(
     db: &Db,
     material_id: &str,
-    state: &str,
+    state: MaterialState,
     verdict: &Value,
     reading: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE materials SET state = ?, verdict = ?, reading = ? WHERE id = ? AND state IN ('pass', 'flagged')",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(verdict.to_string())
     .bind(reading)
     .bind(material_id)
@@ -488,13 +494,13 @@ pub async fn renew_token(
 pub async fn update_verdict(
     conn: &mut Conn,
     material_id: &str,
-    state: &str,
+    state: MaterialState,
     verdict: &Value,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(verdict.to_string())
     .bind(material_id)
     .execute(&mut *conn)
