@@ -6,11 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use chrono::Utc;
-
 use crate::filing::mobile::MobileNumber;
 use crate::store::crypto::FieldCipher;
-use crate::store::Db;
+use crate::store::{verification, Db};
 
 pub type Sending<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
@@ -30,15 +28,7 @@ impl SmsGateway for Outbox {
             let sealed = self
                 .cipher
                 .encrypt(to.as_str().as_bytes(), "sms_outbox.recipient");
-            sqlx::query(
-                "INSERT INTO sms_outbox (recipient, recipient_masked, body, created_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(sealed)
-            .bind(to.masked())
-            .bind(body)
-            .bind(Utc::now())
-            .execute(&self.db)
-            .await?;
+            verification::queue_message(&self.db, &sealed, &to.masked(), body).await?;
             tracing::info!(to = %to.masked(), "text message queued in the outbox");
             Ok(())
         })

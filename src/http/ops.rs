@@ -23,7 +23,7 @@ async fn healthz() -> Json<serde_json::Value> {
 /// Ready when the database answers. (The models are loaded before the port opens: a service
 /// that answers has them.)
 async fn readyz(State(ctx): State<ApiContext>) -> impl IntoResponse {
-    let database = sqlx::query("SELECT 1").execute(&ctx.db).await.is_ok();
+    let database = crate::store::answers(&ctx.db).await;
     let status = if database {
         StatusCode::OK
     } else {

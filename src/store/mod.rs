@@ -52,6 +52,11 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
     Ok(pool)
 }
 
+/// True when the database answers.
+pub async fn answers(db: &Db) -> bool {
+    sqlx::query("SELECT 1").execute(db).await.is_ok()
+}
+
 /// True when `err` is a violation of a UNIQUE constraint.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())

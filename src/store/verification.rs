@@ -135,3 +135,22 @@ pub async fn number_of(db: &Db, order_id: &str) -> Result<Option<FilingNumber>, 
     })
     .transpose()
 }
+
+/// A text message in the outbox that stands in for the carrier; `recipient` is ciphertext.
+pub async fn queue_message(
+    db: &Db,
+    recipient: &str,
+    recipient_masked: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sms_outbox (recipient, recipient_masked, body, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(recipient)
+    .bind(recipient_masked)
+    .bind(body)
+    .bind(Utc::now())
+    .execute(db)
+    .await?;
+    Ok(())
+}
