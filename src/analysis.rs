@@ -17,7 +17,7 @@ use crate::service::verification::{self, Judged};
 use crate::store::blobs::BlobStore;
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
-use crate::store::{faces, orders, uploads};
+use crate::store::{faces, jobs, materials, orders};
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
@@ -46,7 +46,7 @@ const STORED_QUALITY: u8 = 90;
 impl Analyzer {
     /// Requeues what a crash left running, then starts `workers` workers.
     pub async fn start(self, workers: usize) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-        let requeued = uploads::requeue_running(&self.db).await?;
+        let requeued = jobs::requeue_running(&self.db).await?;
         if requeued > 0 {
             tracing::info!(
                 requeued,
@@ -64,14 +64,12 @@ impl Analyzer {
 
     async fn run(self) {
         loop {
-            match uploads::claim_job(&self.db).await {
+            match jobs::claim_job(&self.db).await {
                 Ok(Some(material_id)) => {
                     if let Err(e) = self.analyse(&material_id).await {
                         // Retried twice; then a person looks at it rather than it hanging.
                         let message = format!("{e:#}");
-                        match uploads::fail_job(&self.db, &material_id, MAX_ATTEMPTS, &message)
-                            .await
-                        {
+                        match jobs::fail_job(&self.db, &material_id, MAX_ATTEMPTS, &message).await {
                             Ok(gave_up) => {
                                 tracing::error!(material = %material_id, error = %message, gave_up, "analysis failed")
                             }
@@ -96,7 +94,8 @@ impl Analyzer {
     }
 
     async fn analyse(&self, material_id: &str) -> anyhow::Result<()> {
-        let Some(material) = uploads::material(&mut *self.db.acquire().await?, material_id).await?
+        let Some(material) =
+            materials::material(&mut *self.db.acquire().await?, material_id).await?
         else {
             return Ok(());
         };
@@ -150,7 +149,7 @@ impl Analyzer {
         let reading = conclusion.reading.as_ref().map(|r| {
             self.cipher.encrypt(
                 r.to_string().as_bytes(),
-                &uploads::reading_context(material_id),
+                &materials::reading_context(material_id),
             )
         });
         let state = conclusion.state;

@@ -11,7 +11,7 @@ use crate::analysis::Analyzer;
 use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
-use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, faces, uploads, users};
+use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, faces, retention, users};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
 
@@ -112,7 +112,7 @@ pub async fn purge(
         now - chrono::Duration::days(i64::from(config.face_data_days)),
     )
     .await?;
-    let idle = uploads::purge_idle_orders(
+    let idle = retention::purge_idle_orders(
         db,
         now - chrono::Duration::days(i64::from(config.idle_order_days)),
     )

@@ -24,7 +24,7 @@ use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
 use crate::service::{readiness, sms_codes};
-use crate::store::{orders, uploads, verification};
+use crate::store::{materials, orders, verification};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -140,7 +140,7 @@ async fn decide_material(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject", "ask_again"])?;
     let actor = reviewer.0.actor();
-    let m = uploads::material(&mut *ctx.db.acquire().await?, &id)
+    let m = materials::material(&mut *ctx.db.acquire().await?, &id)
         .await?
         .ok_or_else(|| Error::not_found("material"))?;
     if !m.state.is_standing() {
@@ -171,7 +171,7 @@ async fn decide_material(
     let mut upload_session = None;
     if body.decision == "ask_again" {
         let uploads_so_far =
-            uploads::upload_count(&ctx.db, &m.order_id, &m.person, &m.kind).await?;
+            materials::upload_count(&ctx.db, &m.order_id, &m.person, &m.kind).await?;
         if uploads_so_far > ctx.config.max_resubmissions {
             return Err(Error::Conflict {
                 code: "resubmission_limit",
@@ -210,7 +210,7 @@ async fn decide_material(
     if body.decision != "approve" {
         verdict["reasons"] = json!(body.reasons);
     }
-    if !uploads::update_verdict(&mut *ctx.db.acquire().await?, &m.id, state, &verdict).await? {
+    if !materials::update_verdict(&mut *ctx.db.acquire().await?, &m.id, state, &verdict).await? {
         return Err(Error::Conflict {
             code: "edit_conflict",
             message: "the material changed meanwhile: read it again".into(),

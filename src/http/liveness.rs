@@ -27,7 +27,8 @@ use crate::filing::materials::{holder, MaterialState};
 use crate::service::verification::{self, Judged};
 use crate::store::blobs::BlobStore;
 use crate::store::faces::{self, Challenge, NewCapture};
-use crate::store::uploads::{self, NewMaterial, SessionRow};
+use crate::store::materials::{self, NewMaterial};
+use crate::store::sessions::SessionRow;
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::face::capture::{self, CaptureReport};
 use crate::vision::face::liveness::{self, Action, Thresholds};
@@ -64,7 +65,7 @@ fn actions_of(c: &Challenge) -> Vec<Action> {
 pub async fn challenge_for(
     ctx: &ApiContext,
     session: &SessionRow,
-    latest: &[uploads::MaterialRow],
+    latest: &[materials::MaterialRow],
 ) -> Result<Option<Value>> {
     if !session.materials.iter().any(|k| k == "face") {
         return Ok(None);
@@ -240,7 +241,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
     .map_err(anyhow::Error::from)??;
     let material_id = store(ctx, session, &challenge, &report, kept).await?;
 
-    let m = uploads::material(&mut *ctx.db.acquire().await?, &material_id)
+    let m = materials::material(&mut *ctx.db.acquire().await?, &material_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {material_id} vanished"))?;
     let verdict = m.verdict.unwrap_or_default();

@@ -20,7 +20,8 @@ use super::ApiContext;
 use crate::filing::materials::{holder, MaterialKind};
 use crate::filing::upload_session::SessionState;
 use crate::store::blobs::BlobStore;
-use crate::store::uploads::{self, MaterialRow, NewMaterial, SessionRow};
+use crate::store::materials::{self, MaterialRow, NewMaterial};
+use crate::store::sessions::{self, SessionRow};
 use crate::vision::decode;
 
 pub fn router(upload_limit: usize) -> Router<ApiContext> {
@@ -41,11 +42,11 @@ async fn read(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (session, device) = session_for(&ctx, &token, &headers).await?;
-    let session = uploads::session_by_id(&mut *ctx.db.acquire().await?, &session.id)
+    let session = sessions::session_by_id(&mut *ctx.db.acquire().await?, &session.id)
         .await?
         .unwrap_or(session);
     let latest =
-        uploads::latest_materials(&mut *ctx.db.acquire().await?, &session.order_id).await?;
+        materials::latest_materials(&mut *ctx.db.acquire().await?, &session.order_id).await?;
     let materials: Vec<Value> = session
         .materials
         .iter()
@@ -156,7 +157,7 @@ async fn upload(
     })?;
     // Analysis runs at the speed of the models; past the configured backlog the phone waits
     // and retries rather than the queue (and the disk) growing without bound.
-    if crate::store::uploads::queued_jobs(&ctx.db).await? >= ctx.config.max_analysis_backlog {
+    if crate::store::jobs::queued_jobs(&ctx.db).await? >= ctx.config.max_analysis_backlog {
         return Err(Error::Busy {
             retry_after_secs: 5,
         });
@@ -194,7 +195,7 @@ async fn store_upload(
         .map(str::to_string);
     if let Some(key) = &idempotency_key {
         if let Some(existing) =
-            uploads::material_by_idempotency_key(&ctx.db, &session.id, key).await?
+            materials::material_by_idempotency_key(&ctx.db, &session.id, key).await?
         {
             return Ok(accepted(&existing, true));
         }
@@ -209,7 +210,7 @@ async fn store_upload(
     .await
     .map_err(anyhow::Error::from)?
     .map_err(Error::from)?;
-    if let Some(existing) = uploads::material_by_content(
+    if let Some(existing) = materials::material_by_content(
         &ctx.db,
         &session.order_id,
         holder(&session.person, kind),
@@ -226,7 +227,7 @@ async fn store_upload(
         .await
         .map_err(anyhow::Error::from)??;
     let id = uuid::Uuid::now_v7().to_string();
-    let inserted = uploads::insert_material(
+    let inserted = materials::insert_material(
         &ctx.db,
         &NewMaterial {
             id: &id,
@@ -245,7 +246,7 @@ async fn store_upload(
         // No row names the blob: remove it so nothing half-written stays.
         let _ = ctx.blobs.delete(&blob);
         if crate::store::is_unique_violation(&e) {
-            if let Some(existing) = uploads::material_by_idempotency_key(
+            if let Some(existing) = materials::material_by_idempotency_key(
                 &ctx.db,
                 &session.id,
                 idempotency_key.as_deref().unwrap_or_default(),
@@ -258,7 +259,7 @@ async fn store_upload(
         return Err(e.into());
     }
     let idle = ctx.config.upload_idle_deadline(Utc::now());
-    uploads::touch_session(
+    sessions::touch_session(
         &mut *ctx.db.acquire().await?,
         &session.id,
         SessionState::Uploading,
@@ -268,7 +269,7 @@ async fn store_upload(
     .await?;
     ctx.analysis_wake.notify_one();
     tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");
-    let m = uploads::material(&mut *ctx.db.acquire().await?, &id)
+    let m = materials::material(&mut *ctx.db.acquire().await?, &id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {id} vanished"))?;
     Ok(accepted(&m, false))

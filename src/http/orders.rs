@@ -20,7 +20,7 @@ use crate::filing::state::{IllegalTransition, OrderState};
 use crate::filing::today_in_china;
 use crate::service::readiness;
 use crate::store::orders::{self, OrderRecord, OrderWrite};
-use crate::store::{registry, uploads};
+use crate::store::{materials, registry};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -147,7 +147,7 @@ async fn adopt_reading(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>> {
     load(&ctx, &user, &id).await?;
-    let material = uploads::material(&mut *ctx.db.acquire().await?, &material_id)
+    let material = materials::material(&mut *ctx.db.acquire().await?, &material_id)
         .await?
         .filter(|m| m.order_id == id)
         .ok_or_else(|| Error::not_found("material"))?;
@@ -156,7 +156,7 @@ async fn adopt_reading(
     };
     let plain = ctx
         .cipher
-        .decrypt(stored, &uploads::reading_context(&material.id))?;
+        .decrypt(stored, &materials::reading_context(&material.id))?;
     let reading: Value = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
     let wanted: Vec<String> = match body["fields"].as_array() {
         Some(list) => list
@@ -377,13 +377,13 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
 /// reading raised: the PC shows it next to what was typed. ID numbers are masked.
 async fn prefilled(ctx: &ApiContext, order_id: &str) -> Result<Value> {
     let mut out = serde_json::Map::new();
-    for m in uploads::latest_materials(&mut *ctx.db.acquire().await?, order_id).await? {
+    for m in materials::latest_materials(&mut *ctx.db.acquire().await?, order_id).await? {
         let Some(stored) = &m.reading else {
             continue;
         };
         let plain = ctx
             .cipher
-            .decrypt(stored, &uploads::reading_context(&m.id))?;
+            .decrypt(stored, &materials::reading_context(&m.id))?;
         let mut reading: Value = serde_json::from_slice(&plain).map_err(anyhow::Error::from)?;
         mask_reading(&mut reading);
         reading["material_id"] = json!(m.id);

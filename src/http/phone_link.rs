@@ -14,7 +14,7 @@ use super::auth::token_hash;
 use super::error::{Error, Result};
 use super::ApiContext;
 use crate::filing::upload_session::SessionState;
-use crate::store::uploads::{self, SessionRow};
+use crate::store::sessions::{self, SessionRow};
 
 const DEVICE_COOKIE: &str = "beian_device";
 
@@ -39,7 +39,7 @@ pub(super) async fn session_for(
     token: &str,
     headers: &HeaderMap,
 ) -> Result<(SessionRow, Option<String>)> {
-    let session = uploads::session_by_token(&ctx.db, &token_hash(token))
+    let session = sessions::session_by_token(&ctx.db, &token_hash(token))
         .await?
         .ok_or(Error::NotFound {
             code: "unknown_link",
@@ -87,7 +87,7 @@ async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Resu
         s => s,
     };
     let idle = ctx.config.upload_idle_deadline(Utc::now());
-    uploads::touch_session(
+    sessions::touch_session(
         &mut *ctx.db.acquire().await?,
         &session.id,
         state,

@@ -19,7 +19,7 @@ use super::extract::ApiQuery;
 use super::ApiContext;
 use crate::filing::materials::MaterialKind;
 use crate::inspect;
-use crate::store::{audit, orders, uploads};
+use crate::store::{audit, materials, orders};
 use crate::vision::{decode, gate};
 
 pub fn router() -> Router<ApiContext> {
@@ -62,7 +62,7 @@ async fn queue(
 ) -> Result<Json<Value>> {
     let province_ok = |p: &str| filter.province.as_deref().is_none_or(|f| f == p);
     let mut items: Vec<(chrono::DateTime<chrono::Utc>, Value)> = Vec::new();
-    for (m, province) in uploads::flagged_materials(&ctx.db, QUEUE_LIMIT).await? {
+    for (m, province) in materials::flagged_materials(&ctx.db, QUEUE_LIMIT).await? {
         let reasons = m
             .verdict
             .as_ref()
@@ -124,8 +124,8 @@ pub(super) async fn audit_request(
     Ok(())
 }
 
-async fn load_material(ctx: &ApiContext, id: &str) -> Result<uploads::MaterialRow> {
-    uploads::material(&mut *ctx.db.acquire().await?, id)
+async fn load_material(ctx: &ApiContext, id: &str) -> Result<materials::MaterialRow> {
+    materials::material(&mut *ctx.db.acquire().await?, id)
         .await?
         .ok_or_else(|| Error::not_found("material"))
 }
@@ -151,7 +151,7 @@ async fn evidence(
         Some(sealed) => {
             let plain = ctx
                 .cipher
-                .decrypt(sealed, &uploads::reading_context(&m.id))?;
+                .decrypt(sealed, &materials::reading_context(&m.id))?;
             Some(serde_json::from_slice(&plain).map_err(anyhow::Error::from)?)
         }
         None => None,

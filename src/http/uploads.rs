@@ -19,11 +19,12 @@ use super::auth::{token_hash, AuthUser};
 use super::error::{Error, Result};
 use super::extract::{ApiJson, ApiQuery};
 use super::ApiContext;
-use crate::filing::materials::{self, MaterialKind};
+use crate::filing::materials::{service_index, MaterialKind};
 use crate::filing::state::OrderState;
 use crate::filing::upload_session::SessionState;
+use crate::store::materials;
 use crate::store::orders;
-use crate::store::uploads::{self, NewSession, SessionRow};
+use crate::store::sessions::{self, NewSession, SessionRow};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -58,7 +59,7 @@ pub(super) async fn open_session(
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
     let open_before = ctx.config.upload_open_deadline(now);
-    uploads::create_session(
+    sessions::create_session(
         &ctx.db,
         &NewSession {
             id: &id,
@@ -100,7 +101,7 @@ async fn create(
     let services = record.form["services"].as_array().map_or(0, Vec::len);
     let person_ok = body.person == "principal"
         || body.person == "subject"
-        || materials::service_index(&body.person).is_some_and(|n| n < services);
+        || service_index(&body.person).is_some_and(|n| n < services);
     let mut details = serde_json::Map::new();
     if !person_ok {
         details.insert("person".into(), json!({"code": "unknown_person", "message": "principal, subject or service:N of this order"}));
@@ -198,7 +199,7 @@ async fn refresh(
     }
     let token = new_token();
     let now = Utc::now();
-    uploads::renew_token(
+    sessions::renew_token(
         &ctx.db,
         &id,
         &token_hash(&token),
@@ -211,14 +212,14 @@ async fn refresh(
 }
 
 async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow> {
-    uploads::session_for_owner(&ctx.db, id, &user.user.id)
+    sessions::session_for_owner(&ctx.db, id, &user.user.id)
         .await?
         .ok_or_else(|| Error::not_found("upload session"))
 }
 
 /// What the PC sees. The link (and so the token) is only in the answers that create it.
 async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> Result<Value> {
-    let latest = uploads::latest_materials(&mut *ctx.db.acquire().await?, &s.order_id).await?;
+    let latest = materials::latest_materials(&mut *ctx.db.acquire().await?, &s.order_id).await?;
     let materials: Vec<Value> = s
         .materials
         .iter()

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::filing::materials::MaterialState;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, template_context};
-use crate::store::{uploads, Conn};
+use crate::store::{materials, Conn};
 use crate::vision::face::{Embedding, SAME_PERSON};
 
 fn decrypt(cipher: &FieldCipher, t: &faces::Template) -> anyhow::Result<Embedding> {
@@ -27,7 +27,7 @@ pub async fn reconcile(
     ) else {
         return Ok(());
     };
-    let Some(material) = uploads::material(conn, &live.material_id).await? else {
+    let Some(material) = materials::material(conn, &live.material_id).await? else {
         return Ok(());
     };
     if !material.state.is_standing() {
@@ -60,7 +60,7 @@ pub async fn reconcile(
         "threshold": SAME_PERSON,
         "ok": matched,
     });
-    uploads::update_verdict(conn, &material.id, state, &verdict).await?;
+    materials::update_verdict(conn, &material.id, state, &verdict).await?;
     tracing::info!(material = %material.id, score, matched, "face matched against the card portrait");
     Ok(())
 }

@@ -5,15 +5,15 @@ use serde_json::{json, Value};
 
 use crate::filing::crosscheck;
 use crate::filing::division::Divisions;
-use crate::filing::materials::{self, MaterialKind, MaterialState, RequiredMaterial};
+use crate::filing::materials::{MaterialKind, MaterialState, RequiredMaterial};
 use crate::filing::order::OrderForm;
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
 use crate::filing::today_in_china;
 use crate::inspect;
 use crate::store::crypto::FieldCipher;
+use crate::store::materials::{self, MaterialRow};
 use crate::store::orders::{self, OrderRecord};
-use crate::store::uploads::{self, MaterialRow};
 use crate::store::{Conn, Db};
 use crate::vision::ocr::card::{self, Document};
 
@@ -88,8 +88,8 @@ pub async fn material_status(
         .flatten()
         .filter_map(|f| f["code"].as_str())
         .collect();
-    let latest = uploads::latest_materials(conn, &record.id).await?;
-    Ok(materials::required(&form, &codes)
+    let latest = materials::latest_materials(conn, &record.id).await?;
+    Ok(crate::filing::materials::required(&form, &codes)
         .into_iter()
         .map(|required| {
             let latest = latest
@@ -115,7 +115,7 @@ pub async fn recheck_readings(
     let Some(record) = orders::get(&mut *db.acquire().await?, cipher, order_id, None).await? else {
         return Ok(());
     };
-    for m in uploads::latest_materials(&mut *db.acquire().await?, order_id).await? {
+    for m in materials::latest_materials(&mut *db.acquire().await?, order_id).await? {
         let (Some(stored), Some(mut verdict), Some(kind)) = (
             m.reading.as_deref(),
             m.verdict.clone(),
@@ -126,7 +126,7 @@ pub async fn recheck_readings(
         if !m.state.is_standing() {
             continue;
         }
-        let context = uploads::reading_context(&m.id);
+        let context = materials::reading_context(&m.id);
         let mut reading: Value = serde_json::from_slice(&cipher.decrypt(stored, &context)?)?;
         let Ok(document) = serde_json::from_value::<Document>(reading["document"].clone()) else {
             continue;
@@ -143,7 +143,7 @@ pub async fn recheck_readings(
         let state = inspect::apply_outcome(&outcome, &mut verdict, &mut reading);
         if reading["flags"] != before || state != m.state {
             let sealed = cipher.encrypt(reading.to_string().as_bytes(), &context);
-            uploads::update_checked(db, &m.id, state, &verdict, &sealed).await?;
+            materials::update_checked(db, &m.id, state, &verdict, &sealed).await?;
         }
     }
     advance(&mut *db.acquire().await?, cipher, rules, order_id).await?;

@@ -13,7 +13,8 @@ use crate::service::face_match;
 use crate::service::readiness;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, NewCapture};
-use crate::store::uploads::{self, MaterialRow};
+use crate::store::materials::{self, MaterialRow};
+use crate::store::{jobs, sessions};
 use crate::store::{Conn, Db};
 
 /// A photo judged, with what its judging wrote.
@@ -54,7 +55,7 @@ pub async fn record_verdict(
             blob,
             card_template,
         } => {
-            uploads::finish_analysis(&mut tx, &material.id, state, verdict, reading, blob).await?;
+            jobs::finish_analysis(&mut tx, &material.id, state, verdict, reading, blob).await?;
             if let Some(template) = card_template {
                 faces::insert_template(
                     &mut *tx,
@@ -79,7 +80,7 @@ pub async fn record_verdict(
         } => {
             let m = capture.material;
             faces::insert_capture(&mut tx, capture).await?;
-            uploads::touch_session(
+            sessions::touch_session(
                 &mut tx,
                 m.session_id,
                 SessionState::Uploading,
@@ -104,13 +105,13 @@ pub async fn record_verdict(
 
 /// A session is completed when every material it asked for has a passing upload.
 async fn complete_session_if_done(conn: &mut Conn, session_id: &str) -> anyhow::Result<()> {
-    let Some(session) = uploads::session_by_id(conn, session_id).await? else {
+    let Some(session) = sessions::session_by_id(conn, session_id).await? else {
         return Ok(());
     };
-    let latest = uploads::latest_materials(conn, &session.order_id).await?;
+    let latest = materials::latest_materials(conn, &session.order_id).await?;
     let done = session.still_required(&latest).is_empty();
     if done && !session.state.is_final() {
-        uploads::set_session_state(conn, session_id, SessionState::Completed).await?;
+        sessions::set_session_state(conn, session_id, SessionState::Completed).await?;
     }
     Ok(())
 }

@@ -147,7 +147,7 @@ pub async fn latest_template(
 }
 
 pub struct NewCapture<'a> {
-    pub material: &'a super::uploads::NewMaterial<'a>,
+    pub material: &'a super::materials::NewMaterial<'a>,
     pub state: MaterialState,
     pub verdict: &'a serde_json::Value,
     /// Ciphertext of the embedding of the kept frame, when a face was found.

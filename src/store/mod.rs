@@ -5,9 +5,12 @@ pub mod audit;
 pub mod blobs;
 pub mod crypto;
 pub mod faces;
+pub mod jobs;
+pub mod materials;
 pub mod orders;
 pub mod registry;
-pub mod uploads;
+pub mod retention;
+pub mod sessions;
 pub mod users;
 pub mod verification;
 

@@ -1,0 +1,234 @@
+//! Uploaded materials: the photo's row, its verdict and what was read.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{Conn, Db};
+use crate::filing::materials::MaterialState;
+
+#[derive(Debug, Clone)]
+pub struct MaterialRow {
+    pub id: String,
+    pub order_id: String,
+    pub session_id: Option<String>,
+    pub person: String,
+    pub kind: String,
+    pub state: MaterialState,
+    pub blob: String,
+    pub sha256: String,
+    pub verdict: Option<Value>,
+    /// Ciphertext of what OCR read (see `reading_context`).
+    pub reading: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The encryption context binding a material's reading to its row.
+pub fn reading_context(material_id: &str) -> String {
+    format!("materials.reading:{material_id}")
+}
+
+fn material_from_row(r: &SqliteRow) -> Result<MaterialRow, sqlx::Error> {
+    let verdict: Option<String> = r.try_get("verdict")?;
+    Ok(MaterialRow {
+        id: r.try_get("id")?,
+        order_id: r.try_get("order_id")?,
+        session_id: r.try_get("session_id")?,
+        person: r.try_get("person")?,
+        kind: r.try_get("kind")?,
+        state: MaterialState::parse(r.try_get("state")?).ok_or_else(|| {
+            sqlx::Error::Decode("a material's state is not one of its states".into())
+        })?,
+        blob: r.try_get("blob")?,
+        sha256: r.try_get("sha256")?,
+        verdict: verdict.and_then(|v| serde_json::from_str(&v).ok()),
+        reading: r.try_get("reading")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const MATERIAL_COLUMNS: &str =
+    "id, order_id, session_id, person, kind, state, blob, sha256, verdict, reading, created_at";
+
+pub struct NewMaterial<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub session_id: &'a str,
+    pub person: &'a str,
+    pub kind: &'a str,
+    pub blob: &'a str,
+    pub sha256: &'a str,
+    pub bytes: i64,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// The material and its queued analysis job, in one transaction (the blob is already durable).
+pub async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO materials (id, order_id, session_id, person, kind, state, blob, sha256, bytes, idempotency_key, created_at)
+         VALUES (?, ?, ?, ?, ?, 'analyzing', ?, ?, ?, ?, ?)",
+    )
+    .bind(m.id)
+    .bind(m.order_id)
+    .bind(m.session_id)
+    .bind(m.person)
+    .bind(m.kind)
+    .bind(m.blob)
+    .bind(m.sha256)
+    .bind(m.bytes)
+    .bind(m.idempotency_key)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES (?, 'queued', ?)",
+    )
+    .bind(m.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+pub async fn material_by_idempotency_key(
+    db: &Db,
+    session_id: &str,
+    key: &str,
+) -> Result<Option<MaterialRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE session_id = ? AND idempotency_key = ?"
+    ))
+    .bind(session_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(material_from_row).transpose()
+}
+
+/// The same bytes already uploaded as the same material of the same person.
+pub async fn material_by_content(
+    db: &Db,
+    order_id: &str,
+    person: &str,
+    kind: &str,
+    sha256: &str,
+) -> Result<Option<MaterialRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE order_id = ? AND person = ? AND kind = ? AND sha256 = ? ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(order_id)
+    .bind(person)
+    .bind(kind)
+    .bind(sha256)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(material_from_row).transpose()
+}
+
+pub async fn material(conn: &mut Conn, id: &str) -> Result<Option<MaterialRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(material_from_row).transpose()
+}
+
+/// Flagged materials, oldest first, each with its order's province (the reviewers' queue).
+pub async fn flagged_materials(
+    db: &Db,
+    limit: i64,
+) -> Result<Vec<(MaterialRow, String)>, sqlx::Error> {
+    let columns = MATERIAL_COLUMNS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {columns}, o.province FROM materials m JOIN orders o ON o.id = m.order_id
+         WHERE m.state = 'flagged' ORDER BY m.created_at LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((material_from_row(r)?, r.try_get("province")?)))
+        .collect()
+}
+
+/// The newest material of each (person, kind) of the order.
+pub async fn latest_materials(
+    conn: &mut Conn,
+    order_id: &str,
+) -> Result<Vec<MaterialRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {MATERIAL_COLUMNS} FROM materials m WHERE order_id = ? AND created_at = (
+             SELECT MAX(created_at) FROM materials n WHERE n.order_id = m.order_id AND n.person = m.person AND n.kind = m.kind)
+         ORDER BY created_at"
+    ))
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(material_from_row).collect()
+}
+
+/// A material's verdict and reading after its cross-checks ran again (the filer changed what
+/// they typed). Only a material still `pass` or `flagged` is changed.
+pub async fn update_checked(
+    db: &Db,
+    material_id: &str,
+    state: MaterialState,
+    verdict: &Value,
+    reading: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE materials SET state = ?, verdict = ?, reading = ? WHERE id = ? AND state IN ('pass', 'flagged')",
+    )
+    .bind(state.as_str())
+    .bind(verdict.to_string())
+    .bind(reading)
+    .bind(material_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A material's new state and verdict after it was judged (a reviewer's decision, the face
+/// match changing). Only a material still `pass` or `flagged` changes; false when it was not.
+pub async fn update_verdict(
+    conn: &mut Conn,
+    material_id: &str,
+    state: MaterialState,
+    verdict: &Value,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
+    )
+    .bind(state.as_str())
+    .bind(verdict.to_string())
+    .bind(material_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many times a material of `kind` was uploaded for `person` of the order.
+pub async fn upload_count(
+    db: &Db,
+    order_id: &str,
+    person: &str,
+    kind: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM materials WHERE order_id = ? AND person = ? AND kind = ?",
+    )
+    .bind(order_id)
+    .bind(person)
+    .bind(kind)
+    .fetch_one(db)
+    .await
+}

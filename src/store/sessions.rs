@@ -1,0 +1,205 @@
+//! Upload sessions: the link a phone is handed, its device binding, its deadlines and state.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::materials::MaterialRow;
+use super::{Conn, Db};
+use crate::filing::materials::MaterialState;
+use crate::filing::upload_session::SessionState;
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub order_id: String,
+    pub person: String,
+    pub materials: Vec<String>,
+    pub state: SessionState,
+    pub device_hash: Option<String>,
+    pub open_before: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+impl SessionRow {
+    /// The state as of `now`: an unopened link or an idle session has expired even if no
+    /// request has written that yet.
+    pub fn state_at(&self, now: DateTime<Utc>) -> SessionState {
+        match self.state {
+            s if s.is_final() => s,
+            SessionState::Waiting if now > self.open_before => SessionState::Expired,
+            _ if now > self.idle_expires_at => SessionState::Expired,
+            s => s,
+        }
+    }
+
+    /// The newest upload of `kind` for this session's person (or for the subject, for the
+    /// subject's documents), among the order's newest materials.
+    pub fn material<'a>(&self, latest: &'a [MaterialRow], kind: &str) -> Option<&'a MaterialRow> {
+        let person = crate::filing::materials::holder(&self.person, kind);
+        latest.iter().find(|m| m.person == person && m.kind == kind)
+    }
+
+    /// The kinds this session asks for that have no passing upload yet.
+    pub fn still_required<'a>(&'a self, latest: &[MaterialRow]) -> Vec<&'a str> {
+        self.materials
+            .iter()
+            .filter(|k| {
+                self.material(latest, k)
+                    .is_none_or(|m| m.state != MaterialState::Pass)
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// When it expires if nothing else happens.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        if self.state == SessionState::Waiting {
+            self.open_before.min(self.idle_expires_at)
+        } else {
+            self.idle_expires_at
+        }
+    }
+}
+
+fn session_from_row(r: &SqliteRow) -> Result<SessionRow, sqlx::Error> {
+    let materials: String = r.try_get("materials")?;
+    Ok(SessionRow {
+        id: r.try_get("id")?,
+        order_id: r.try_get("order_id")?,
+        person: r.try_get("person")?,
+        materials: serde_json::from_str(&materials).unwrap_or_default(),
+        state: SessionState::parse(r.try_get("state")?).ok_or_else(|| {
+            sqlx::Error::Decode("an upload session's state is not one of its states".into())
+        })?,
+        device_hash: r.try_get("device_hash")?,
+        open_before: r.try_get("open_before")?,
+        idle_expires_at: r.try_get("idle_expires_at")?,
+    })
+}
+
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub person: &'a str,
+    pub materials: &'a [String],
+    pub token_hash: &'a str,
+    pub open_before: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+pub async fn create_session(db: &Db, s: &NewSession<'_>) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    sqlx::query(
+        "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, state, open_before, idle_expires_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+    )
+    .bind(s.id)
+    .bind(s.order_id)
+    .bind(s.person)
+    .bind(serde_json::to_string(s.materials).unwrap_or_default())
+    .bind(s.token_hash)
+    .bind(s.open_before)
+    .bind(s.idle_expires_at)
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+const SESSION_COLUMNS: &str = "s.id, s.order_id, s.person, s.materials, s.state, s.device_hash, s.open_before, s.idle_expires_at";
+
+pub async fn session_by_token(
+    db: &Db,
+    token_hash: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.token_hash = ?"
+    ))
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// The session if its order belongs to `owner_id`.
+pub async fn session_for_owner(
+    db: &Db,
+    id: &str,
+    owner_id: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM upload_sessions s JOIN orders o ON o.id = s.order_id WHERE s.id = ? AND o.owner_id = ?"
+    ))
+    .bind(id)
+    .bind(owner_id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+pub async fn session_by_id(conn: &mut Conn, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+/// Records the session's new state, device binding and idle deadline.
+pub async fn touch_session(
+    conn: &mut Conn,
+    id: &str,
+    state: SessionState,
+    device_hash: Option<&str>,
+    idle_expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE upload_sessions SET state = ?, device_hash = COALESCE(device_hash, ?), idle_expires_at = ?, updated_at = ? WHERE id = ?")
+        .bind(state.as_str())
+        .bind(device_hash)
+        .bind(idle_expires_at)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_session_state(
+    conn: &mut Conn,
+    id: &str,
+    state: SessionState,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE upload_sessions SET state = ?, updated_at = ? WHERE id = ?")
+        .bind(state.as_str())
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A new token for the session: the old one stops working at once.
+pub async fn renew_token(
+    db: &Db,
+    id: &str,
+    token_hash: &str,
+    open_before: DateTime<Utc>,
+    idle_expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE upload_sessions SET token_hash = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(token_hash)
+    .bind(open_before)
+    .bind(idle_expires_at)
+    .bind(Utc::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
