@@ -95,7 +95,8 @@ impl Analyzer {
 
     async fn analyse(&self, material_id: &str) -> anyhow::Result<()> {
         let Some(material) =
-            materials::material(&mut *self.db.acquire().await?, material_id).await?
+            materials::material(&mut *crate::store::connection(&self.db).await?, material_id)
+                .await?
         else {
             return Ok(());
         };
@@ -124,7 +125,7 @@ impl Analyzer {
         let (conclusion, stored, portrait) = match looked {
             Ok((looked, stored)) => {
                 let order = orders::get(
-                    &mut *self.db.acquire().await?,
+                    &mut *crate::store::connection(&self.db).await?,
                     &self.cipher,
                     &material.order_id,
                     None,

@@ -109,7 +109,7 @@ pub async fn create_reviewer(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let user = match users::create(db, username, &hash, Role::Reviewer).await {
-        Err(e) if crate::store::is_unique_violation(&e) => {
+        Err(crate::store::StoreError::Duplicate(_)) => {
             anyhow::bail!("the username {username} is taken")
         }
         other => other?,

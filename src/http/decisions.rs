@@ -97,7 +97,7 @@ async fn move_order(
     note: &str,
 ) -> Result<()> {
     if !orders::transition(
-        &mut *ctx.db.acquire().await?,
+        &mut *crate::store::connection(&ctx.db).await?,
         id,
         from.move_to(to)?,
         actor,
@@ -140,7 +140,7 @@ async fn decide_material(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject", "ask_again"])?;
     let actor = reviewer.0.actor();
-    let m = materials::material(&mut *ctx.db.acquire().await?, &id)
+    let m = materials::material(&mut *crate::store::connection(&ctx.db).await?, &id)
         .await?
         .ok_or_else(|| Error::not_found("material"))?;
     if !m.state.is_standing() {
@@ -154,7 +154,7 @@ async fn decide_material(
         });
     }
     let record = orders::get(
-        &mut *ctx.db.acquire().await?,
+        &mut *crate::store::connection(&ctx.db).await?,
         &ctx.cipher,
         &m.order_id,
         None,
@@ -210,7 +210,14 @@ async fn decide_material(
     if body.decision != "approve" {
         verdict["reasons"] = json!(body.reasons);
     }
-    if !materials::update_verdict(&mut *ctx.db.acquire().await?, &m.id, state, &verdict).await? {
+    if !materials::update_verdict(
+        &mut *crate::store::connection(&ctx.db).await?,
+        &m.id,
+        state,
+        &verdict,
+    )
+    .await?
+    {
         return Err(Error::Conflict {
             code: "edit_conflict",
             message: "the material changed meanwhile: read it again".into(),
@@ -242,7 +249,7 @@ async fn decide_material(
         claim(&ctx, &record, &actor).await?;
     }
     readiness::advance(
-        &mut *ctx.db.acquire().await?,
+        &mut *crate::store::connection(&ctx.db).await?,
         &ctx.cipher,
         &ctx.rules,
         &record.id,
@@ -276,17 +283,20 @@ async fn decide_order(
     }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
     if body.decision == "approve" {
-        let open: Vec<String> =
-            readiness::material_status(&mut *ctx.db.acquire().await?, &ctx.rules, &record)
-                .await?
-                .iter()
-                .filter(|s| {
-                    s.latest
-                        .as_ref()
-                        .is_none_or(|m| m.state != MaterialState::Pass)
-                })
-                .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
-                .collect();
+        let open: Vec<String> = readiness::material_status(
+            &mut *crate::store::connection(&ctx.db).await?,
+            &ctx.rules,
+            &record,
+        )
+        .await?
+        .iter()
+        .filter(|s| {
+            s.latest
+                .as_ref()
+                .is_none_or(|m| m.state != MaterialState::Pass)
+        })
+        .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
+        .collect();
         if !open.is_empty() {
             return Err(Error::Conflict {
                 code: "materials_not_approved",
@@ -383,7 +393,7 @@ async fn confirm_sms(
 ) -> Result<Json<Value>> {
     let actor = user.actor();
     let record = orders::get(
-        &mut *ctx.db.acquire().await?,
+        &mut *crate::store::connection(&ctx.db).await?,
         &ctx.cipher,
         &id,
         Some(&user.user.id),
@@ -431,7 +441,7 @@ async fn confirm_sms(
             details: json!({"attempts_left": ctx.config.sms_max_attempts - attempts}),
         });
     }
-    verification::finish(&mut *ctx.db.acquire().await?, &id).await?;
+    verification::finish(&mut *crate::store::connection(&ctx.db).await?, &id).await?;
     record_order(&ctx, &actor, "sms_confirmed", &id, &json!({}), peer).await?;
     move_order(
         &ctx,
@@ -504,9 +514,14 @@ async fn bureau(
 }
 
 async fn load_order(ctx: &ApiContext, id: &str) -> Result<orders::OrderRecord> {
-    orders::get(&mut *ctx.db.acquire().await?, &ctx.cipher, id, None)
-        .await?
-        .ok_or_else(|| Error::not_found("order"))
+    orders::get(
+        &mut *crate::store::connection(&ctx.db).await?,
+        &ctx.cipher,
+        id,
+        None,
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("order"))
 }
 
 /// A rejected order goes back to the filer's draft; the reasons stay in its history.

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::filing::fields::FieldErrors;
 use crate::filing::state::IllegalTransition;
+use crate::store::StoreError;
 use crate::vision::decode::IntakeError;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +59,7 @@ pub enum Error {
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
     #[error("an internal error occurred")]
-    Sqlx(#[from] sqlx::Error),
+    Store(#[from] StoreError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -96,7 +97,7 @@ impl Error {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) | Self::Sqlx(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -117,7 +118,7 @@ impl Error {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyRequests { .. } => "too_many_attempts",
             Self::Busy { .. } => "busy",
-            Self::Internal(_) | Self::Sqlx(_) => "internal_error",
+            Self::Internal(_) | Self::Store(_) => "internal_error",
         }
     }
 }
@@ -126,7 +127,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
-            Self::Sqlx(e) => tracing::error!(error = ?e, "database error"),
+            Self::Store(e) => tracing::error!(error = ?e, "store error"),
             _ => {}
         }
         let details = match &self {
@@ -229,7 +230,7 @@ pub trait ResultExt<T> {
 impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
     fn on_unique_violation(self, f: impl FnOnce() -> Error) -> Result<T> {
         self.map_err(|e| match e.into() {
-            Error::Sqlx(db) if crate::store::is_unique_violation(&db) => f(),
+            Error::Store(StoreError::Duplicate(_)) => f(),
             other => other,
         })
     }

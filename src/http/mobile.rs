@@ -42,11 +42,15 @@ async fn read(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (session, device) = session_for(&ctx, &token, &headers).await?;
-    let session = sessions::session_by_id(&mut *ctx.db.acquire().await?, &session.id)
-        .await?
-        .unwrap_or(session);
-    let latest =
-        materials::latest_materials(&mut *ctx.db.acquire().await?, &session.order_id).await?;
+    let session =
+        sessions::session_by_id(&mut *crate::store::connection(&ctx.db).await?, &session.id)
+            .await?
+            .unwrap_or(session);
+    let latest = materials::latest_materials(
+        &mut *crate::store::connection(&ctx.db).await?,
+        &session.order_id,
+    )
+    .await?;
     let materials: Vec<Value> = session
         .materials
         .iter()
@@ -245,7 +249,7 @@ async fn store_upload(
     if let Err(e) = inserted {
         // No row names the blob: remove it so nothing half-written stays.
         let _ = ctx.blobs.delete(&blob);
-        if crate::store::is_unique_violation(&e) {
+        if matches!(e, crate::store::StoreError::Duplicate(_)) {
             if let Some(existing) = materials::material_by_idempotency_key(
                 &ctx.db,
                 &session.id,
@@ -260,7 +264,7 @@ async fn store_upload(
     }
     let idle = ctx.config.upload_idle_deadline(Utc::now());
     sessions::touch_session(
-        &mut *ctx.db.acquire().await?,
+        &mut *crate::store::connection(&ctx.db).await?,
         &session.id,
         SessionState::Uploading,
         None,
@@ -269,7 +273,7 @@ async fn store_upload(
     .await?;
     ctx.analysis_wake.notify_one();
     tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");
-    let m = materials::material(&mut *ctx.db.acquire().await?, &id)
+    let m = materials::material(&mut *crate::store::connection(&ctx.db).await?, &id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {id} vanished"))?;
     Ok(accepted(&m, false))

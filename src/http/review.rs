@@ -125,7 +125,7 @@ pub(super) async fn audit_request(
 }
 
 async fn load_material(ctx: &ApiContext, id: &str) -> Result<materials::MaterialRow> {
-    materials::material(&mut *ctx.db.acquire().await?, id)
+    materials::material(&mut *crate::store::connection(&ctx.db).await?, id)
         .await?
         .ok_or_else(|| Error::not_found("material"))
 }
@@ -140,7 +140,7 @@ async fn evidence(
 ) -> Result<Json<Value>> {
     let m = load_material(&ctx, &id).await?;
     let order = orders::get(
-        &mut *ctx.db.acquire().await?,
+        &mut *crate::store::connection(&ctx.db).await?,
         &ctx.cipher,
         &m.order_id,
         None,

@@ -84,7 +84,7 @@ async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let record = orders::get(
-        &mut *ctx.db.acquire().await?,
+        &mut *crate::store::connection(&ctx.db).await?,
         &ctx.cipher,
         &order_id,
         Some(&user.user.id),
@@ -132,7 +132,7 @@ async fn create(
     let (id, token) = open_session(&ctx, &order_id, &body.person, &kinds).await?;
     if record.state == OrderState::Draft {
         orders::transition(
-            &mut *ctx.db.acquire().await?,
+            &mut *crate::store::connection(&ctx.db).await?,
             &order_id,
             OrderState::Draft.move_to(OrderState::CollectingMaterials)?,
             &user.actor(),
@@ -219,7 +219,9 @@ async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow>
 
 /// What the PC sees. The link (and so the token) is only in the answers that create it.
 async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> Result<Value> {
-    let latest = materials::latest_materials(&mut *ctx.db.acquire().await?, &s.order_id).await?;
+    let latest =
+        materials::latest_materials(&mut *crate::store::connection(&ctx.db).await?, &s.order_id)
+            .await?;
     let materials: Vec<Value> = s
         .materials
         .iter()

@@ -112,10 +112,19 @@ pub async fn recheck_readings(
     rules: &RuleBook,
     order_id: &str,
 ) -> anyhow::Result<()> {
-    let Some(record) = orders::get(&mut *db.acquire().await?, cipher, order_id, None).await? else {
+    let Some(record) = orders::get(
+        &mut *crate::store::connection(db).await?,
+        cipher,
+        order_id,
+        None,
+    )
+    .await?
+    else {
         return Ok(());
     };
-    for m in materials::latest_materials(&mut *db.acquire().await?, order_id).await? {
+    for m in
+        materials::latest_materials(&mut *crate::store::connection(db).await?, order_id).await?
+    {
         let (Some(stored), Some(mut verdict), Some(kind)) = (
             m.reading.as_deref(),
             m.verdict.clone(),
@@ -146,7 +155,13 @@ pub async fn recheck_readings(
             materials::update_checked(db, &m.id, state, &verdict, &sealed).await?;
         }
     }
-    advance(&mut *db.acquire().await?, cipher, rules, order_id).await?;
+    advance(
+        &mut *crate::store::connection(db).await?,
+        cipher,
+        rules,
+        order_id,
+    )
+    .await?;
     Ok(())
 }
 

@@ -27,7 +27,7 @@ pub struct NewEntry<'a> {
 }
 
 /// Appends an entry, inside whatever transaction or pool `executor` is.
-pub async fn record<'e, E>(executor: E, e: &NewEntry<'_>) -> Result<(), sqlx::Error>
+pub async fn record<'e, E>(executor: E, e: &NewEntry<'_>) -> super::Result<()>
 where
     E: sqlx::Executor<'e, Database = Sqlite>,
 {
@@ -51,7 +51,7 @@ pub async fn list(
     target: Option<&str>,
     before: Option<i64>,
     limit: i64,
-) -> Result<Vec<Entry>, sqlx::Error> {
+) -> super::Result<Vec<Entry>> {
     let rows = sqlx::query(
         "SELECT id, at, actor, action, target, detail, source FROM audit_log
          WHERE (? IS NULL OR target = ?) AND (? IS NULL OR id < ?)

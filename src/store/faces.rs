@@ -15,7 +15,7 @@ pub struct Challenge {
     pub used: bool,
 }
 
-fn challenge_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Challenge, sqlx::Error> {
+fn challenge_from_row(r: &sqlx::sqlite::SqliteRow) -> super::Result<Challenge> {
     let actions: String = r.try_get("actions")?;
     let used_at: Option<DateTime<Utc>> = r.try_get("used_at")?;
     Ok(Challenge {
@@ -33,7 +33,7 @@ pub async fn open_challenge(
     db: &Db,
     session_id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Challenge>, sqlx::Error> {
+) -> super::Result<Option<Challenge>> {
     sqlx::query(
         "SELECT * FROM liveness_challenges WHERE session_id = ? AND used_at IS NULL AND expires_at > ?
          ORDER BY issued_at DESC LIMIT 1",
@@ -46,7 +46,7 @@ pub async fn open_challenge(
     .transpose()
 }
 
-pub async fn insert_challenge(db: &Db, c: &Challenge) -> Result<(), sqlx::Error> {
+pub async fn insert_challenge(db: &Db, c: &Challenge) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO liveness_challenges (id, session_id, actions, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
     )
@@ -60,7 +60,7 @@ pub async fn insert_challenge(db: &Db, c: &Challenge) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-pub async fn challenge(db: &Db, id: &str) -> Result<Option<Challenge>, sqlx::Error> {
+pub async fn challenge(db: &Db, id: &str) -> super::Result<Option<Challenge>> {
     sqlx::query("SELECT * FROM liveness_challenges WHERE id = ?")
         .bind(id)
         .fetch_optional(db)
@@ -71,7 +71,7 @@ pub async fn challenge(db: &Db, id: &str) -> Result<Option<Challenge>, sqlx::Err
 
 /// Uses the challenge up (with the person's consent) if nobody has; false when it was
 /// already used or has expired. One statement, so two captures cannot both use it.
-pub async fn use_challenge(db: &Db, id: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn use_challenge(db: &Db, id: &str, now: DateTime<Utc>) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE liveness_challenges SET used_at = ?, consented_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
     )
@@ -102,7 +102,7 @@ pub async fn insert_template<'e, E>(
     person: &str,
     source: &str,
     embedding: &str,
-) -> Result<(), sqlx::Error>
+) -> super::Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
@@ -127,7 +127,7 @@ pub async fn latest_template(
     order_id: &str,
     person: &str,
     source: &str,
-) -> Result<Option<Template>, sqlx::Error> {
+) -> super::Result<Option<Template>> {
     let row = sqlx::query(
         "SELECT material_id, embedding FROM face_templates WHERE order_id = ? AND person = ? AND source = ?
          ORDER BY created_at DESC LIMIT 1",
@@ -156,7 +156,7 @@ pub struct NewCapture<'a> {
 
 /// A judged liveness capture: the material (decided, so no analysis job) and its face
 /// template, in one transaction (the kept frame's blob is already durable).
-pub async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> super::Result<()> {
     let m = c.material;
     let now = Utc::now();
     let mut tx = conn.begin().await?;
@@ -181,14 +181,14 @@ pub async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> Result<(), s
     if let Some(template) = c.template {
         insert_template(&mut *tx, m.id, m.order_id, m.person, "live", template).await?;
     }
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// Deletes the face data decided before `cutoff`: every face template, and each face
 /// capture's kept frame (the material keeps its verdict and numbers, its blob name goes).
 /// Returns the blob names to delete from the blob store (after the commit: a crash in
 /// between leaves an orphan file, never a row naming a missing one).
-pub async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
+pub async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> super::Result<Vec<String>> {
     let mut tx = db.begin().await?;
     let blobs: Vec<String> = sqlx::query(
         "SELECT blob FROM materials WHERE kind = 'face' AND blob != '' AND analyzed_at < ?",

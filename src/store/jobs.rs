@@ -8,7 +8,7 @@ use super::{Conn, Db};
 use crate::filing::materials::MaterialState;
 
 /// Claims the oldest queued job; None when the queue is empty.
-pub async fn claim_job(db: &Db) -> Result<Option<String>, sqlx::Error> {
+pub async fn claim_job(db: &Db) -> super::Result<Option<String>> {
     let row = sqlx::query(
         "UPDATE analysis_jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?
          WHERE material_id = (SELECT material_id FROM analysis_jobs WHERE state = 'queued' ORDER BY queued_at LIMIT 1)
@@ -17,11 +17,11 @@ pub async fn claim_job(db: &Db) -> Result<Option<String>, sqlx::Error> {
     .bind(Utc::now())
     .fetch_optional(db)
     .await?;
-    row.map(|r| r.try_get("material_id")).transpose()
+    Ok(row.map(|r| r.try_get("material_id")).transpose()?)
 }
 
 /// Jobs a crash left running go back to the queue (run at start, before any worker).
-pub async fn requeue_running(db: &Db) -> Result<u64, sqlx::Error> {
+pub async fn requeue_running(db: &Db) -> super::Result<u64> {
     let done = sqlx::query("UPDATE analysis_jobs SET state = 'queued' WHERE state = 'running'")
         .execute(db)
         .await?;
@@ -36,7 +36,7 @@ pub async fn finish_analysis(
     verdict: &Value,
     reading: Option<&str>,
     blob: &str,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     let now = Utc::now();
     let mut tx = conn.begin().await?;
     sqlx::query(
@@ -55,7 +55,7 @@ pub async fn finish_analysis(
         .bind(material_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// After a failed analysis: queue the job again, or after `max_attempts` give up and hand the
@@ -65,7 +65,7 @@ pub async fn fail_job(
     material_id: &str,
     max_attempts: i64,
     error: &str,
-) -> Result<bool, sqlx::Error> {
+) -> super::Result<bool> {
     let mut tx = db.begin().await?;
     let attempts: i64 = sqlx::query("SELECT attempts FROM analysis_jobs WHERE material_id = ?")
         .bind(material_id)
@@ -96,9 +96,11 @@ pub async fn fail_job(
     Ok(give_up)
 }
 
-pub async fn queued_jobs(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM analysis_jobs WHERE state != 'done'")
-        .fetch_one(db)
-        .await?
-        .try_get("n")
+pub async fn queued_jobs(db: &Db) -> super::Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM analysis_jobs WHERE state != 'done'")
+            .fetch_one(db)
+            .await?
+            .try_get("n")?,
+    )
 }

@@ -29,7 +29,7 @@ pub fn reading_context(material_id: &str) -> String {
     format!("materials.reading:{material_id}")
 }
 
-fn material_from_row(r: &SqliteRow) -> Result<MaterialRow, sqlx::Error> {
+fn material_from_row(r: &SqliteRow) -> super::Result<MaterialRow> {
     let verdict: Option<String> = r.try_get("verdict")?;
     Ok(MaterialRow {
         id: r.try_get("id")?,
@@ -64,7 +64,7 @@ pub struct NewMaterial<'a> {
 }
 
 /// The material and its queued analysis job, in one transaction (the blob is already durable).
-pub async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> super::Result<()> {
     let now = Utc::now();
     let mut tx = db.begin().await?;
     sqlx::query(
@@ -90,14 +90,14 @@ pub async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> Result<(), sqlx::E
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 pub async fn material_by_idempotency_key(
     db: &Db,
     session_id: &str,
     key: &str,
-) -> Result<Option<MaterialRow>, sqlx::Error> {
+) -> super::Result<Option<MaterialRow>> {
     let row = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials WHERE session_id = ? AND idempotency_key = ?"
     ))
@@ -115,7 +115,7 @@ pub async fn material_by_content(
     person: &str,
     kind: &str,
     sha256: &str,
-) -> Result<Option<MaterialRow>, sqlx::Error> {
+) -> super::Result<Option<MaterialRow>> {
     let row = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials WHERE order_id = ? AND person = ? AND kind = ? AND sha256 = ? ORDER BY created_at DESC LIMIT 1"
     ))
@@ -128,7 +128,7 @@ pub async fn material_by_content(
     row.as_ref().map(material_from_row).transpose()
 }
 
-pub async fn material(conn: &mut Conn, id: &str) -> Result<Option<MaterialRow>, sqlx::Error> {
+pub async fn material(conn: &mut Conn, id: &str) -> super::Result<Option<MaterialRow>> {
     let row = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials WHERE id = ?"
     ))
@@ -139,10 +139,7 @@ pub async fn material(conn: &mut Conn, id: &str) -> Result<Option<MaterialRow>, 
 }
 
 /// Flagged materials, oldest first, each with its order's province (the reviewers' queue).
-pub async fn flagged_materials(
-    db: &Db,
-    limit: i64,
-) -> Result<Vec<(MaterialRow, String)>, sqlx::Error> {
+pub async fn flagged_materials(db: &Db, limit: i64) -> super::Result<Vec<(MaterialRow, String)>> {
     let columns = MATERIAL_COLUMNS
         .split(", ")
         .map(|c| format!("m.{c}"))
@@ -161,10 +158,7 @@ pub async fn flagged_materials(
 }
 
 /// The newest material of each (person, kind) of the order.
-pub async fn latest_materials(
-    conn: &mut Conn,
-    order_id: &str,
-) -> Result<Vec<MaterialRow>, sqlx::Error> {
+pub async fn latest_materials(conn: &mut Conn, order_id: &str) -> super::Result<Vec<MaterialRow>> {
     let rows = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials m WHERE order_id = ? AND created_at = (
              SELECT MAX(created_at) FROM materials n WHERE n.order_id = m.order_id AND n.person = m.person AND n.kind = m.kind)
@@ -184,7 +178,7 @@ pub async fn update_checked(
     state: MaterialState,
     verdict: &Value,
     reading: &str,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE materials SET state = ?, verdict = ?, reading = ? WHERE id = ? AND state IN ('pass', 'flagged')",
     )
@@ -204,7 +198,7 @@ pub async fn update_verdict(
     material_id: &str,
     state: MaterialState,
     verdict: &Value,
-) -> Result<bool, sqlx::Error> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
     )
@@ -217,18 +211,13 @@ pub async fn update_verdict(
 }
 
 /// How many times a material of `kind` was uploaded for `person` of the order.
-pub async fn upload_count(
-    db: &Db,
-    order_id: &str,
-    person: &str,
-    kind: &str,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+pub async fn upload_count(db: &Db, order_id: &str, person: &str, kind: &str) -> super::Result<i64> {
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM materials WHERE order_id = ? AND person = ? AND kind = ?",
     )
     .bind(order_id)
     .bind(person)
     .bind(kind)
     .fetch_one(db)
-    .await
+    .await?)
 }

@@ -60,7 +60,36 @@ pub async fn answers(db: &Db) -> bool {
     sqlx::query("SELECT 1").execute(db).await.is_ok()
 }
 
-/// True when `err` is a violation of a UNIQUE constraint.
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+/// What a repository call fails with, in the store's own terms: the callers (services, the
+/// HTTP layer) need to tell a unique key taken from a store that cannot be reached, not which
+/// engine said so.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with the same unique key exists.
+    #[error("a row with the same unique key exists")]
+    Duplicate(#[source] sqlx::Error),
+    /// The store could not be reached or gave no connection in time: worth a retry.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("the store failed")]
+    Failed(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => Self::Duplicate(e),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(e)
+            }
+            _ => Self::Failed(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One connection from the pool, for repository functions that take `&mut Conn`.
+pub async fn connection(db: &Db) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+    Ok(db.acquire().await?)
 }

@@ -56,7 +56,7 @@ pub async fn insert(
     owner_id: &str,
     actor: &str,
     w: &OrderWrite<'_>,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     let now = Utc::now();
     let sealed = cipher.encrypt(w.form.to_string().as_bytes(), id);
     let mut tx = db.begin().await?;
@@ -81,7 +81,7 @@ pub async fn insert(
     .await?;
     write_indexes(&mut tx, id, w).await?;
     record_history(&mut tx, id, None, OrderState::Draft, actor, Some("created")).await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// Replaces the form if the order is still at `version` and editable; false when another
@@ -92,7 +92,7 @@ pub async fn update(
     id: &str,
     version: i64,
     w: &OrderWrite<'_>,
-) -> Result<bool, sqlx::Error> {
+) -> super::Result<bool> {
     let sealed = cipher.encrypt(w.form.to_string().as_bytes(), id);
     let mut tx = db.begin().await?;
     let done = sqlx::query(
@@ -129,7 +129,7 @@ pub async fn update(
 }
 
 /// Stores fresh pre-review findings without touching the form (e.g. at submission).
-pub async fn set_findings(db: &Db, id: &str, findings: &Value) -> Result<(), sqlx::Error> {
+pub async fn set_findings(db: &Db, id: &str, findings: &Value) -> super::Result<()> {
     sqlx::query("UPDATE orders SET findings = ?, updated_at = ? WHERE id = ?")
         .bind(findings.to_string())
         .bind(Utc::now())
@@ -147,7 +147,7 @@ pub async fn transition(
     t: Transition,
     actor: &str,
     note: Option<&str>,
-) -> Result<bool, sqlx::Error> {
+) -> super::Result<bool> {
     let mut tx = conn.begin().await?;
     let done = sqlx::query("UPDATE orders SET state = ?, version = version + 1, updated_at = ? WHERE id = ? AND state = ?")
         .bind(t.to().as_str())
@@ -168,7 +168,7 @@ async fn write_indexes(
     tx: &mut Transaction<'_, Sqlite>,
     id: &str,
     w: &OrderWrite<'_>,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     for phone in &w.phone_indexes {
         sqlx::query("INSERT OR IGNORE INTO order_phones (order_id, phone_index) VALUES (?, ?)")
             .bind(id)
@@ -193,7 +193,7 @@ async fn record_history(
     to: OrderState,
     actor: &str,
     note: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query("INSERT INTO order_history (order_id, from_state, to_state, actor, note, at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(id)
         .bind(from.map(OrderState::as_str))
@@ -232,7 +232,7 @@ pub struct Awaiting {
 }
 
 /// Orders submitted or in first review, the longest waiting first.
-pub async fn awaiting_review(db: &Db, limit: i64) -> Result<Vec<Awaiting>, sqlx::Error> {
+pub async fn awaiting_review(db: &Db, limit: i64) -> super::Result<Vec<Awaiting>> {
     let rows = sqlx::query(
         "SELECT id, state, province, filing_type, findings, updated_at FROM orders
          WHERE state IN ('submitted', 'first_review') ORDER BY updated_at LIMIT ?",
@@ -286,7 +286,7 @@ pub async fn get(
                 at: h.try_get("at")?,
             })
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect::<super::Result<Vec<_>>>()?;
     Ok(Some(record_from_row(cipher, &row, history)?))
 }
 
@@ -338,7 +338,7 @@ pub async fn phone_conflicts(
     phone_index: &str,
     certificate_index: &str,
     exclude_order: Option<&str>,
-) -> Result<Option<bool>, sqlx::Error> {
+) -> super::Result<Option<bool>> {
     let rows = sqlx::query(
         "SELECT o.state FROM order_phones p JOIN orders o ON o.id = p.order_id
          WHERE p.phone_index = ? AND o.certificate_index != ? AND (? IS NULL OR o.id != ?)",

@@ -10,7 +10,7 @@ const IDLE_ORDER_STATES: &str = "('rejected', 'draft', 'collecting_materials', '
 /// Deletes every material of the orders rejected, or left with the filer, since before
 /// `cutoff` (their jobs and face templates go with them). Returns the blob names to delete
 /// after the commit.
-pub async fn purge_idle_orders(db: &Db, cutoff: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
+pub async fn purge_idle_orders(db: &Db, cutoff: DateTime<Utc>) -> super::Result<Vec<String>> {
     let mut tx = db.begin().await?;
     let blobs: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT m.blob FROM materials m JOIN orders o ON o.id = m.order_id

@@ -62,7 +62,7 @@ impl SessionRow {
     }
 }
 
-fn session_from_row(r: &SqliteRow) -> Result<SessionRow, sqlx::Error> {
+fn session_from_row(r: &SqliteRow) -> super::Result<SessionRow> {
     let materials: String = r.try_get("materials")?;
     Ok(SessionRow {
         id: r.try_get("id")?,
@@ -88,7 +88,7 @@ pub struct NewSession<'a> {
     pub idle_expires_at: DateTime<Utc>,
 }
 
-pub async fn create_session(db: &Db, s: &NewSession<'_>) -> Result<(), sqlx::Error> {
+pub async fn create_session(db: &Db, s: &NewSession<'_>) -> super::Result<()> {
     let now = Utc::now();
     sqlx::query(
         "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, state, open_before, idle_expires_at, created_at, updated_at)
@@ -110,10 +110,7 @@ pub async fn create_session(db: &Db, s: &NewSession<'_>) -> Result<(), sqlx::Err
 
 const SESSION_COLUMNS: &str = "s.id, s.order_id, s.person, s.materials, s.state, s.device_hash, s.open_before, s.idle_expires_at";
 
-pub async fn session_by_token(
-    db: &Db,
-    token_hash: &str,
-) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn session_by_token(db: &Db, token_hash: &str) -> super::Result<Option<SessionRow>> {
     let row = sqlx::query(&format!(
         "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.token_hash = ?"
     ))
@@ -128,7 +125,7 @@ pub async fn session_for_owner(
     db: &Db,
     id: &str,
     owner_id: &str,
-) -> Result<Option<SessionRow>, sqlx::Error> {
+) -> super::Result<Option<SessionRow>> {
     let row = sqlx::query(&format!(
         "SELECT {SESSION_COLUMNS} FROM upload_sessions s JOIN orders o ON o.id = s.order_id WHERE s.id = ? AND o.owner_id = ?"
     ))
@@ -139,7 +136,7 @@ pub async fn session_for_owner(
     row.as_ref().map(session_from_row).transpose()
 }
 
-pub async fn session_by_id(conn: &mut Conn, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn session_by_id(conn: &mut Conn, id: &str) -> super::Result<Option<SessionRow>> {
     let row = sqlx::query(&format!(
         "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.id = ?"
     ))
@@ -156,7 +153,7 @@ pub async fn touch_session(
     state: SessionState,
     device_hash: Option<&str>,
     idle_expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query("UPDATE upload_sessions SET state = ?, device_hash = COALESCE(device_hash, ?), idle_expires_at = ?, updated_at = ? WHERE id = ?")
         .bind(state.as_str())
         .bind(device_hash)
@@ -172,7 +169,7 @@ pub async fn set_session_state(
     conn: &mut Conn,
     id: &str,
     state: SessionState,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query("UPDATE upload_sessions SET state = ?, updated_at = ? WHERE id = ?")
         .bind(state.as_str())
         .bind(Utc::now())
@@ -189,7 +186,7 @@ pub async fn renew_token(
     token_hash: &str,
     open_before: DateTime<Utc>,
     idle_expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE upload_sessions SET token_hash = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
          WHERE id = ?",

@@ -37,7 +37,7 @@ pub struct User {
     pub role: Role,
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> super::Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
@@ -50,7 +50,7 @@ pub async fn create(
     username: &str,
     password_hash: &str,
     role: Role,
-) -> Result<User, sqlx::Error> {
+) -> super::Result<User> {
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -70,10 +70,7 @@ pub async fn create(
 }
 
 /// The user and their password hash.
-pub async fn find_by_username(
-    db: &Db,
-    username: &str,
-) -> Result<Option<(User, String)>, sqlx::Error> {
+pub async fn find_by_username(db: &Db, username: &str) -> super::Result<Option<(User, String)>> {
     let row = sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = ?")
         .bind(username)
         .fetch_optional(db)
@@ -87,7 +84,7 @@ pub async fn insert_token(
     token_hash: &str,
     user_id: &str,
     expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
     )
@@ -105,7 +102,7 @@ pub async fn user_for_token(
     db: &Db,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<User>, sqlx::Error> {
+) -> super::Result<Option<User>> {
     let row = sqlx::query(
         "SELECT u.id, u.username, u.role FROM auth_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ? AND t.expires_at > ?",
@@ -117,7 +114,7 @@ pub async fn user_for_token(
     row.as_ref().map(user_from_row).transpose()
 }
 
-pub async fn delete_token(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn delete_token(db: &Db, token_hash: &str) -> super::Result<()> {
     sqlx::query("DELETE FROM auth_tokens WHERE token_hash = ?")
         .bind(token_hash)
         .execute(db)
@@ -125,7 +122,7 @@ pub async fn delete_token(db: &Db, token_hash: &str) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-pub async fn delete_expired_tokens(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn delete_expired_tokens(db: &Db, now: DateTime<Utc>) -> super::Result<u64> {
     let done = sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= ?")
         .bind(now)
         .execute(db)

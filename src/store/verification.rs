@@ -18,7 +18,7 @@ pub async fn start(
     order_id: &str,
     code_index: &str,
     expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT OR REPLACE INTO sms_verifications (order_id, code_index, expires_at, attempts, created_at)
          VALUES (?, ?, ?, 0, ?)",
@@ -32,7 +32,7 @@ pub async fn start(
     Ok(())
 }
 
-pub async fn pending(db: &Db, order_id: &str) -> Result<Option<Pending>, sqlx::Error> {
+pub async fn pending(db: &Db, order_id: &str) -> super::Result<Option<Pending>> {
     let row = sqlx::query(
         "SELECT code_index, expires_at, attempts FROM sms_verifications WHERE order_id = ?",
     )
@@ -50,16 +50,16 @@ pub async fn pending(db: &Db, order_id: &str) -> Result<Option<Pending>, sqlx::E
 }
 
 /// Counts a wrong code; returns the attempts so far.
-pub async fn count_attempt(db: &Db, order_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+pub async fn count_attempt(db: &Db, order_id: &str) -> super::Result<i64> {
+    Ok(sqlx::query_scalar(
         "UPDATE sms_verifications SET attempts = attempts + 1 WHERE order_id = ? RETURNING attempts",
     )
     .bind(order_id)
     .fetch_one(db)
-    .await
+    .await?)
 }
 
-pub async fn finish(conn: &mut Conn, order_id: &str) -> Result<(), sqlx::Error> {
+pub async fn finish(conn: &mut Conn, order_id: &str) -> super::Result<()> {
     sqlx::query("DELETE FROM sms_verifications WHERE order_id = ?")
         .bind(order_id)
         .execute(conn)
@@ -68,11 +68,13 @@ pub async fn finish(conn: &mut Conn, order_id: &str) -> Result<(), sqlx::Error> 
 }
 
 /// Orders whose code expired unconfirmed.
-pub async fn expired(db: &Db, now: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT order_id FROM sms_verifications WHERE expires_at <= ?")
-        .bind(now)
-        .fetch_all(db)
-        .await
+pub async fn expired(db: &Db, now: DateTime<Utc>) -> super::Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT order_id FROM sms_verifications WHERE expires_at <= ?")
+            .bind(now)
+            .fetch_all(db)
+            .await?,
+    )
 }
 
 pub struct FilingNumber {
@@ -89,7 +91,7 @@ pub async fn issue_number(
     prefix: &str,
     year: i32,
     websites: usize,
-) -> Result<FilingNumber, sqlx::Error> {
+) -> super::Result<FilingNumber> {
     let mut tx = db.begin().await?;
     let serial: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(serial), 0) + 1 FROM filing_numbers WHERE prefix = ? AND year = ?",
@@ -121,7 +123,7 @@ pub async fn issue_number(
     })
 }
 
-pub async fn number_of(db: &Db, order_id: &str) -> Result<Option<FilingNumber>, sqlx::Error> {
+pub async fn number_of(db: &Db, order_id: &str) -> super::Result<Option<FilingNumber>> {
     let row = sqlx::query("SELECT number, websites FROM filing_numbers WHERE order_id = ?")
         .bind(order_id)
         .fetch_optional(db)
@@ -142,7 +144,7 @@ pub async fn queue_message(
     recipient: &str,
     recipient_masked: &str,
     body: &str,
-) -> Result<(), sqlx::Error> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO sms_outbox (recipient, recipient_masked, body, created_at) VALUES (?, ?, ?, ?)",
     )
