@@ -323,7 +323,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: ReviewerCommand::Add { name },
         } => {
             let db = store::open(&config.data_dir).await?;
-            let (user, password) = beian::http::auth::create_reviewer(&db, &name).await?;
+            let (user, password) = beian::service::accounts::create_reviewer(&db, &name).await?;
             out!("reviewer {} created (id {})", user.username, user.id);
             out!("password (shown this once): {password}");
             Ok(())

@@ -9,8 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -27,6 +25,7 @@ use sha2::{Digest, Sha256};
 use super::error::{Error, Result, ResultExt};
 use super::extract::ApiJson;
 use super::ApiContext;
+use crate::service::accounts;
 use crate::store::audit;
 use crate::store::users::{self, Role, User};
 
@@ -46,17 +45,13 @@ struct Credentials {
 
 fn validate(c: &Credentials) -> Result<()> {
     let mut details = serde_json::Map::new();
-    let name_ok = (3..=32).contains(&c.username.len())
-        && c.username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if !name_ok {
+    if !accounts::username_ok(&c.username) {
         details.insert(
             "username".into(),
             json!({"code": "invalid_username", "message": "3 to 32 letters, digits, _ . or -"}),
         );
     }
-    if !(10..=128).contains(&c.password.chars().count()) {
+    if !accounts::password_ok(&c.password) {
         details.insert(
             "password".into(),
             json!({"code": "invalid_password", "message": "10 to 128 characters"}),
@@ -78,7 +73,7 @@ async fn register(
     ApiJson(c): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<Value>)> {
     validate(&c)?;
-    let hash = hash_password(c.password).await?;
+    let hash = accounts::hash_password(c.password).await?;
     let user = users::create(&ctx.db, &c.username, &hash, Role::Filer)
         .await
         .on_unique_violation(|| Error::Unprocessable {
@@ -88,44 +83,6 @@ async fn register(
         })?;
     tracing::info!(user = %user.id, "filer registered");
     Ok((StatusCode::CREATED, Json(issue_token(&ctx, &user).await?)))
-}
-
-/// Creates a reviewer account (`beian reviewer add NAME`) with a random password of 96 bits,
-/// returned this once and stored only as its argon2id hash.
-pub async fn create_reviewer(
-    db: &crate::store::Db,
-    username: &str,
-) -> anyhow::Result<(User, String)> {
-    let mut raw = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    let password = URL_SAFE_NO_PAD.encode(raw);
-    let credentials = Credentials {
-        username: username.to_string(),
-        password: password.clone(),
-    };
-    validate(&credentials)
-        .map_err(|e| anyhow::anyhow!("{e}: 3 to 32 letters, digits, _ . or -"))?;
-    let hash = hash_password(password.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let user = match users::create(db, username, &hash, Role::Reviewer).await {
-        Err(crate::store::StoreError::Duplicate(_)) => {
-            anyhow::bail!("the username {username} is taken")
-        }
-        other => other?,
-    };
-    audit::record(
-        db,
-        &audit::NewEntry {
-            actor: "operator",
-            action: "reviewer_created",
-            target: Some(&format!("user:{}", user.id)),
-            detail: Some(&json!({"username": username})),
-            source: None,
-        },
-    )
-    .await?;
-    Ok((user, password))
 }
 
 async fn login(
@@ -141,8 +98,8 @@ async fn login(
     let hash = found
         .as_ref()
         .map(|(_, h)| h.clone())
-        .unwrap_or_else(|| DUMMY_HASH.to_string());
-    let ok = verify_password(c.password, hash).await?;
+        .unwrap_or_else(|| accounts::DUMMY_HASH.to_string());
+    let ok = accounts::verify_password(c.password, hash).await?;
     match found {
         Some((user, _)) if ok => {
             ctx.login_throttle.reset(&c.username);
@@ -199,37 +156,6 @@ async fn issue_token(ctx: &ApiContext, user: &User) -> Result<Value> {
 
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A hash of a random password, so verification of an unknown user costs the same.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0CfsSSBYFcWqr4x3FWw3EkGD6IdmFmQEqJpqwKqLz5g";
-
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
-    })
-    .await
-    .map_err(anyhow::Error::from)?
-    .map_err(Error::from)
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool> {
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
-    Ok(ok)
 }
 
 /// The user behind the request's bearer token; 401 without a live one.
@@ -352,11 +278,6 @@ impl LoginThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_dummy_hash_is_a_valid_argon2_hash() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
-    }
 
     #[test]
     fn throttle_locks_after_the_limit_and_reset_unlocks() {

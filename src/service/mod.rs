@@ -1,6 +1,7 @@
 //! Business processes that HTTP handlers and background workers both call. They take the
 //! store and the ports they need, never the HTTP state.
 
+pub mod accounts;
 pub mod face_match;
 pub mod readiness;
 pub mod sms_codes;
