@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Duration, Utc};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,7 +23,7 @@ use super::ApiContext;
 use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
-use crate::service::{readiness, sms_codes};
+use crate::service::{decisions, readiness, sms_codes};
 use crate::store::{materials, orders, verification};
 
 pub fn router() -> Router<ApiContext> {
@@ -105,11 +105,7 @@ async fn move_order(
     )
     .await?
     {
-        return Err(Error::Conflict {
-            code: "edit_conflict",
-            message: "the order changed meanwhile: read it again and retry".into(),
-            details: json!({}),
-        });
+        return Err(Error::edit_conflict());
     }
     Ok(())
 }
@@ -308,16 +304,10 @@ async fn decide_order(
     let now = claim(&ctx, &record, &actor).await?;
     record_order(&ctx, &actor, "order_decision", &id, &detail, peer).await?;
     if body.decision == "reject" {
-        move_order(
-            &ctx,
-            &id,
-            now,
-            OrderState::Rejected,
-            &actor,
-            &reasons_note(&body.reasons),
-        )
-        .await?;
-        back_to_draft(&ctx, &id).await?;
+        let note = reasons_note(&body.reasons);
+        if !decisions::reject(&ctx.db, &id, now, &actor, &note).await? {
+            return Err(Error::edit_conflict());
+        }
     } else {
         move_order(
             &ctx,
@@ -474,41 +464,16 @@ async fn bureau(
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
     record_order(&ctx, &actor, "bureau_decision", &id, &detail, peer).await?;
     let bureau_actor = format!("bureau (entered by {actor})");
-    if body.decision == "reject" {
+    let moved = if body.decision == "reject" {
         let note = reasons_note(&body.reasons);
-        move_order(
-            &ctx,
-            &id,
-            OrderState::BureauReview,
-            OrderState::Rejected,
-            &bureau_actor,
-            &note,
-        )
-        .await?;
-        back_to_draft(&ctx, &id).await?;
+        decisions::reject(&ctx.db, &id, OrderState::BureauReview, &bureau_actor, &note).await?
     } else {
-        // The subject's division code; its first two digits are the province.
-        let division = record.form["subject"]["province"]
-            .as_str()
-            .unwrap_or_default();
-        let province = division.get(..2).unwrap_or_default();
-        let prefix = ctx
-            .rules
-            .province(province)
-            .map(|p| p.icp_prefix.clone())
-            .ok_or_else(|| anyhow::anyhow!("no ICP prefix for province {province}"))?;
-        let websites = record.form["services"].as_array().map_or(0, Vec::len);
-        let year = crate::filing::today_in_china().year();
-        let number = verification::issue_number(&ctx.db, &id, &prefix, year, websites).await?;
-        move_order(
-            &ctx,
-            &id,
-            OrderState::BureauReview,
-            OrderState::Approved,
-            &bureau_actor,
-            &format!("filing number {}", number.number),
-        )
-        .await?;
+        decisions::approve(&ctx.db, &ctx.rules, &record, &bureau_actor)
+            .await?
+            .is_some()
+    };
+    if !moved {
+        return Err(Error::edit_conflict());
     }
     order_answer(&ctx, &id).await
 }
@@ -522,19 +487,6 @@ async fn load_order(ctx: &ApiContext, id: &str) -> Result<orders::OrderRecord> {
     )
     .await?
     .ok_or_else(|| Error::not_found("order"))
-}
-
-/// A rejected order goes back to the filer's draft; the reasons stay in its history.
-async fn back_to_draft(ctx: &ApiContext, id: &str) -> Result<()> {
-    move_order(
-        ctx,
-        id,
-        OrderState::Rejected,
-        OrderState::Draft,
-        "system",
-        "back to the filer to correct after the rejection",
-    )
-    .await
 }
 
 async fn order_answer(ctx: &ApiContext, id: &str) -> Result<Json<Value>> {

@@ -65,6 +65,15 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// 409: another request changed the order between our read and our write.
+    pub fn edit_conflict() -> Self {
+        Error::Conflict {
+            code: "edit_conflict",
+            message: "the order changed meanwhile: read it again and retry".into(),
+            details: json!({}),
+        }
+    }
+
     pub fn not_found(what: &str) -> Self {
         Error::NotFound {
             code: "not_found",

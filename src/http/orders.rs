@@ -247,7 +247,7 @@ async fn apply_patch(
     )
     .await?
     {
-        return Err(edit_conflict());
+        return Err(Error::edit_conflict());
     }
     // An edit can change what is required (another responsible person, a residence permit)
     // and what the photos read says against the order (a corrected typo clears its flag).
@@ -317,19 +317,10 @@ async fn submit(
     )
     .await?
     {
-        return Err(edit_conflict());
+        return Err(Error::edit_conflict());
     }
     let record = load(&ctx, &user, &id).await?;
     Ok(Json(view(&ctx, &record).await?))
-}
-
-/// Another request changed the order between our read and our write.
-fn edit_conflict() -> Error {
-    Error::Conflict {
-        code: "edit_conflict",
-        message: "the order changed meanwhile: read it again and retry".into(),
-        details: json!({}),
-    }
 }
 
 fn illegal(from: OrderState, to: OrderState) -> Error {

@@ -2,6 +2,7 @@
 //! store and the ports they need, never the HTTP state.
 
 pub mod accounts;
+pub mod decisions;
 pub mod face_match;
 pub mod readiness;
 pub mod sms_codes;

@@ -2,7 +2,7 @@
 //! (migrations/0006_after_review.sql).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{Conn, Db};
 
@@ -86,13 +86,13 @@ pub struct FilingNumber {
 /// its `websites` websites the same with `-1`, `-2`, ... One transaction, so two approvals
 /// cannot take the same serial.
 pub async fn issue_number(
-    db: &Db,
+    conn: &mut Conn,
     order_id: &str,
     prefix: &str,
     year: i32,
     websites: usize,
 ) -> super::Result<FilingNumber> {
-    let mut tx = db.begin().await?;
+    let mut tx = conn.begin().await?;
     let serial: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(serial), 0) + 1 FROM filing_numbers WHERE prefix = ? AND year = ?",
     )
