@@ -431,17 +431,10 @@ async fn confirm_sms(
             details: json!({"attempts_left": ctx.config.sms_max_attempts - attempts}),
         });
     }
-    verification::finish(&mut *crate::store::connection(&ctx.db).await?, &id).await?;
     record_order(&ctx, &actor, "sms_confirmed", &id, &json!({}), peer).await?;
-    move_order(
-        &ctx,
-        &id,
-        OrderState::SmsVerification,
-        OrderState::BureauReview,
-        &actor,
-        "SMS verification confirmed",
-    )
-    .await?;
+    if !sms_codes::confirm(&ctx.db, &id, &actor).await? {
+        return Err(Error::edit_conflict());
+    }
     order_answer(&ctx, &id).await
 }
 
