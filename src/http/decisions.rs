@@ -149,14 +149,7 @@ async fn decide_material(
             details: json!({"state": m.state}),
         });
     }
-    let record = orders::get(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.cipher,
-        &m.order_id,
-        None,
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("order"))?;
+    let record = ctx.order(&m.order_id, None).await?;
     let in_review = matches!(
         record.state,
         OrderState::Submitted | OrderState::FirstReview
@@ -270,7 +263,7 @@ async fn decide_order(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject"])?;
     let actor = reviewer.0.actor();
-    let record = load_order(&ctx, &id).await?;
+    let record = ctx.order(&id, None).await?;
     if !matches!(
         record.state,
         OrderState::Submitted | OrderState::FirstReview
@@ -286,11 +279,7 @@ async fn decide_order(
         )
         .await?
         .iter()
-        .filter(|s| {
-            s.latest
-                .as_ref()
-                .is_none_or(|m| m.state != MaterialState::Pass)
-        })
+        .filter(|s| !s.passed())
         .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
         .collect();
         if !open.is_empty() {
@@ -382,14 +371,7 @@ async fn confirm_sms(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Json<Value>> {
     let actor = user.actor();
-    let record = orders::get(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.cipher,
-        &id,
-        Some(&user.user.id),
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("order"))?;
+    let record = ctx.order(&id, Some(&user.user.id)).await?;
     if record.state != OrderState::SmsVerification {
         return Err(not_now(record.state, "confirm an SMS code"));
     }
@@ -450,7 +432,7 @@ async fn bureau(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject"])?;
     let actor = reviewer.0.actor();
-    let record = load_order(&ctx, &id).await?;
+    let record = ctx.order(&id, None).await?;
     if record.state != OrderState::BureauReview {
         return Err(not_now(record.state, "be decided by the bureau"));
     }
@@ -471,19 +453,8 @@ async fn bureau(
     order_answer(&ctx, &id).await
 }
 
-async fn load_order(ctx: &ApiContext, id: &str) -> Result<orders::OrderRecord> {
-    orders::get(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.cipher,
-        id,
-        None,
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("order"))
-}
-
 async fn order_answer(ctx: &ApiContext, id: &str) -> Result<Json<Value>> {
-    let record = load_order(ctx, id).await?;
+    let record = ctx.order(id, None).await?;
     let number = verification::number_of(&ctx.db, id).await?;
     Ok(Json(json!({
         "id": record.id,

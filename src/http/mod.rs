@@ -99,6 +99,19 @@ impl ApiContext {
     pub fn parse_context(&self) -> ParseContext<'_> {
         self.rules.parse_context()
     }
+
+    /// The order, decrypted; 404 `not_found` when it does not exist or (with `owner_id`)
+    /// belongs to someone else.
+    pub(crate) async fn order(
+        &self,
+        id: &str,
+        owner_id: Option<&str>,
+    ) -> error::Result<crate::store::orders::OrderRecord> {
+        let mut conn = crate::store::connection(&self.db).await?;
+        crate::store::orders::get(&mut conn, &self.cipher, id, owner_id)
+            .await?
+            .ok_or_else(|| Error::not_found("order"))
+    }
 }
 
 pub fn router(ctx: ApiContext) -> Router {

@@ -328,14 +328,7 @@ fn illegal(from: OrderState, to: OrderState) -> Error {
 }
 
 async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<OrderRecord> {
-    orders::get(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.cipher,
-        id,
-        Some(&user.user.id),
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("order"))
+    ctx.order(id, Some(&user.user.id)).await
 }
 
 /// The order as the filer sees it: ID numbers masked, each required material with the state

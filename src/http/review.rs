@@ -139,14 +139,7 @@ async fn evidence(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     let m = load_material(&ctx, &id).await?;
-    let order = orders::get(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.cipher,
-        &m.order_id,
-        None,
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("order"))?;
+    let order = ctx.order(&m.order_id, None).await?;
     let read: Option<Value> = match &m.reading {
         Some(sealed) => {
             let plain = ctx

@@ -83,14 +83,7 @@ async fn create(
     Path(order_id): Path<String>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    let record = orders::get(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.cipher,
-        &order_id,
-        Some(&user.user.id),
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("order"))?;
+    let record = ctx.order(&order_id, Some(&user.user.id)).await?;
     if !record.state.is_editable() {
         return Err(Error::Conflict {
             code: "order_not_editable",
