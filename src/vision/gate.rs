@@ -298,7 +298,7 @@ fn judge_inner(
     // A washed-out frame is overexposed whatever the outline search found in it, unless that
     // document kept its detail; and without a document the frame's exposure still says why,
     // when that is why.
-    let frame = frame_exposure_checks(&small_gray, t);
+    let frame_clipped = frame_clipped_check(&small_gray, t);
 
     let Some(found) = found else {
         let mut checks = vec![Check {
@@ -307,7 +307,7 @@ fn judge_inner(
             threshold: 1.0,
             ok: false,
         }];
-        checks.extend(frame.into_iter().filter(|c| c.check != "brightness"));
+        checks.push(frame_clipped);
         checks.push(at_least(
             "frame_brightness",
             quality::bright_end(&small_gray),
@@ -360,11 +360,7 @@ fn judge_inner(
     checks.push(at_least("sharpness", m.sharpness, t.min_sharpness));
     checks.extend(exposure_checks(&m, t));
     if m.clipped >= t.min_clipped_for_frame {
-        checks.extend(
-            frame
-                .into_iter()
-                .filter(|c| c.check == "frame_clipped_highlights"),
-        );
+        checks.push(frame_clipped);
     }
     checks.push(at_most("glare", m.glare, t.max_glare));
     checks.push(at_least(
@@ -444,19 +440,24 @@ fn exposure_checks(m: &Measures, t: &Thresholds) -> Vec<Check> {
     ]
 }
 
-/// Brightness and clipping of a whole frame: for a face photo, for a frame with no document
-/// found (a washed-out card often has no outline left, and then "overexposed" is the useful
-/// answer), and as a guard that catches a washed-out frame whatever outline was found (one
-/// inside that has lost some detail too: `Thresholds::min_clipped_for_frame`).
+/// Brightness and clipping of a whole face photo's frame.
 fn frame_exposure_checks(gray: &GrayImage, t: &Thresholds) -> Vec<Check> {
     vec![
         at_least("brightness", quality::mean_luma(gray), t.min_mean_luma),
-        at_most(
-            "frame_clipped_highlights",
-            quality::clipped_share(gray),
-            t.max_frame_clipped,
-        ),
+        frame_clipped_check(gray, t),
     ]
+}
+
+/// Clipping of a whole frame: for a face photo, for a frame with no document found (a
+/// washed-out card often has no outline left, and then "overexposed" is the useful answer),
+/// and as a guard that catches a washed-out frame whatever outline was found (one inside
+/// that has lost some detail too: `Thresholds::min_clipped_for_frame`).
+fn frame_clipped_check(gray: &GrayImage, t: &Thresholds) -> Check {
+    at_most(
+        "frame_clipped_highlights",
+        quality::clipped_share(gray),
+        t.max_frame_clipped,
+    )
 }
 
 /// The nearest corner's distance to the frame (`w` x `h`), as a share of its short side.
