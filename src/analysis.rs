@@ -14,7 +14,7 @@ use crate::filing::rules::RuleBook;
 use crate::filing::today_in_china;
 use crate::inspect::{self, Conclusion};
 use crate::service::verification::{self, Judged};
-use crate::store::blobs::BlobStore;
+use crate::store::blobs::{self, Blobs};
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
 use crate::store::{faces, jobs, materials, orders};
@@ -25,7 +25,7 @@ use crate::vision::models::Models;
 #[derive(Clone)]
 pub struct Analyzer {
     pub db: Db,
-    pub blobs: BlobStore,
+    pub blobs: Blobs,
     pub cipher: Arc<FieldCipher>,
     pub rules: Arc<RuleBook>,
     pub limits: IntakeLimits,
@@ -53,7 +53,7 @@ impl Analyzer {
                 "analysis jobs interrupted by a stop are queued again"
             );
         }
-        let cleaned = self.blobs.clean_temporary()?;
+        let cleaned = self.blobs.clean_temporary().await?;
         if cleaned > 0 {
             tracing::info!(cleaned, "partial uploads removed");
         }
@@ -101,15 +101,9 @@ impl Analyzer {
             return Ok(());
         };
         let kind = MaterialKind::parse(&material.kind).unwrap_or(MaterialKind::Other);
-        let (blobs, limits, thresholds, blob, models) = (
-            self.blobs.clone(),
-            self.limits,
-            self.thresholds,
-            material.blob.clone(),
-            self.models.clone(),
-        );
+        let bytes = self.blobs.get(&material.blob).await?;
+        let (limits, thresholds, models) = (self.limits, self.thresholds, self.models.clone());
         let looked = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let bytes = blobs.get(&blob)?;
             let looked = match inspect::look(&bytes, kind, &limits, &thresholds, &models)? {
                 Ok(looked) => looked,
                 Err(e) => return Ok(Err(e)),
@@ -117,13 +111,13 @@ impl Analyzer {
             // The stored copy: full resolution, re-encoded without metadata.
             let probe = decode::probe(&bytes, &limits)?;
             let image = decode::decode_full(&bytes, &probe, &limits)?;
-            let stored = BlobStore::new_name();
-            blobs.put(&stored, &decode::reencode_jpeg(&image, STORED_QUALITY))?;
-            Ok(Ok((looked, stored)))
+            Ok(Ok((looked, decode::reencode_jpeg(&image, STORED_QUALITY))))
         })
         .await??;
         let (conclusion, stored, portrait) = match looked {
-            Ok((looked, stored)) => {
+            Ok((looked, copy)) => {
+                let stored = blobs::new_name();
+                self.blobs.put(&stored, copy.into()).await?;
                 let order = orders::get(
                     &mut *crate::store::connection(&self.db).await?,
                     &self.cipher,
@@ -176,12 +170,12 @@ impl Analyzer {
         if let Err(e) = recorded {
             // Nothing names the stored copy: the job runs again from the upload.
             if stored != material.blob {
-                self.blobs.delete(&stored)?;
+                self.blobs.delete(&stored).await?;
             }
             return Err(e);
         }
         if stored != material.blob && !self.keep_originals {
-            self.blobs.delete(&material.blob)?;
+            self.blobs.delete(&material.blob).await?;
         }
         tracing::info!(material = %material_id, kind = kind.as_str(), state = state.as_str(), "material analysed");
         Ok(())

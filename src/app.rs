@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,7 +12,8 @@ use crate::analysis::Analyzer;
 use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
-use crate::store::{self, blobs::BlobStore, crypto::FieldCipher, faces, retention, users};
+use crate::store::blobs::{BlobStore, LocalDir};
+use crate::store::{self, crypto::FieldCipher, faces, retention, users};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
 
@@ -30,7 +32,7 @@ impl Application {
                 .with_context(|| format!("loading rules from {}", dir.display()))?,
             None => RuleBook::embedded().clone(),
         };
-        let blobs = BlobStore::open(&config.data_dir)?;
+        let blobs = Arc::new(LocalDir::open(&config.data_dir)?);
         let (dir, ocr, threads) = (
             config.models_dir.clone(),
             config.ocr_models,
@@ -103,7 +105,7 @@ pub fn load_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
 /// the filer for `idle_order_days`. Returns the counts of files deleted.
 pub async fn purge(
     db: &store::Db,
-    blobs: &BlobStore,
+    blobs: &dyn BlobStore,
     config: &Config,
 ) -> anyhow::Result<(usize, usize)> {
     let now = chrono::Utc::now();
@@ -118,7 +120,7 @@ pub async fn purge(
     )
     .await?;
     for b in faces.iter().chain(&idle) {
-        blobs.delete(b)?;
+        blobs.delete(b).await?;
     }
     Ok((faces.len(), idle.len()))
 }
@@ -145,7 +147,7 @@ async fn housekeeping(ctx: ApiContext) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiring SMS verifications failed"),
         }
-        match purge(&ctx.db, &ctx.blobs, &ctx.config).await {
+        match purge(&ctx.db, ctx.blobs.as_ref(), &ctx.config).await {
             Ok((0, 0)) => {}
             Ok((faces, materials)) => {
                 tracing::info!(faces, materials, "data past its retention removed")

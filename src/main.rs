@@ -311,7 +311,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Purge => {
             let db = store::open(&config.data_dir).await?;
-            let blobs = beian::store::blobs::BlobStore::open(&config.data_dir)?;
+            let blobs = beian::store::blobs::LocalDir::open(&config.data_dir)?;
             let (faces, materials) = app::purge(&db, &blobs, &config).await?;
             out!(
                 "deleted {faces} kept face frames and {materials} files of rejected or idle orders"

@@ -25,7 +25,7 @@ use super::phone_link::{not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::filing::materials::{holder, MaterialState};
 use crate::service::verification::{self, Judged};
-use crate::store::blobs::BlobStore;
+use crate::store::blobs;
 use crate::store::faces::{self, Challenge, NewCapture};
 use crate::store::materials::{self, NewMaterial};
 use crate::store::sessions::SessionRow;
@@ -305,13 +305,10 @@ async fn store(
         },
     });
     let id = uuid::Uuid::now_v7().to_string();
-    let blob = BlobStore::new_name();
+    let blob = blobs::new_name();
     let sha256 = hex::encode(Sha256::digest(&kept));
     let bytes = kept.len() as i64;
-    let (blobs, name) = (ctx.blobs.clone(), blob.clone());
-    tokio::task::spawn_blocking(move || blobs.put(&name, &kept))
-        .await
-        .map_err(anyhow::Error::from)??;
+    ctx.blobs.put(&blob, kept.into()).await?;
     let template = report.best.as_ref().map(|(_, e)| {
         ctx.cipher
             .encrypt(&e.to_bytes(), &faces::template_context(&id))
@@ -343,7 +340,7 @@ async fn store(
     .await;
     if let Err(e) = recorded {
         // No row names the blob: remove it so nothing half-written stays.
-        let _ = ctx.blobs.delete(&blob);
+        let _ = ctx.blobs.delete(&blob).await;
         return Err(e.into());
     }
     Ok(id)

@@ -19,7 +19,7 @@ use super::phone_link::{not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::filing::materials::{holder, MaterialKind};
 use crate::filing::upload_session::SessionState;
-use crate::store::blobs::BlobStore;
+use crate::store::blobs;
 use crate::store::materials::{self, MaterialRow, NewMaterial};
 use crate::store::sessions::{self, SessionRow};
 use crate::vision::decode;
@@ -225,11 +225,8 @@ async fn store_upload(
     {
         return Ok(accepted(&existing, true));
     }
-    let blob = BlobStore::new_name();
-    let (blobs, name, data) = (ctx.blobs.clone(), blob.clone(), bytes.clone());
-    tokio::task::spawn_blocking(move || blobs.put(&name, &data))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let blob = blobs::new_name();
+    ctx.blobs.put(&blob, bytes.clone()).await?;
     let id = uuid::Uuid::now_v7().to_string();
     let inserted = materials::insert_material(
         &ctx.db,
@@ -248,7 +245,7 @@ async fn store_upload(
     .await;
     if let Err(e) = inserted {
         // No row names the blob: remove it so nothing half-written stays.
-        let _ = ctx.blobs.delete(&blob);
+        let _ = ctx.blobs.delete(&blob).await;
         if matches!(e, crate::store::StoreError::Duplicate(_)) {
             if let Some(existing) = materials::material_by_idempotency_key(
                 &ctx.db,

@@ -31,7 +31,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::config::Config;
 use crate::filing::order::ParseContext;
 use crate::filing::rules::RuleBook;
-use crate::store::blobs::BlobStore;
+use crate::store::blobs::Blobs;
 use crate::store::crypto::FieldCipher;
 use crate::store::Db;
 use crate::vision::decode::IntakeLimits;
@@ -40,7 +40,6 @@ use auth::LoginThrottle;
 use error::Error;
 use metrics::Metrics;
 use tokio::sync::Notify;
-use uploads::LinkCache;
 
 #[derive(Clone)]
 pub struct ApiContext {
@@ -50,11 +49,10 @@ pub struct ApiContext {
     pub rules: Arc<RuleBook>,
     pub metrics: Arc<Metrics>,
     pub login_throttle: Arc<LoginThrottle>,
-    pub blobs: BlobStore,
+    pub blobs: Blobs,
     pub intake_limits: IntakeLimits,
     /// Wakes the analysis workers when an upload is queued.
     pub analysis_wake: Arc<Notify>,
-    pub links: Arc<LinkCache>,
     /// Bounds the uploads being received at once (and so the memory their bodies take).
     pub upload_permits: Arc<tokio::sync::Semaphore>,
     /// The OCR and face models, loaded once.
@@ -69,7 +67,7 @@ impl ApiContext {
         db: Db,
         cipher: FieldCipher,
         rules: RuleBook,
-        blobs: BlobStore,
+        blobs: Blobs,
         models: Arc<Models>,
     ) -> Self {
         let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
@@ -83,7 +81,6 @@ impl ApiContext {
             blobs,
             intake_limits: IntakeLimits::default(),
             analysis_wake: Arc::new(Notify::new()),
-            links: Arc::new(LinkCache::default()),
             upload_permits: Arc::new(tokio::sync::Semaphore::new(
                 config.max_concurrent_uploads.max(1),
             )),

@@ -209,10 +209,10 @@ async fn image(
         }
     };
     let kind = MaterialKind::parse(&m.kind).unwrap_or(MaterialKind::Other);
-    let (blobs, blob, limits) = (ctx.blobs.clone(), m.blob.clone(), ctx.intake_limits);
+    let bytes = ctx.blobs.get(&m.blob).await?;
+    let limits = ctx.intake_limits;
     let models = ctx.models.clone();
     let bytes = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
-        let bytes = blobs.get(&blob)?;
         if !crop {
             return Ok(Some(bytes));
         }
