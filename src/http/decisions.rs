@@ -112,19 +112,10 @@ async fn move_order(
 
 /// A submitted order is in first review from the first reviewer decision on it.
 async fn claim(ctx: &ApiContext, record: &orders::OrderRecord, actor: &str) -> Result<OrderState> {
-    if record.state == OrderState::Submitted {
-        move_order(
-            ctx,
-            &record.id,
-            OrderState::Submitted,
-            OrderState::FirstReview,
-            actor,
-            "first review started",
-        )
-        .await?;
-        return Ok(OrderState::FirstReview);
-    }
-    Ok(record.state)
+    let mut conn = crate::store::connection(&ctx.db).await?;
+    decisions::start_first_review(&mut conn, record, actor)
+        .await?
+        .ok_or_else(Error::edit_conflict)
 }
 
 async fn decide_material(
@@ -199,51 +190,31 @@ async fn decide_material(
     if body.decision != "approve" {
         verdict["reasons"] = json!(body.reasons);
     }
-    if !materials::update_verdict(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &m.id,
-        state,
-        &verdict,
+    let asked_again = (body.decision == "ask_again")
+        .then(|| format!("{} asked for again: {}", m.kind, body.reasons.join(", ")));
+    let decided = decisions::decide_material(
+        &ctx.db,
+        &ctx.cipher,
+        &ctx.rules,
+        &decisions::MaterialDecision {
+            material: &m,
+            order: &record,
+            state,
+            verdict: &verdict,
+            detail: &review,
+            asked_again: asked_again.as_deref(),
+            actor: &actor,
+            source: &peer.ip().to_string(),
+        },
     )
-    .await?
-    {
+    .await?;
+    if !decided {
         return Err(Error::Conflict {
             code: "edit_conflict",
-            message: "the material changed meanwhile: read it again".into(),
+            message: "the material or its order changed meanwhile: read it again".into(),
             details: json!({}),
         });
     }
-    let target = format!("material:{}", m.id);
-    audit_request(
-        &ctx,
-        &actor,
-        "material_decision",
-        &target,
-        Some(&review),
-        peer,
-    )
-    .await?;
-    if body.decision == "ask_again" && in_review {
-        let now = claim(&ctx, &record, &actor).await?;
-        move_order(
-            &ctx,
-            &record.id,
-            now,
-            OrderState::CollectingMaterials,
-            &actor,
-            &format!("{} asked for again: {}", m.kind, body.reasons.join(", ")),
-        )
-        .await?;
-    } else if in_review {
-        claim(&ctx, &record, &actor).await?;
-    }
-    readiness::advance(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.cipher,
-        &ctx.rules,
-        &record.id,
-    )
-    .await?;
     Ok(Json(json!({
         "material_id": m.id,
         "state": state,

@@ -1,14 +1,100 @@
-//! Decisions on a whole order that end or finish it: a rejection (by the first review or the
-//! bureau) and the bureau's approval with its filing number. Each is one transaction, so an
-//! order is never left rejected but not back with the filer, or numbered but not approved.
+//! Reviewers' and the bureau's decisions: on one material (with the first review it starts
+//! and the order's readiness), a rejection of a whole order (by the first review or the
+//! bureau) and the bureau's approval with its filing number. Each is one transaction, so a
+//! material is never decided without its audit entry, an order never left rejected but not
+//! back with the filer, or numbered but not approved.
 
 use chrono::Datelike;
+use serde_json::Value;
 
+use crate::filing::materials::MaterialState;
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
+use crate::store::crypto::FieldCipher;
+use crate::store::materials::{self, MaterialRow};
 use crate::store::orders::{self, OrderRecord};
 use crate::store::verification::{self, FilingNumber};
-use crate::store::Db;
+use crate::store::{audit, Conn, Db};
+
+use super::readiness;
+
+/// A reviewer's decision on one material of `order`.
+pub struct MaterialDecision<'a> {
+    pub material: &'a MaterialRow,
+    pub order: &'a OrderRecord,
+    pub state: MaterialState,
+    /// The material's verdict with the decision in it.
+    pub verdict: &'a Value,
+    /// What the audit log keeps of the decision.
+    pub detail: &'a Value,
+    /// Set when the material is asked for again: the order goes back to collecting, this
+    /// in its history.
+    pub asked_again: Option<&'a str>,
+    pub actor: &'a str,
+    /// Where the decision came from (the reviewer's address).
+    pub source: &'a str,
+}
+
+/// Records a reviewer's decision on a material: its verdict, the audit entry, the order's
+/// first review started when it is in review (and the order back to collecting when the
+/// material is asked for again), and the order's readiness. False when the material or the
+/// order changed meanwhile; nothing is written then.
+pub async fn decide_material(
+    db: &Db,
+    cipher: &FieldCipher,
+    rules: &RuleBook,
+    d: &MaterialDecision<'_>,
+) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    if !materials::update_verdict(&mut tx, &d.material.id, d.state, d.verdict).await? {
+        return Ok(false);
+    }
+    let target = format!("material:{}", d.material.id);
+    let entry = audit::NewEntry {
+        actor: d.actor,
+        action: "material_decision",
+        target: Some(&target),
+        detail: Some(d.detail),
+        source: Some(d.source),
+    };
+    audit::record(&mut *tx, &entry).await?;
+    if matches!(
+        d.order.state,
+        OrderState::Submitted | OrderState::FirstReview
+    ) {
+        let Some(now) = start_first_review(&mut tx, d.order, d.actor).await? else {
+            return Ok(false);
+        };
+        if let Some(note) = d.asked_again {
+            let back = now.move_to(OrderState::CollectingMaterials)?;
+            if !orders::transition(&mut tx, &d.order.id, back, d.actor, Some(note)).await? {
+                return Ok(false);
+            }
+        }
+    }
+    readiness::advance(&mut tx, cipher, rules, &d.order.id).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A submitted order is in first review from the first reviewer decision on it: its state
+/// after that, None when another request moved it first.
+pub async fn start_first_review(
+    conn: &mut Conn,
+    order: &OrderRecord,
+    actor: &str,
+) -> anyhow::Result<Option<OrderState>> {
+    if order.state != OrderState::Submitted {
+        return Ok(Some(order.state));
+    }
+    let started = OrderState::Submitted.move_to(OrderState::FirstReview)?;
+    let note = "first review started";
+    Ok(
+        orders::transition(conn, &order.id, started, actor, Some(note))
+            .await?
+            .then_some(OrderState::FirstReview),
+    )
+}
 
 /// The order moves from `from` to rejected and on to the filer's draft; the reasons stay in
 /// its history (`note`). False when another request moved the order first.

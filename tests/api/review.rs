@@ -339,6 +339,18 @@ async fn submitted_order(app: &TestApp, filer: &str) -> String {
     id
 }
 
+/// A fresh app with the reviewer `wang` logged in, the filer `zhangsan` and an order of
+/// theirs submitted: (data directory, app, reviewer's token, filer's token, order id).
+async fn submitted_with_a_reviewer() -> (tempfile::TempDir, TestApp, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let password = add_reviewer(dir.path(), "wang");
+    let app = spawn_app_in(dir.path()).await;
+    let reviewer = login(&app, "wang", &password).await;
+    let filer = app.filer("zhangsan").await;
+    let id = submitted_order(&app, &filer).await;
+    (dir, app, reviewer, filer, id)
+}
+
 #[tokio::test]
 async fn resubmissions_are_capped_rejections_end_the_review_and_unconfirmed_codes_expire() {
     let dir = tempfile::tempdir().unwrap();
@@ -445,12 +457,7 @@ async fn resubmissions_are_capped_rejections_end_the_review_and_unconfirmed_code
 
 #[tokio::test]
 async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let password = add_reviewer(dir.path(), "wang");
-    let app = spawn_app_in(dir.path()).await;
-    let reviewer = login(&app, "wang", &password).await;
-    let filer = app.filer("zhangsan").await;
-    let id = submitted_order(&app, &filer).await;
+    let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
     let submit = format!("/api/v1/orders/{id}/submit");
 
     // In the queue; the reviewer asks for the back of the card again.
@@ -704,12 +711,7 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
 
 #[tokio::test]
 async fn the_bureau_rejects_and_the_order_goes_back_to_the_filer_with_the_reasons() {
-    let dir = tempfile::tempdir().unwrap();
-    let password = add_reviewer(dir.path(), "wang");
-    let app = spawn_app_in(dir.path()).await;
-    let reviewer = login(&app, "wang", &password).await;
-    let filer = app.filer("zhangsan").await;
-    let id = submitted_order(&app, &filer).await;
+    let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
     let (status, _) = app
         .call(
             Method::POST,
@@ -763,4 +765,65 @@ async fn the_bureau_rejects_and_the_order_goes_back_to_the_filer_with_the_reason
         .contains("site_name_sensitive_word"));
     assert!(rejected["actor"].as_str().unwrap().starts_with("bureau"));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_fault_in_a_material_decision_leaves_nothing_half_written_and_the_retry_finishes() {
+    let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    let front_id = material(&order, "id_card_front")["material_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let analysed: String = sqlx::query_scalar("SELECT state FROM materials WHERE id = ?1")
+        .bind(&front_id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    // A real fault in the real engine: the order's move into first review fails, after the
+    // material's verdict and the audit entry are written in the same decision.
+    sqlx::query(
+        "CREATE TRIGGER fault_at_first_review BEFORE UPDATE OF state ON orders
+         WHEN NEW.state = 'first_review'
+         BEGIN SELECT RAISE(ABORT, 'fault injected after the decision'); END",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let (path, approve) = (
+        format!("/api/v1/review/materials/{front_id}/decision"),
+        json!({"decision": "approve"}),
+    );
+    let decide = || app.call(Method::POST, &path, Some(&reviewer), Some(&approve));
+    let (status, body) = decide().await;
+    assert_eq!(status, 500, "{body}");
+    let (material_state, order_state, decisions): (String, String, i64) = sqlx::query_as(
+        "SELECT (SELECT state FROM materials WHERE id = ?1),
+                (SELECT state FROM orders WHERE id = ?2),
+                (SELECT COUNT(*) FROM audit_log WHERE action = 'material_decision')",
+    )
+    .bind(&front_id)
+    .bind(&id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (material_state.as_str(), order_state.as_str(), decisions),
+        (analysed.as_str(), "submitted", 0),
+        "half written"
+    );
+
+    sqlx::query("DROP TRIGGER fault_at_first_review")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (status, body) = decide().await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("pass")),
+        "{body}"
+    );
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    assert_eq!(order["state"], "first_review", "{order}");
 }
