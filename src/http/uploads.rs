@@ -58,7 +58,6 @@ pub(super) async fn open_session(
     let token = new_token();
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
-    let open_before = ctx.config.upload_open_deadline(now);
     sessions::create_session(
         &ctx.db,
         &NewSession {
@@ -67,13 +66,14 @@ pub(super) async fn open_session(
             person,
             materials: kinds,
             token_hash: &token_hash(&token),
-            open_before,
+            link_sealed: &ctx
+                .cipher
+                .encrypt(token.as_bytes(), &sessions::link_context(&id)),
+            open_before: ctx.config.upload_open_deadline(now),
             idle_expires_at: ctx.config.upload_idle_deadline(now),
         },
     )
     .await?;
-    let url = format!("{}/m/{token}", ctx.config.public_url());
-    ctx.links.put(&id, url, open_before);
     Ok((id, token))
 }
 
@@ -196,6 +196,8 @@ async fn refresh(
         &ctx.db,
         &id,
         &token_hash(&token),
+        &ctx.cipher
+            .encrypt(token.as_bytes(), &sessions::link_context(&id)),
         ctx.config.upload_open_deadline(now),
         ctx.config.upload_idle_deadline(now),
     )
@@ -242,47 +244,33 @@ async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> 
         "qr_png_url": format!("{base}/qr.png"),
     });
     if let Some(token) = token {
-        let url = format!("{}/m/{token}", ctx.config.public_url());
-        ctx.links.put(&s.id, url.clone(), s.open_before);
-        v["url"] = json!(url);
+        v["url"] = json!(link(ctx, token));
     }
     Ok(v)
 }
 
-/// The QR code carries the link. Tokens are stored only hashed, so the service keeps the
-/// current link of each open session in memory until it expires; after a restart the PC asks
-/// for a new link (`refresh`).
+/// The link a phone opens.
+fn link(ctx: &ApiContext, token: &str) -> String {
+    format!("{}/m/{token}", ctx.config.public_url())
+}
+
+/// The QR code carries the link, drawn from the token sealed beside its hash while the
+/// session waits for a phone (after a restart, and on any instance, too).
 async fn qr(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<qrcode::QrCode> {
     let session = load(ctx, user, id).await?;
-    let link = ctx.links.get(id).filter(|_| session.state_at(Utc::now()) == SessionState::Waiting).ok_or_else(|| Error::Conflict {
+    let sealed = match session.state_at(Utc::now()) {
+        SessionState::Waiting => sessions::sealed_link(&ctx.db, id).await?,
+        _ => None,
+    };
+    let sealed = sealed.ok_or_else(|| Error::Conflict {
         code: "link_unavailable",
-        message: "the link was opened, has expired or was issued before a restart: refresh the session".into(),
+        message: "the link was opened or has expired: refresh the session".into(),
         details: json!({}),
     })?;
-    qrcode::QrCode::new(link.as_bytes())
+    let token = ctx.cipher.decrypt(&sealed, &sessions::link_context(id))?;
+    let token = String::from_utf8(token).map_err(anyhow::Error::from)?;
+    qrcode::QrCode::new(link(ctx, &token).as_bytes())
         .map_err(|e| Error::Internal(anyhow::anyhow!("QR code: {e}")))
-}
-
-/// The current link of each waiting session, in memory only.
-#[derive(Default)]
-pub struct LinkCache {
-    links: std::sync::Mutex<std::collections::HashMap<String, (String, chrono::DateTime<Utc>)>>,
-}
-
-impl LinkCache {
-    pub fn put(&self, session_id: &str, url: String, expires_at: chrono::DateTime<Utc>) {
-        let mut map = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Utc::now();
-        map.retain(|_, (_, exp)| *exp > now);
-        map.insert(session_id.to_string(), (url, expires_at));
-    }
-
-    pub fn get(&self, session_id: &str) -> Option<String> {
-        let map = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(session_id)
-            .filter(|(_, exp)| *exp > Utc::now())
-            .map(|(url, _)| url.clone())
-    }
 }
 
 async fn qr_svg(

@@ -84,21 +84,29 @@ pub struct NewSession<'a> {
     pub person: &'a str,
     pub materials: &'a [String],
     pub token_hash: &'a str,
+    /// The token sealed for the QR code (`link_context`).
+    pub link_sealed: &'a str,
     pub open_before: DateTime<Utc>,
     pub idle_expires_at: DateTime<Utc>,
+}
+
+/// The encryption context of a session's sealed link token.
+pub fn link_context(session_id: &str) -> String {
+    format!("upload-link:{session_id}")
 }
 
 pub async fn create_session(db: &Db, s: &NewSession<'_>) -> super::Result<()> {
     let now = Utc::now();
     sqlx::query(
-        "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, state, open_before, idle_expires_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+        "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, link_sealed, state, open_before, idle_expires_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
     )
     .bind(s.id)
     .bind(s.order_id)
     .bind(s.person)
     .bind(serde_json::to_string(s.materials).unwrap_or_default())
     .bind(s.token_hash)
+    .bind(s.link_sealed)
     .bind(s.open_before)
     .bind(s.idle_expires_at)
     .bind(now)
@@ -154,7 +162,8 @@ pub async fn touch_session(
     device_hash: Option<&str>,
     idle_expires_at: DateTime<Utc>,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE upload_sessions SET state = ?, device_hash = COALESCE(device_hash, ?), idle_expires_at = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE upload_sessions SET state = ?1, device_hash = COALESCE(device_hash, ?2), idle_expires_at = ?3, updated_at = ?4,
+                 link_sealed = CASE WHEN ?1 = 'waiting' THEN link_sealed END WHERE id = ?5")
         .bind(state.as_str())
         .bind(device_hash)
         .bind(idle_expires_at)
@@ -170,7 +179,7 @@ pub async fn set_session_state(
     id: &str,
     state: SessionState,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE upload_sessions SET state = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE upload_sessions SET state = ?1, updated_at = ?2, link_sealed = CASE WHEN ?1 = 'waiting' THEN link_sealed END WHERE id = ?3")
         .bind(state.as_str())
         .bind(Utc::now())
         .bind(id)
@@ -179,19 +188,32 @@ pub async fn set_session_state(
     Ok(())
 }
 
+/// The sealed link token of a session still waiting for a phone.
+pub async fn sealed_link(db: &Db, id: &str) -> super::Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT link_sealed FROM upload_sessions WHERE id = ? AND state = 'waiting'",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
 /// A new token for the session: the old one stops working at once.
 pub async fn renew_token(
     db: &Db,
     id: &str,
     token_hash: &str,
+    link_sealed: &str,
     open_before: DateTime<Utc>,
     idle_expires_at: DateTime<Utc>,
 ) -> super::Result<()> {
     sqlx::query(
-        "UPDATE upload_sessions SET token_hash = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
+        "UPDATE upload_sessions SET token_hash = ?, link_sealed = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
          WHERE id = ?",
     )
     .bind(token_hash)
+    .bind(link_sealed)
     .bind(open_before)
     .bind(idle_expires_at)
     .bind(Utc::now())

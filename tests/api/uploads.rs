@@ -122,6 +122,45 @@ async fn a_session_hands_out_a_link_and_a_qr_code_and_starts_collecting() {
 }
 
 #[tokio::test]
+async fn the_qr_code_is_drawn_again_after_a_restart_until_a_phone_opens_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path()).await;
+    let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
+    app.stop().await;
+
+    let app = spawn_app_in(dir.path()).await;
+    let qr = format!("/api/v1/upload-sessions/{session_id}/qr.svg");
+    let svg = app.request(Method::GET, &qr, Some(&filer), None).await;
+    assert_eq!(svg.status().as_u16(), 200);
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    // At rest the token is sealed, never in the clear.
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let sealed: String = sqlx::query_scalar("SELECT link_sealed FROM upload_sessions")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(!sealed.contains(&token));
+
+    let res = phone()
+        .get(app.url(&format!("/api/v1/m/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "the link still opens");
+    let (status, body) = app.call(Method::GET, &qr, Some(&filer), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("link_unavailable"))
+    );
+    let sealed: Option<String> = sqlx::query_scalar("SELECT link_sealed FROM upload_sessions")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(sealed, None, "an opened link is not kept");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_first_phone_binds_the_link_and_others_are_refused() {
     let app = spawn_app().await;
     let (token, _, _, _) = session(&app, &["id_card_front"]).await;
