@@ -87,37 +87,6 @@ fn not_now(state: OrderState, what: &str) -> Error {
     }
 }
 
-/// Moves an order, or answers 409 when another request moved it first.
-async fn move_order(
-    ctx: &ApiContext,
-    id: &str,
-    from: OrderState,
-    to: OrderState,
-    actor: &str,
-    note: &str,
-) -> Result<()> {
-    if !orders::transition(
-        &mut *crate::store::connection(&ctx.db).await?,
-        id,
-        from.move_to(to)?,
-        actor,
-        Some(note),
-    )
-    .await?
-    {
-        return Err(Error::edit_conflict());
-    }
-    Ok(())
-}
-
-/// A submitted order is in first review from the first reviewer decision on it.
-async fn claim(ctx: &ApiContext, record: &orders::OrderRecord, actor: &str) -> Result<OrderState> {
-    let mut conn = crate::store::connection(&ctx.db).await?;
-    decisions::start_first_review(&mut conn, record, actor)
-        .await?
-        .ok_or_else(Error::edit_conflict)
-}
-
 async fn decide_material(
     State(ctx): State<ApiContext>,
     reviewer: Reviewer,
@@ -261,24 +230,29 @@ async fn decide_order(
             });
         }
     }
-    let now = claim(&ctx, &record, &actor).await?;
-    record_order(&ctx, &actor, "order_decision", &id, &detail, peer).await?;
-    if body.decision == "reject" {
-        let note = reasons_note(&body.reasons);
-        if !decisions::reject(&ctx.db, &id, now, &actor, &note).await? {
-            return Err(Error::edit_conflict());
-        }
-    } else {
-        move_order(
-            &ctx,
-            &id,
-            now,
-            OrderState::SmsVerification,
-            &actor,
-            "first review passed",
-        )
-        .await?;
-        send_code(&ctx, &record).await?;
+    let note = reasons_note(&body.reasons);
+    let code = (body.decision == "approve")
+        .then(|| SmsCode::new(&ctx, &record))
+        .transpose()?;
+    let outcome = match &code {
+        Some(code) => decisions::FirstReviewOutcome::Pass {
+            code_index: &code.index,
+            code_expires_at: code.expires_at,
+        },
+        None => decisions::FirstReviewOutcome::Reject { note: &note },
+    };
+    let decision = decisions::OrderDecision {
+        order: &record,
+        outcome,
+        detail: &detail,
+        actor: &actor,
+        source: &peer.ip().to_string(),
+    };
+    if !decisions::decide_first_review(&ctx.db, &decision).await? {
+        return Err(Error::edit_conflict());
+    }
+    if let Some(code) = code {
+        code.send(&ctx).await?;
     }
     order_answer(&ctx, &id).await
 }
@@ -306,23 +280,39 @@ fn reasons_note(reasons: &[String]) -> String {
     format!("reasons: {}", reasons.join(", "))
 }
 
-/// A six-digit code to the principal's mobile, kept only as a keyed hash for
+/// A six-digit code for the principal's mobile, kept only as a keyed hash (`index`) for
 /// `sms_confirm_hours`.
-async fn send_code(ctx: &ApiContext, record: &orders::OrderRecord) -> Result<()> {
-    let mobile = record.form["subject"]["principal"]["mobile"]
-        .as_str()
-        .and_then(|m| MobileNumber::parse(m).ok())
-        .ok_or_else(|| anyhow::anyhow!("order {} has no valid principal mobile", record.id))?;
-    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
-    let expires_at = Utc::now() + Duration::hours(i64::from(ctx.config.sms_confirm_hours));
-    let index = ctx.cipher.blind_index(&format!("sms:{}:{code}", record.id));
-    verification::start(&ctx.db, &record.id, &index, expires_at).await?;
-    let body = format!(
-        "【ICP备案】您的备案短信核验码为{code}，请在{}小时内登录备案系统完成核验。",
-        ctx.config.sms_confirm_hours
-    );
-    ctx.sms.send(&mobile, &body).await?;
-    Ok(())
+struct SmsCode {
+    code: String,
+    mobile: MobileNumber,
+    index: String,
+    expires_at: chrono::DateTime<Utc>,
+}
+
+impl SmsCode {
+    fn new(ctx: &ApiContext, record: &orders::OrderRecord) -> Result<SmsCode> {
+        let mobile = record.form["subject"]["principal"]["mobile"]
+            .as_str()
+            .and_then(|m| MobileNumber::parse(m).ok())
+            .ok_or_else(|| anyhow::anyhow!("order {} has no valid principal mobile", record.id))?;
+        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+        Ok(SmsCode {
+            index: ctx.cipher.blind_index(&format!("sms:{}:{code}", record.id)),
+            expires_at: Utc::now() + Duration::hours(i64::from(ctx.config.sms_confirm_hours)),
+            code,
+            mobile,
+        })
+    }
+
+    /// Sent once its hash is recorded.
+    async fn send(self, ctx: &ApiContext) -> Result<()> {
+        let body = format!(
+            "【ICP备案】您的备案短信核验码为{}，请在{}小时内登录备案系统完成核验。",
+            self.code, ctx.config.sms_confirm_hours
+        );
+        ctx.sms.send(&self.mobile, &body).await?;
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]

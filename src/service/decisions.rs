@@ -4,7 +4,7 @@
 //! material is never decided without its audit entry, an order never left rejected but not
 //! back with the filer, or numbered but not approved.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::Value;
 
 use crate::filing::materials::MaterialState;
@@ -106,13 +106,86 @@ pub async fn reject(
     note: &str,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
+    if !reject_in(&mut tx, order_id, from, actor, note).await? {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn reject_in(
+    conn: &mut Conn,
+    order_id: &str,
+    from: OrderState,
+    actor: &str,
+    note: &str,
+) -> anyhow::Result<bool> {
     let rejected = from.move_to(OrderState::Rejected)?;
-    if !orders::transition(&mut tx, order_id, rejected, actor, Some(note)).await? {
+    if !orders::transition(conn, order_id, rejected, actor, Some(note)).await? {
         return Ok(false);
     }
     let back = OrderState::Rejected.move_to(OrderState::Draft)?;
     let note = "back to the filer to correct after the rejection";
-    orders::transition(&mut tx, order_id, back, "system", Some(note)).await?;
+    orders::transition(conn, order_id, back, "system", Some(note)).await?;
+    Ok(true)
+}
+
+/// How the first review of a whole order ends.
+pub enum FirstReviewOutcome<'a> {
+    /// On to the SMS verification, with the code's keyed hash and its deadline (the code
+    /// itself is sent once this is recorded).
+    Pass {
+        code_index: &'a str,
+        code_expires_at: DateTime<Utc>,
+    },
+    /// Rejected and back to the filer; the reasons in the history.
+    Reject { note: &'a str },
+}
+
+/// A reviewer's decision on a whole order in first review.
+pub struct OrderDecision<'a> {
+    pub order: &'a OrderRecord,
+    pub outcome: FirstReviewOutcome<'a>,
+    /// What the audit log keeps of the decision.
+    pub detail: &'a Value,
+    pub actor: &'a str,
+    pub source: &'a str,
+}
+
+/// Records the first review's decision on an order: the review started if it had not, the
+/// audit entry, and the order on to the SMS verification with its pending code, or rejected
+/// and back to the filer. False when the order changed meanwhile; nothing is written then.
+pub async fn decide_first_review(db: &Db, d: &OrderDecision<'_>) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    let Some(now) = start_first_review(&mut tx, d.order, d.actor).await? else {
+        return Ok(false);
+    };
+    let target = format!("order:{}", d.order.id);
+    let entry = audit::NewEntry {
+        actor: d.actor,
+        action: "order_decision",
+        target: Some(&target),
+        detail: Some(d.detail),
+        source: Some(d.source),
+    };
+    audit::record(&mut *tx, &entry).await?;
+    let id = &d.order.id;
+    let moved = match d.outcome {
+        FirstReviewOutcome::Reject { note } => reject_in(&mut tx, id, now, d.actor, note).await?,
+        FirstReviewOutcome::Pass {
+            code_index,
+            code_expires_at,
+        } => {
+            let on = now.move_to(OrderState::SmsVerification)?;
+            let note = "first review passed";
+            let moved = orders::transition(&mut tx, id, on, d.actor, Some(note)).await?;
+            verification::start(&mut tx, id, code_index, code_expires_at).await?;
+            moved
+        }
+    };
+    if !moved {
+        return Ok(false);
+    }
     tx.commit().await?;
     Ok(true)
 }

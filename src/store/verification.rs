@@ -14,7 +14,7 @@ pub struct Pending {
 
 /// Replaces the order's pending code.
 pub async fn start(
-    db: &Db,
+    conn: &mut Conn,
     order_id: &str,
     code_index: &str,
     expires_at: DateTime<Utc>,
@@ -27,7 +27,7 @@ pub async fn start(
     .bind(code_index)
     .bind(expires_at)
     .bind(Utc::now())
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -767,6 +767,29 @@ async fn the_bureau_rejects_and_the_order_goes_back_to_the_filer_with_the_reason
     app.stop().await;
 }
 
+/// A real fault in the real engine: every move of an order into `state` fails, until the
+/// trigger `fault` is dropped.
+async fn fail_moves_into(db: &sqlx::SqlitePool, state: &str) {
+    sqlx::query(&format!(
+        "CREATE TRIGGER fault BEFORE UPDATE OF state ON orders WHEN NEW.state = '{state}'
+         BEGIN SELECT RAISE(ABORT, 'fault injected'); END"
+    ))
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+/// The trigger `fault` dropped, `decision` (not yet awaited) goes through: its answer.
+async fn decided_once_the_fault_is_gone(
+    db: &sqlx::SqlitePool,
+    decision: impl std::future::Future<Output = (u16, Value)>,
+) -> Value {
+    sqlx::query("DROP TRIGGER fault").execute(db).await.unwrap();
+    let (status, body) = decision.await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 #[tokio::test]
 async fn a_fault_in_a_material_decision_leaves_nothing_half_written_and_the_retry_finishes() {
     let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
@@ -783,14 +806,7 @@ async fn a_fault_in_a_material_decision_leaves_nothing_half_written_and_the_retr
         .unwrap();
     // A real fault in the real engine: the order's move into first review fails, after the
     // material's verdict and the audit entry are written in the same decision.
-    sqlx::query(
-        "CREATE TRIGGER fault_at_first_review BEFORE UPDATE OF state ON orders
-         WHEN NEW.state = 'first_review'
-         BEGIN SELECT RAISE(ABORT, 'fault injected after the decision'); END",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
+    fail_moves_into(&db, "first_review").await;
     let (path, approve) = (
         format!("/api/v1/review/materials/{front_id}/decision"),
         json!({"decision": "approve"}),
@@ -814,16 +830,42 @@ async fn a_fault_in_a_material_decision_leaves_nothing_half_written_and_the_retr
         "half written"
     );
 
-    sqlx::query("DROP TRIGGER fault_at_first_review")
-        .execute(&db)
-        .await
-        .unwrap();
-    let (status, body) = decide().await;
-    assert_eq!(
-        (status, body["state"].as_str()),
-        (200, Some("pass")),
-        "{body}"
-    );
+    let body = decided_once_the_fault_is_gone(&db, decide()).await;
+    assert_eq!(body["state"], "pass", "{body}");
     let order = order_until(&app, &filer, &id, |_| true).await;
     assert_eq!(order["state"], "first_review", "{order}");
+}
+
+#[tokio::test]
+async fn a_fault_in_a_first_review_decision_leaves_the_order_as_it_was() {
+    let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
+    // The rejection's last step, back to the filer's draft, fails: the review's start, the
+    // audit entry and the rejection before it are in the same decision.
+    let db = beian::store::open(dir.path()).await.unwrap();
+    fail_moves_into(&db, "draft").await;
+    let (path, reject) = (
+        format!("/api/v1/review/orders/{id}/decision"),
+        json!({"decision": "reject", "reasons": ["documents_unacceptable"]}),
+    );
+    let decide = || app.call(Method::POST, &path, Some(&reviewer), Some(&reject));
+    let (status, body) = decide().await;
+    assert_eq!(status, 500, "{body}");
+    let (state, decisions): (String, i64) = sqlx::query_as(
+        "SELECT (SELECT state FROM orders WHERE id = ?1),
+                (SELECT COUNT(*) FROM audit_log WHERE action = 'order_decision')",
+    )
+    .bind(&id)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), decisions),
+        ("submitted", 0),
+        "half written"
+    );
+
+    let body = decided_once_the_fault_is_gone(&db, decide()).await;
+    assert_eq!(body["state"], "draft", "{body}");
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    assert_eq!(order["state"], "draft", "{order}");
 }
