@@ -24,7 +24,7 @@ use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
 use crate::service::{decisions, readiness, sms_codes};
-use crate::store::{materials, orders, verification};
+use crate::store::{audit, materials, orders, verification};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -159,6 +159,7 @@ async fn decide_material(
     if body.decision != "approve" {
         verdict["reasons"] = json!(body.reasons);
     }
+    let (target, source) = (format!("material:{}", m.id), peer.ip().to_string());
     let asked_again = (body.decision == "ask_again")
         .then(|| format!("{} asked for again: {}", m.kind, body.reasons.join(", ")));
     let decided = decisions::decide_material(
@@ -170,10 +171,9 @@ async fn decide_material(
             order: &record,
             state,
             verdict: &verdict,
-            detail: &review,
             asked_again: asked_again.as_deref(),
             actor: &actor,
-            source: &peer.ip().to_string(),
+            audit: audit_entry(&actor, "material_decision", &target, &review, &source),
         },
     )
     .await?;
@@ -241,12 +241,12 @@ async fn decide_order(
         },
         None => decisions::FirstReviewOutcome::Reject { note: &note },
     };
+    let (target, source) = (format!("order:{id}"), peer.ip().to_string());
     let decision = decisions::OrderDecision {
         order: &record,
         outcome,
-        detail: &detail,
         actor: &actor,
-        source: &peer.ip().to_string(),
+        audit: audit_entry(&actor, "order_decision", &target, &detail, &source),
     };
     if !decisions::decide_first_review(&ctx.db, &decision).await? {
         return Err(Error::edit_conflict());
@@ -274,6 +274,23 @@ async fn record_order(
         peer,
     )
     .await
+}
+
+/// The audit entry of a decision, recorded in the decision's transaction.
+fn audit_entry<'a>(
+    actor: &'a str,
+    action: &'a str,
+    target: &'a str,
+    detail: &'a Value,
+    source: &'a str,
+) -> audit::NewEntry<'a> {
+    audit::NewEntry {
+        actor,
+        action,
+        target: Some(target),
+        detail: Some(detail),
+        source: Some(source),
+    }
 }
 
 fn reasons_note(reasons: &[String]) -> String {
@@ -374,8 +391,9 @@ async fn confirm_sms(
             details: json!({"attempts_left": ctx.config.sms_max_attempts - attempts}),
         });
     }
-    record_order(&ctx, &actor, "sms_confirmed", &id, &json!({}), peer).await?;
-    if !sms_codes::confirm(&ctx.db, &id, &actor).await? {
+    let (target, source, detail) = (format!("order:{id}"), peer.ip().to_string(), json!({}));
+    let entry = audit_entry(&actor, "sms_confirmed", &target, &detail, &source);
+    if !sms_codes::confirm(&ctx.db, &id, &actor, &entry).await? {
         return Err(Error::edit_conflict());
     }
     order_answer(&ctx, &id).await
@@ -398,13 +416,15 @@ async fn bureau(
         return Err(not_now(record.state, "be decided by the bureau"));
     }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
-    record_order(&ctx, &actor, "bureau_decision", &id, &detail, peer).await?;
+    let (target, source) = (format!("order:{id}"), peer.ip().to_string());
+    let entry = audit_entry(&actor, "bureau_decision", &target, &detail, &source);
     let bureau_actor = format!("bureau (entered by {actor})");
     let moved = if body.decision == "reject" {
         let note = reasons_note(&body.reasons);
-        decisions::reject(&ctx.db, &id, OrderState::BureauReview, &bureau_actor, &note).await?
+        let from = OrderState::BureauReview;
+        decisions::reject(&ctx.db, &id, from, &bureau_actor, &note, &entry).await?
     } else {
-        decisions::approve(&ctx.db, &ctx.rules, &record, &bureau_actor)
+        decisions::approve(&ctx.db, &ctx.rules, &record, &bureau_actor, &entry)
             .await?
             .is_some()
     };

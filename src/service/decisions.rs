@@ -25,14 +25,11 @@ pub struct MaterialDecision<'a> {
     pub state: MaterialState,
     /// The material's verdict with the decision in it.
     pub verdict: &'a Value,
-    /// What the audit log keeps of the decision.
-    pub detail: &'a Value,
     /// Set when the material is asked for again: the order goes back to collecting, this
     /// in its history.
     pub asked_again: Option<&'a str>,
     pub actor: &'a str,
-    /// Where the decision came from (the reviewer's address).
-    pub source: &'a str,
+    pub audit: audit::NewEntry<'a>,
 }
 
 /// Records a reviewer's decision on a material: its verdict, the audit entry, the order's
@@ -49,15 +46,7 @@ pub async fn decide_material(
     if !materials::update_verdict(&mut tx, &d.material.id, d.state, d.verdict).await? {
         return Ok(false);
     }
-    let target = format!("material:{}", d.material.id);
-    let entry = audit::NewEntry {
-        actor: d.actor,
-        action: "material_decision",
-        target: Some(&target),
-        detail: Some(d.detail),
-        source: Some(d.source),
-    };
-    audit::record(&mut *tx, &entry).await?;
+    audit::record(&mut *tx, &d.audit).await?;
     if matches!(
         d.order.state,
         OrderState::Submitted | OrderState::FirstReview
@@ -104,8 +93,10 @@ pub async fn reject(
     from: OrderState,
     actor: &str,
     note: &str,
+    entry: &audit::NewEntry<'_>,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
+    audit::record(&mut *tx, entry).await?;
     if !reject_in(&mut tx, order_id, from, actor, note).await? {
         return Ok(false);
     }
@@ -146,10 +137,8 @@ pub enum FirstReviewOutcome<'a> {
 pub struct OrderDecision<'a> {
     pub order: &'a OrderRecord,
     pub outcome: FirstReviewOutcome<'a>,
-    /// What the audit log keeps of the decision.
-    pub detail: &'a Value,
     pub actor: &'a str,
-    pub source: &'a str,
+    pub audit: audit::NewEntry<'a>,
 }
 
 /// Records the first review's decision on an order: the review started if it had not, the
@@ -160,15 +149,7 @@ pub async fn decide_first_review(db: &Db, d: &OrderDecision<'_>) -> anyhow::Resu
     let Some(now) = start_first_review(&mut tx, d.order, d.actor).await? else {
         return Ok(false);
     };
-    let target = format!("order:{}", d.order.id);
-    let entry = audit::NewEntry {
-        actor: d.actor,
-        action: "order_decision",
-        target: Some(&target),
-        detail: Some(d.detail),
-        source: Some(d.source),
-    };
-    audit::record(&mut *tx, &entry).await?;
+    audit::record(&mut *tx, &d.audit).await?;
     let id = &d.order.id;
     let moved = match d.outcome {
         FirstReviewOutcome::Reject { note } => reject_in(&mut tx, id, now, d.actor, note).await?,
@@ -197,6 +178,7 @@ pub async fn approve(
     rules: &RuleBook,
     record: &OrderRecord,
     actor: &str,
+    entry: &audit::NewEntry<'_>,
 ) -> anyhow::Result<Option<FilingNumber>> {
     // The subject's division code; its first two digits are the province.
     let division = record.form["subject"]["province"]
@@ -210,6 +192,7 @@ pub async fn approve(
     let websites = record.form["services"].as_array().map_or(0, Vec::len);
     let year = crate::filing::today_in_china().year();
     let mut tx = db.begin().await?;
+    audit::record(&mut *tx, entry).await?;
     let number = verification::issue_number(&mut tx, &record.id, &prefix, year, websites).await?;
     let approved = OrderState::BureauReview.move_to(OrderState::Approved)?;
     let note = format!("filing number {}", number.number);

@@ -1,13 +1,20 @@
 //! The SMS verification step's two ends: the code confirmed, or void.
 
 use crate::filing::state::OrderState;
-use crate::store::{orders, verification, Db};
+use crate::store::{audit, orders, verification, Db};
 
-/// The code was confirmed: it is spent and the order goes on to the bureau, in one
-/// transaction. False when another request moved the order first (nothing is written).
-pub async fn confirm(db: &Db, order_id: &str, actor: &str) -> anyhow::Result<bool> {
+/// The code was confirmed: it is spent, the audit entry kept and the order goes on to the
+/// bureau, in one transaction. False when another request moved the order first (nothing is
+/// written).
+pub async fn confirm(
+    db: &Db,
+    order_id: &str,
+    actor: &str,
+    entry: &audit::NewEntry<'_>,
+) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
     verification::finish(&mut tx, order_id).await?;
+    audit::record(&mut *tx, entry).await?;
     let on = OrderState::SmsVerification.move_to(OrderState::BureauReview)?;
     if !orders::transition(
         &mut tx,
