@@ -96,7 +96,7 @@ async fn decide_material(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject", "ask_again"])?;
     let actor = reviewer.0.actor();
-    let m = materials::material(&mut *crate::store::connection(&ctx.db).await?, &id)
+    let m = materials::material(&mut *ctx.conn().await?, &id)
         .await?
         .ok_or_else(|| Error::not_found("material"))?;
     if !m.state.is_standing() {
@@ -212,16 +212,13 @@ async fn decide_order(
     }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
     if body.decision == "approve" {
-        let open: Vec<String> = readiness::material_status(
-            &mut *crate::store::connection(&ctx.db).await?,
-            &ctx.rules,
-            &record,
-        )
-        .await?
-        .iter()
-        .filter(|s| !s.passed())
-        .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
-        .collect();
+        let open: Vec<String> =
+            readiness::material_status(&mut *ctx.conn().await?, &ctx.rules, &record)
+                .await?
+                .iter()
+                .filter(|s| !s.passed())
+                .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
+                .collect();
         if !open.is_empty() {
             return Err(Error::Conflict {
                 code: "materials_not_approved",

@@ -42,15 +42,10 @@ async fn read(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (session, device) = session_for(&ctx, &token, &headers).await?;
-    let session =
-        sessions::session_by_id(&mut *crate::store::connection(&ctx.db).await?, &session.id)
-            .await?
-            .unwrap_or(session);
-    let latest = materials::latest_materials(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &session.order_id,
-    )
-    .await?;
+    let session = sessions::session_by_id(&mut *ctx.conn().await?, &session.id)
+        .await?
+        .unwrap_or(session);
+    let latest = materials::latest_materials(&mut *ctx.conn().await?, &session.order_id).await?;
     let materials: Vec<Value> = session
         .materials
         .iter()
@@ -261,7 +256,7 @@ async fn store_upload(
     }
     let idle = ctx.config.upload_idle_deadline(Utc::now());
     sessions::touch_session(
-        &mut *crate::store::connection(&ctx.db).await?,
+        &mut *ctx.conn().await?,
         &session.id,
         SessionState::Uploading,
         None,
@@ -270,7 +265,7 @@ async fn store_upload(
     .await?;
     ctx.analysis_wake.notify_one();
     tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");
-    let m = materials::material(&mut *crate::store::connection(&ctx.db).await?, &id)
+    let m = materials::material(&mut *ctx.conn().await?, &id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {id} vanished"))?;
     Ok(accepted(&m, false))

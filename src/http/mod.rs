@@ -104,10 +104,16 @@ impl ApiContext {
         id: &str,
         owner_id: Option<&str>,
     ) -> error::Result<crate::store::orders::OrderRecord> {
-        let mut conn = crate::store::connection(&self.db).await?;
-        crate::store::orders::get(&mut conn, &self.cipher, id, owner_id)
+        crate::store::orders::get(&mut *self.conn().await?, &self.cipher, id, owner_id)
             .await?
             .ok_or_else(|| Error::not_found("order"))
+    }
+
+    /// A connection from the pool, for repository functions that a step combines.
+    pub(crate) async fn conn(
+        &self,
+    ) -> error::Result<impl std::ops::DerefMut<Target = crate::store::Conn>> {
+        Ok(crate::store::connection(&self.db).await?)
     }
 }
 

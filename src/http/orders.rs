@@ -147,11 +147,10 @@ async fn adopt_reading(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>> {
     load(&ctx, &user, &id).await?;
-    let material =
-        materials::material(&mut *crate::store::connection(&ctx.db).await?, &material_id)
-            .await?
-            .filter(|m| m.order_id == id)
-            .ok_or_else(|| Error::not_found("material"))?;
+    let material = materials::material(&mut *ctx.conn().await?, &material_id)
+        .await?
+        .filter(|m| m.order_id == id)
+        .ok_or_else(|| Error::not_found("material"))?;
     let Some(stored) = &material.reading else {
         return Err(Error::not_found("reading"));
     };
@@ -276,16 +275,13 @@ async fn submit(
     .await?;
     // The required materials follow from the fresh findings.
     let record = load(&ctx, &user, &id).await?;
-    let missing: Vec<RequiredMaterial> = readiness::material_status(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.rules,
-        &record,
-    )
-    .await?
-    .into_iter()
-    .filter(|m| !m.passed())
-    .map(|m| m.required)
-    .collect();
+    let missing: Vec<RequiredMaterial> =
+        readiness::material_status(&mut *ctx.conn().await?, &ctx.rules, &record)
+            .await?
+            .into_iter()
+            .filter(|m| !m.passed())
+            .map(|m| m.required)
+            .collect();
     if !missing.is_empty() {
         let list: Vec<String> = missing
             .iter()
@@ -309,7 +305,7 @@ async fn submit(
         return Err(illegal(record.state, OrderState::Submitted));
     }
     if !orders::transition(
-        &mut *crate::store::connection(&ctx.db).await?,
+        &mut *ctx.conn().await?,
         &id,
         OrderState::Ready.move_to(OrderState::Submitted)?,
         &user.actor(),
@@ -334,15 +330,11 @@ async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<OrderRecord
 /// The order as the filer sees it: ID numbers masked, each required material with the state
 /// of its newest upload.
 async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
-    let materials: Vec<Value> = readiness::material_status(
-        &mut *crate::store::connection(&ctx.db).await?,
-        &ctx.rules,
-        r,
-    )
-    .await?
-    .iter()
-    .map(readiness::MaterialStatus::to_json)
-    .collect();
+    let materials: Vec<Value> = readiness::material_status(&mut *ctx.conn().await?, &ctx.rules, r)
+        .await?
+        .iter()
+        .map(readiness::MaterialStatus::to_json)
+        .collect();
     let mut masked = r.form.clone();
     mask_form(&mut masked);
     let number = crate::store::verification::number_of(&ctx.db, &r.id).await?;
@@ -368,9 +360,7 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
 /// reading raised: the PC shows it next to what was typed. ID numbers are masked.
 async fn prefilled(ctx: &ApiContext, order_id: &str) -> Result<Value> {
     let mut out = serde_json::Map::new();
-    for m in materials::latest_materials(&mut *crate::store::connection(&ctx.db).await?, order_id)
-        .await?
-    {
+    for m in materials::latest_materials(&mut *ctx.conn().await?, order_id).await? {
         let Some(stored) = &m.reading else {
             continue;
         };

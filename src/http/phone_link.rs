@@ -88,7 +88,7 @@ async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Resu
     };
     let idle = ctx.config.upload_idle_deadline(Utc::now());
     sessions::touch_session(
-        &mut *crate::store::connection(&ctx.db).await?,
+        &mut *ctx.conn().await?,
         &session.id,
         state,
         Some(device_hash),

@@ -125,7 +125,7 @@ pub(super) async fn audit_request(
 }
 
 async fn load_material(ctx: &ApiContext, id: &str) -> Result<materials::MaterialRow> {
-    materials::material(&mut *crate::store::connection(&ctx.db).await?, id)
+    materials::material(&mut *ctx.conn().await?, id)
         .await?
         .ok_or_else(|| Error::not_found("material"))
 }

@@ -125,7 +125,7 @@ async fn create(
     let (id, token) = open_session(&ctx, &order_id, &body.person, &kinds).await?;
     if record.state == OrderState::Draft {
         orders::transition(
-            &mut *crate::store::connection(&ctx.db).await?,
+            &mut *ctx.conn().await?,
             &order_id,
             OrderState::Draft.move_to(OrderState::CollectingMaterials)?,
             &user.actor(),
@@ -214,9 +214,7 @@ async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow>
 
 /// What the PC sees. The link (and so the token) is only in the answers that create it.
 async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> Result<Value> {
-    let latest =
-        materials::latest_materials(&mut *crate::store::connection(&ctx.db).await?, &s.order_id)
-            .await?;
+    let latest = materials::latest_materials(&mut *ctx.conn().await?, &s.order_id).await?;
     let materials: Vec<Value> = s
         .materials
         .iter()
