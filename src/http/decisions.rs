@@ -17,7 +17,6 @@ use serde_json::{json, Value};
 use super::auth::{AuthUser, Reviewer};
 use super::error::{Error, Result};
 use super::extract::ApiJson;
-use super::review::audit_request;
 use super::uploads::open_session;
 use super::ApiContext;
 use crate::filing::materials::MaterialState;
@@ -254,25 +253,6 @@ async fn decide_order(
     order_answer(&ctx, &id).await
 }
 
-async fn record_order(
-    ctx: &ApiContext,
-    actor: &str,
-    action: &str,
-    id: &str,
-    detail: &Value,
-    peer: SocketAddr,
-) -> Result<()> {
-    audit_request(
-        ctx,
-        actor,
-        action,
-        &format!("order:{id}"),
-        Some(detail),
-        peer,
-    )
-    .await
-}
-
 /// The audit entry of a decision, recorded in the decision's transaction.
 fn audit_entry<'a>(
     actor: &'a str,
@@ -365,15 +345,10 @@ async fn confirm_sms(
         .blind_index(&format!("sms:{id}:{}", body.code.trim()));
     if index != pending.code_index {
         let attempts = verification::count_attempt(&ctx.db, &id).await?;
-        record_order(
-            &ctx,
-            &actor,
-            "sms_code_wrong",
-            &id,
-            &json!({"attempts": attempts}),
-            peer,
-        )
-        .await?;
+        let (target, source) = (format!("order:{id}"), peer.ip().to_string());
+        let detail = json!({"attempts": attempts});
+        let entry = audit_entry(&actor, "sms_code_wrong", &target, &detail, &source);
+        audit::record(&ctx.db, &entry).await?;
         if attempts >= ctx.config.sms_max_attempts {
             sms_codes::void_code(&ctx.db, &id, "too many wrong SMS codes").await?;
             return Err(Error::Conflict {

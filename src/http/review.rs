@@ -102,7 +102,7 @@ async fn queue(
 
 /// An audit entry for a reviewer's (or filer's) request: who, what, on which target, from
 /// which address.
-pub(super) async fn audit_request(
+async fn audit_request(
     ctx: &ApiContext,
     actor: &str,
     action: &str,

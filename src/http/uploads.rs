@@ -41,11 +41,25 @@ struct CreateBody {
     materials: Vec<String>,
 }
 
-/// A fresh link token: 256 random bits, base64url. Only its hash is stored.
-fn new_token() -> String {
-    let mut raw = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    URL_SAFE_NO_PAD.encode(raw)
+/// A fresh link token for a session: 256 random bits, base64url, and what is stored of it —
+/// its hash, for lookups, and a sealed copy, for the QR code.
+struct LinkToken {
+    token: String,
+    hash: String,
+    sealed: String,
+}
+
+impl LinkToken {
+    fn new(ctx: &ApiContext, session_id: &str) -> LinkToken {
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let token = URL_SAFE_NO_PAD.encode(raw);
+        LinkToken {
+            hash: token_hash(&token),
+            sealed: (ctx.cipher).encrypt(token.as_bytes(), &sessions::link_context(session_id)),
+            token,
+        }
+    }
 }
 
 /// A new upload session for `person`'s `kinds`, its link kept for the QR code: (id, token).
@@ -55,9 +69,9 @@ pub(super) async fn open_session(
     person: &str,
     kinds: &[String],
 ) -> Result<(String, String)> {
-    let token = new_token();
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
+    let link = LinkToken::new(ctx, &id);
     sessions::create_session(
         &ctx.db,
         &NewSession {
@@ -65,16 +79,14 @@ pub(super) async fn open_session(
             order_id,
             person,
             materials: kinds,
-            token_hash: &token_hash(&token),
-            link_sealed: &ctx
-                .cipher
-                .encrypt(token.as_bytes(), &sessions::link_context(&id)),
+            token_hash: &link.hash,
+            link_sealed: &link.sealed,
             open_before: ctx.config.upload_open_deadline(now),
             idle_expires_at: ctx.config.upload_idle_deadline(now),
         },
     )
     .await?;
-    Ok((id, token))
+    Ok((id, link.token))
 }
 
 async fn create(
@@ -190,20 +202,19 @@ async fn refresh(
             details: json!({}),
         });
     }
-    let token = new_token();
+    let link = LinkToken::new(&ctx, &id);
     let now = Utc::now();
     sessions::renew_token(
         &ctx.db,
         &id,
-        &token_hash(&token),
-        &ctx.cipher
-            .encrypt(token.as_bytes(), &sessions::link_context(&id)),
+        &link.hash,
+        &link.sealed,
         ctx.config.upload_open_deadline(now),
         ctx.config.upload_idle_deadline(now),
     )
     .await?;
     let session = load(&ctx, &user, &id).await?;
-    Ok(Json(session_json(&ctx, &session, Some(&token)).await?))
+    Ok(Json(session_json(&ctx, &session, Some(&link.token)).await?))
 }
 
 async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow> {
