@@ -1,16 +1,26 @@
 //! Load on loopback: 32 simulated phones, each uploading 3 photos of about 3 MB at once, to a
-//! real `beian serve` on 127.0.0.1 (a child process, so its memory is its own).
-//! `cargo bench --bench uploads` prints the 202 latency (p50/p95), the analysis throughput
-//! and the server's peak resident set; every request is bounded in count and time.
+//! real `beian serve` on 127.0.0.1 (a child process, so its memory is its own), in each
+//! shape the service runs in: analysis inside `serve`; `serve --workers 0` with one and with
+//! two `beian worker` processes (one worker each, side by side: does throughput grow with
+//! processes on this machine?); and the blobs in an S3 bucket (s3s-fs from scripts/setup).
+//! `cargo bench --bench uploads` prints per shape the 202 latency (p50/p95), the analysis
+//! throughput and the processes' peak resident sets; every request is bounded in count and
+//! time.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use beian::synth::{card, font, identity::Identity, scene};
 use beian::vision::decode::reencode_jpeg;
 use rand::SeedableRng;
 use serde_json::{json, Value};
+
+#[allow(dead_code)] // the tests' S3 server; the bench needs only its start and environment
+#[path = "../tests/api/s3.rs"]
+mod s3;
 
 const PHONES: usize = 32;
 const KINDS: [&str; 3] = ["id_card_front", "id_card_back", "residence_permit"];
@@ -57,11 +67,65 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0
 }
 
-#[tokio::main]
-async fn main() {
-    let photos = base_photos();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_beian"))
+/// One way of running the service.
+struct Shape {
+    name: &'static str,
+    /// `serve --workers N`; None: the default (2 workers inside).
+    serve_workers: Option<usize>,
+    /// `beian worker --workers 1` processes beside it.
+    worker_processes: usize,
+    s3: bool,
+}
+
+const SHAPES: [Shape; 4] = [
+    Shape {
+        name: "serve (2 workers inside)",
+        serve_workers: None,
+        worker_processes: 0,
+        s3: false,
+    },
+    Shape {
+        name: "serve --workers 0 + 1 worker process",
+        serve_workers: Some(0),
+        worker_processes: 1,
+        s3: false,
+    },
+    Shape {
+        name: "serve --workers 0 + 2 worker processes",
+        serve_workers: Some(0),
+        worker_processes: 2,
+        s3: false,
+    },
+    Shape {
+        name: "serve (2 workers inside), blobs on S3",
+        serve_workers: None,
+        worker_processes: 0,
+        s3: true,
+    },
+];
+
+/// A `beian` child process, stopped with SIGTERM when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `beian` with `args` over `dir` (and the S3 server's bucket, if any); the lines of its
+/// log that contain `watch` come through the receiver.
+fn beian(
+    dir: &Path,
+    s3: Option<&s3::S3Server>,
+    args: &[&str],
+    watch: &'static str,
+) -> (Process, Receiver<String>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beian"));
+    command
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -69,32 +133,85 @@ async fn main() {
             "warn,beian=info",
             "--data-dir",
         ])
-        .arg(dir.path())
+        .arg(dir)
         .arg("--models-dir")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
-        .arg("serve")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/models"));
+    if let Some(s3) = s3 {
+        command
+            .args(["--blob-store", &format!("s3://{}/bench", s3::BUCKET)])
+            .envs(s3.env());
+    }
+    let mut child = command
+        .args(args)
         .stderr(Stdio::piped())
         .spawn()
-        .expect("beian serve starts");
-    let pid = child.id();
+        .expect("beian starts");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("addr=").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+            if line.contains(watch) {
+                let _ = tx.send(line);
             }
         }
     });
-    let addr = rx
+    (Process(child), rx)
+}
+
+#[tokio::main]
+async fn main() {
+    let photos = base_photos();
+    let bytes_per_upload = photos.iter().map(Vec::len).sum::<usize>() / photos.len();
+    println!(
+        "uploads: {PHONES} phones x {} photos of about {:.1} MB, on 127.0.0.1\n",
+        KINDS.len(),
+        bytes_per_upload as f64 / 1e6
+    );
+    println!("| shape | uploads | errors | 503 retries | 202 p50 (ms) | 202 p95 (ms) | all accepted in (s) | all analysed in (s) | analysis (photos/s) | serve peak RSS (MiB) | worker processes' peak RSS (MiB) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for shape in &SHAPES {
+        println!("{}", run(shape, &photos).await);
+    }
+}
+
+/// The load on the service run as `shape`: its row of the table.
+async fn run(shape: &Shape, photos: &[Vec<u8>]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s3 = shape.s3.then(s3::S3Server::start);
+    let workers = shape.serve_workers.map(|n| n.to_string());
+    let serve_args: Vec<&str> = match &workers {
+        Some(n) => vec!["serve", "--workers", n],
+        None => vec!["serve"],
+    };
+    let (server, addr) = beian(dir.path(), s3.as_ref(), &serve_args, "addr=");
+    let addr = addr
         .recv_timeout(Duration::from_secs(60))
         .expect("the service logs its address");
+    let addr = addr
+        .split("addr=")
+        .nth(1)
+        .and_then(|a| a.split_whitespace().next())
+        .expect("an address")
+        .to_string();
+    let worker_processes: Vec<Process> = (0..shape.worker_processes)
+        .map(|_| {
+            let (worker, running) = beian(
+                dir.path(),
+                s3.as_ref(),
+                &["worker", "--workers", "1"],
+                "analysis worker running",
+            );
+            running
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the worker starts");
+            worker
+        })
+        .collect();
     let base = format!("http://{addr}");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .expect("client");
-
     let auth: Value = http
         .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({"username": "loadtest", "password": "correct horse battery"}))
@@ -144,13 +261,12 @@ async fn main() {
         ));
     }
 
-    let bytes_per_upload = photos.iter().map(Vec::len).sum::<usize>() / photos.len();
     let start = Instant::now();
     let tasks: Vec<_> = links
         .iter()
         .enumerate()
         .map(|(i, (_, link))| {
-            let (base, link, photos) = (base.clone(), link.clone(), photos.clone());
+            let (base, link, photos) = (base.clone(), link.clone(), photos.to_vec());
             tokio::spawn(async move {
                 let phone = reqwest::Client::builder()
                     .cookie_store(true)
@@ -239,27 +355,28 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let analysed_in = start.elapsed();
-    let peak = peak_rss_mib(pid);
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = child.wait();
+    let peak = peak_rss_mib(server.0.id());
+    let workers_peak: Vec<String> = worker_processes
+        .iter()
+        .map(|w| format!("{:.0}", peak_rss_mib(w.0.id())))
+        .collect();
+    drop(worker_processes);
+    drop(server);
 
     latencies.sort();
     let n = latencies.len();
-    println!(
-        "uploads: {PHONES} phones x {} photos of about {:.1} MB, on 127.0.0.1\n",
-        KINDS.len(),
-        bytes_per_upload as f64 / 1e6
-    );
-    println!("| uploads | errors | 503 retries | 202 p50 (ms) | 202 p95 (ms) | all accepted in (s) | all analysed in (s) | analysis (photos/s) | server peak RSS (MiB) |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {n} | {errors} | {retries} | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {peak:.0} |",
+    format!(
+        "| {} | {n} | {errors} | {retries} | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {peak:.0} | {} |",
+        shape.name,
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.95),
         uploaded_in.as_secs_f64(),
         analysed_in.as_secs_f64(),
-        n as f64 / analysed_in.as_secs_f64()
-    );
+        n as f64 / analysed_in.as_secs_f64(),
+        if workers_peak.is_empty() {
+            "—".to_string()
+        } else {
+            workers_peak.join(", ")
+        }
+    )
 }

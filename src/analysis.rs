@@ -1,8 +1,13 @@
 //! Background analysis: workers claim queued jobs, judge the photo on the blocking pool,
 //! replace the upload with a metadata-free re-encoded copy, record the verdict and move the
-//! session and the order on. A job a crash left running is queued again at start.
+//! session and the order on. Workers run inside `serve` or in `beian worker` processes of
+//! their own, any number of them on one database: a job is leased to one worker, which renews
+//! the lease while it works; a job whose worker was killed is claimed again when its lease
+//! runs out, and only the current claim can record the verdict.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -16,8 +21,9 @@ use crate::inspect::{self, Conclusion};
 use crate::service::verification::{self, Judged};
 use crate::store::blobs::{self, Blobs};
 use crate::store::crypto::FieldCipher;
-use crate::store::Db;
-use crate::store::{faces, jobs, materials, orders};
+use crate::store::jobs::{self, JobClaim};
+use crate::store::{faces, materials, orders};
+use crate::store::{Db, StoreError};
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
@@ -30,32 +36,32 @@ pub struct Analyzer {
     pub rules: Arc<RuleBook>,
     pub limits: IntakeLimits,
     pub thresholds: Thresholds,
-    /// Wakes the workers when a job is queued.
+    /// Wakes the workers when a job is queued in this process (others find it by polling).
     pub wake: Arc<Notify>,
+    /// How long a claim holds without renewal.
+    pub lease: Duration,
     /// Keep the uploaded bytes next to the re-encoded copy.
     pub keep_originals: bool,
     pub models: Arc<Models>,
+    /// The jobs this process's workers hold, handed back at a graceful stop.
+    pub held: Arc<Mutex<HashSet<JobClaim>>>,
 }
 
 /// Analyses of one material before it goes to a person as `flagged: analysis_failed`.
 const MAX_ATTEMPTS: i64 = 3;
 
+/// How often an idle worker looks for a job queued by another process.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
 /// JPEG quality of the stored copy.
 const STORED_QUALITY: u8 = 90;
 
 impl Analyzer {
-    /// Requeues what a crash left running, then starts `workers` workers.
+    /// Removes abandoned partial uploads, then starts `workers` workers.
     pub async fn start(self, workers: usize) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-        let requeued = jobs::requeue_running(&self.db).await?;
-        if requeued > 0 {
-            tracing::info!(
-                requeued,
-                "analysis jobs interrupted by a stop are queued again"
-            );
-        }
         let cleaned = self.blobs.clean_temporary().await?;
         if cleaned > 0 {
-            tracing::info!(cleaned, "partial uploads removed");
+            tracing::info!(cleaned, "abandoned partial uploads removed");
         }
         Ok((0..workers)
             .map(|_| tokio::spawn(self.clone().run()))
@@ -64,25 +70,12 @@ impl Analyzer {
 
     async fn run(self) {
         loop {
-            match jobs::claim_job(&self.db).await {
-                Ok(Some(material_id)) => {
-                    if let Err(e) = self.analyse(&material_id).await {
-                        // Retried twice; then a person looks at it rather than it hanging.
-                        let message = format!("{e:#}");
-                        match jobs::fail_job(&self.db, &material_id, MAX_ATTEMPTS, &message).await {
-                            Ok(gave_up) => {
-                                tracing::error!(material = %material_id, error = %message, gave_up, "analysis failed")
-                            }
-                            Err(db) => {
-                                tracing::error!(material = %material_id, error = %message, db_error = %db, "analysis failed and could not be recorded")
-                            }
-                        }
-                    }
-                }
+            match jobs::claim_job(&self.db, self.lease).await {
+                Ok(Some(claim)) => self.work_on(&claim).await,
                 Ok(None) => {
                     tokio::select! {
                         _ = self.wake.notified() => {},
-                        _ = tokio::time::sleep(Duration::from_secs(2)) => {},
+                        _ = tokio::time::sleep(IDLE_POLL) => {},
                     }
                 }
                 Err(e) => {
@@ -93,7 +86,85 @@ impl Analyzer {
         }
     }
 
-    async fn analyse(&self, material_id: &str) -> anyhow::Result<()> {
+    /// Runs one claimed job, renewing its lease meanwhile.
+    async fn work_on(&self, claim: &JobClaim) {
+        let material_id = &claim.material_id;
+        self.hold(claim, true);
+        let analysed = tokio::select! {
+            analysed = self.analyse(claim) => analysed,
+            never = self.keep_lease(claim) => match never {},
+        };
+        self.hold(claim, false);
+        let Err(e) = analysed else { return };
+        if matches!(e.downcast_ref(), Some(StoreError::LeaseLost)) {
+            tracing::warn!(material = %material_id, "analysis finished after its lease ran out; the job's new holder records the verdict");
+            return;
+        }
+        // Retried twice; then a person looks at it rather than it hanging.
+        let message = format!("{e:#}");
+        match jobs::fail_job(&self.db, claim, MAX_ATTEMPTS, &message).await {
+            Ok(gave_up) => {
+                tracing::error!(material = %material_id, error = %message, gave_up, "analysis failed")
+            }
+            Err(db) => {
+                tracing::error!(material = %material_id, error = %message, db_error = %db, "analysis failed and could not be recorded")
+            }
+        }
+    }
+
+    fn hold(&self, claim: &JobClaim, held: bool) {
+        let mut set = self
+            .held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if held {
+            set.insert(claim.clone());
+        } else {
+            set.remove(claim);
+        }
+    }
+
+    /// After the workers were stopped: hands the jobs they held back to the queue, so the
+    /// next worker (here after a restart, or in another process) need not wait for the
+    /// leases to run out.
+    pub async fn release_held(&self) {
+        let held: Vec<JobClaim> = {
+            let mut set = self
+                .held
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            set.drain().collect()
+        };
+        for claim in held {
+            if let Err(e) = jobs::release(&self.db, &claim).await {
+                tracing::warn!(material = %claim.material_id, error = %e, "handing an analysis job back failed; it is claimed again when its lease runs out");
+            }
+        }
+    }
+
+    /// Renews `claim`'s lease every third of it, for as long as the job runs (the caller
+    /// drops this when the job ends). A lost lease is logged; the job's end then records
+    /// nothing.
+    async fn keep_lease(&self, claim: &JobClaim) -> Infallible {
+        let mut tick = tokio::time::interval(self.lease / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match jobs::renew_lease(&self.db, claim, self.lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(material = %claim.material_id, "the analysis job's lease was lost");
+                    return std::future::pending().await;
+                }
+                Err(e) => {
+                    tracing::warn!(material = %claim.material_id, error = %e, "renewing an analysis lease failed")
+                }
+            }
+        }
+    }
+
+    async fn analyse(&self, claim: &JobClaim) -> anyhow::Result<()> {
+        let material_id = claim.material_id.as_str();
         let Some(material) =
             materials::material(&mut *crate::store::connection(&self.db).await?, material_id)
                 .await?
@@ -158,6 +229,7 @@ impl Analyzer {
             &self.cipher,
             &self.rules,
             Judged::Analysed {
+                job: claim,
                 material: &material,
                 state,
                 verdict: &conclusion.verdict,

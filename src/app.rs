@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::analysis::Analyzer;
 use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
-use crate::store::blobs::{BlobStore, LocalDir};
-use crate::store::{self, crypto::FieldCipher, faces, retention, users};
+use crate::store::blobs::{self, BlobStore, Blobs};
+use crate::store::{self, crypto::FieldCipher, faces, materials, retention, users};
+use crate::vision::decode::IntakeLimits;
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
 
@@ -22,17 +24,26 @@ pub struct Application {
     ctx: ApiContext,
 }
 
-impl Application {
-    /// Opens the database (applying migrations), loads the key and the rules, binds the port.
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+/// What every process of the service opens: the database (migrations applied), the key, the
+/// rules, the blob store and the models.
+struct Parts {
+    db: store::Db,
+    cipher: FieldCipher,
+    rules: RuleBook,
+    blobs: Blobs,
+    models: Arc<Models>,
+}
+
+impl Parts {
+    async fn open(config: &Config) -> anyhow::Result<Parts> {
         let db = store::open(&config.data_dir).await?;
-        let cipher = load_cipher(&config)?;
+        let cipher = load_cipher(config)?;
         let rules = match &config.rules_dir {
             Some(dir) => RuleBook::load(dir)
                 .with_context(|| format!("loading rules from {}", dir.display()))?,
             None => RuleBook::embedded().clone(),
         };
-        let blobs = Arc::new(LocalDir::open(&config.data_dir)?);
+        let blobs = blobs::open(config).await?;
         let (dir, ocr, threads) = (
             config.models_dir.clone(),
             config.ocr_models,
@@ -40,6 +51,20 @@ impl Application {
         );
         let models =
             tokio::task::spawn_blocking(move || Models::shared(&dir, ocr, threads)).await??;
+        Ok(Parts {
+            db,
+            cipher,
+            rules,
+            blobs,
+            models,
+        })
+    }
+}
+
+impl Application {
+    /// Opens the database (applying migrations), loads the key and the rules, binds the port.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let parts = Parts::open(&config).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -47,10 +72,15 @@ impl Application {
         if config.public_url.is_none() {
             config.public_url = Some(format!("http://{}", listener.local_addr()?));
         }
-        Ok(Application {
-            listener,
-            ctx: ApiContext::new(config, db, cipher, rules, blobs, models),
-        })
+        let ctx = ApiContext::new(
+            config,
+            parts.db,
+            parts.cipher,
+            parts.rules,
+            parts.blobs,
+            parts.models,
+        );
+        Ok(Application { listener, ctx })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -75,22 +105,69 @@ impl Application {
             limits: self.ctx.intake_limits,
             thresholds: Thresholds::default(),
             wake: self.ctx.analysis_wake.clone(),
+            lease: self.ctx.config.analysis_lease(),
             keep_originals: self.ctx.config.keep_originals,
             models: self.ctx.models.clone(),
+            held: Default::default(),
         };
-        let workers = analyzer.start(self.ctx.config.analysis_workers).await?;
+        let workers = analyzer
+            .clone()
+            .start(self.ctx.config.analysis_workers)
+            .await?;
         let app = http::router(self.ctx).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
         housekeeping.abort();
-        // A job cut off here is still `running` in the table and runs again at the next start.
-        for w in workers {
-            w.abort();
-        }
+        stop_workers(workers, &analyzer).await;
         db.close().await;
         Ok(())
     }
+}
+
+/// `beian worker`: analysis workers and no HTTP, on the database and blob store the `serve`
+/// processes share, until `shutdown` resolves.
+pub async fn run_worker(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let parts = Parts::open(&config).await?;
+    let db = parts.db.clone();
+    let analyzer = Analyzer {
+        db: parts.db,
+        blobs: parts.blobs,
+        cipher: Arc::new(parts.cipher),
+        rules: Arc::new(parts.rules),
+        limits: IntakeLimits::default(),
+        thresholds: Thresholds::default(),
+        // Nothing in this process queues jobs: the workers find them by polling.
+        wake: Arc::new(Notify::new()),
+        lease: config.analysis_lease(),
+        keep_originals: config.keep_originals,
+        models: parts.models,
+        held: Default::default(),
+    };
+    let workers = analyzer
+        .clone()
+        .start(config.analysis_workers.max(1))
+        .await?;
+    tracing::info!(workers = workers.len(), "beian analysis worker running");
+    shutdown.await;
+    stop_workers(workers, &analyzer).await;
+    db.close().await;
+    Ok(())
+}
+
+/// Stops the analysis workers at a graceful stop and hands the jobs they held back to the
+/// queue (a job cut off by a kill instead is claimed again when its lease runs out).
+async fn stop_workers(workers: Vec<tokio::task::JoinHandle<()>>, analyzer: &Analyzer) {
+    for w in &workers {
+        w.abort();
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    analyzer.release_held().await;
 }
 
 /// The field cipher from `BEIAN_MASTER_KEY` or the configured key file.
@@ -125,6 +202,28 @@ pub async fn purge(
     Ok((faces.len(), idle.len()))
 }
 
+/// Removes the blobs no material row names that were stored more than `orphan_blob_minutes`
+/// ago: what a crash between a blob's write and its row's left behind. (Not run with
+/// `keep_originals`: the kept uploads are named by no row.) Returns how many.
+pub async fn sweep_orphan_blobs(
+    db: &store::Db,
+    blobs: &dyn BlobStore,
+    config: &Config,
+) -> anyhow::Result<usize> {
+    let age = Duration::from_secs(u64::from(config.orphan_blob_minutes) * 60);
+    let candidates = blobs.stored_before(age).await?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let named = materials::blob_names(db).await?;
+    let mut removed = 0;
+    for name in candidates.iter().filter(|name| !named.contains(*name)) {
+        blobs.delete(name).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// Orders whose SMS code ran out unconfirmed go back to draft.
 async fn expire_sms_codes(ctx: &ApiContext) -> anyhow::Result<usize> {
     let expired = crate::store::verification::expired(&ctx.db, chrono::Utc::now()).await?;
@@ -153,6 +252,13 @@ async fn housekeeping(ctx: ApiContext) {
                 tracing::info!(faces, materials, "data past its retention removed")
             }
             Err(e) => tracing::warn!(error = %e, "removing data past its retention failed"),
+        }
+        if !ctx.config.keep_originals {
+            match sweep_orphan_blobs(&ctx.db, ctx.blobs.as_ref(), &ctx.config).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "blobs no row names removed"),
+                Err(e) => tracing::warn!(error = %e, "sweeping orphan blobs failed"),
+            }
         }
         match users::delete_expired_tokens(&ctx.db, chrono::Utc::now()).await {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "expired tokens removed"),

@@ -42,6 +42,15 @@ pub struct Config {
     /// Background analysis workers (each runs one photo at a time on the blocking pool); 0
     /// makes a process that only takes uploads, for a queue analysed elsewhere.
     pub analysis_workers: usize,
+    /// Where blobs live: `s3://bucket/prefix` for an S3-compatible bucket (endpoint, region
+    /// and credentials from the `AWS_*` environment variables); unset, `<data dir>/blobs`.
+    pub blob_store: Option<String>,
+    /// Age after which a blob no row names is a crash's leftover, not an upload in flight in
+    /// some process sharing the store, and the sweep removes it.
+    pub orphan_blob_minutes: u32,
+    /// How long a worker's claim on an analysis job holds without renewal (it renews every
+    /// third of it while it works): a killed worker's job is taken by another after this.
+    pub analysis_lease_seconds: u32,
     /// Keep the uploaded bytes next to the metadata-free re-encoded copy.
     pub keep_originals: bool,
     /// Uploads being received at once; more answer 503 with Retry-After (each holds its
@@ -87,6 +96,9 @@ impl Default for Config {
             upload_open_minutes: 10,
             upload_idle_minutes: 30,
             analysis_workers: 2,
+            analysis_lease_seconds: 30,
+            blob_store: None,
+            orphan_blob_minutes: 60,
             keep_originals: false,
             max_concurrent_uploads: 16,
             max_analysis_backlog: 200,
@@ -126,6 +138,9 @@ pub struct Overrides {
     /// Base URL phones reach the service at, put in QR codes [default: http://<listen>].
     #[arg(long, env = "BEIAN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Blob store: s3://bucket/prefix [default: <data dir>/blobs].
+    #[arg(long, env = "BEIAN_BLOB_STORE")]
+    pub blob_store: Option<String>,
     /// ONNX Runtime and model files [default: ./models].
     #[arg(long, env = "BEIAN_MODELS_DIR")]
     pub models_dir: Option<PathBuf>,
@@ -154,6 +169,9 @@ impl Config {
         }
         if let Some(v) = &overrides.public_url {
             config.public_url = Some(v.clone());
+        }
+        if let Some(v) = &overrides.blob_store {
+            config.blob_store = Some(v.clone());
         }
         if let Some(v) = &overrides.models_dir {
             config.models_dir = v.clone();
@@ -184,6 +202,12 @@ impl Config {
     /// When a session last active at `now` ends if the phone stays quiet.
     pub fn upload_idle_deadline(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + chrono::Duration::minutes(i64::from(self.upload_idle_minutes))
+    }
+
+    /// An analysis job's lease (at least 3 s, so the renewal every third of it is a second
+    /// or more apart).
+    pub fn analysis_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.analysis_lease_seconds.max(3)))
     }
 
     /// The key file and whether it may be created (only the default one is).

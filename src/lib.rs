@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod service;
 pub mod sms;
 pub mod store;
+#[cfg(feature = "synth")]
 pub mod synth;
 pub mod vendor;
 pub mod vision;

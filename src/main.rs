@@ -14,10 +14,12 @@ use beian::filing::materials::MaterialKind;
 use beian::filing::today_in_china;
 use beian::inspect;
 use beian::store::{self, registry};
+#[cfg(feature = "synth")]
 use beian::synth;
 use beian::vision::decode::IntakeLimits;
 use beian::vision::gate::Thresholds;
 use beian::vision::models::Models;
+#[cfg(feature = "synth")]
 use beian::vision::ocr::OcrModels;
 
 #[derive(Parser)]
@@ -35,12 +37,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP service.
-    Serve,
+    /// Run the HTTP service (with analysis workers inside unless `--workers 0`).
+    Serve {
+        /// Analysis workers in this process [default: `analysis_workers`, 2]; 0 serves HTTP
+        /// only and leaves the queue to `beian worker` processes.
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Run analysis workers only (no HTTP) on the database and blobs `serve` uses: start as
+    /// many of these processes as the machines allow.
+    Worker {
+        /// Analysis workers in this process [default: `analysis_workers`, 2].
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Create the database if needed and apply migrations, then exit.
     Migrate,
     /// Apply the retention rules now (the service also does it every hour): face data after
-    /// `face_data_days`, materials of rejected or idle orders after `idle_order_days`.
+    /// `face_data_days`, materials of rejected or idle orders after `idle_order_days`, and
+    /// blobs no row names an hour after a crash left them.
     Purge,
     /// Reviewer accounts.
     Reviewer {
@@ -66,6 +81,7 @@ enum Command {
         #[arg(long)]
         lines: bool,
     },
+    #[cfg(feature = "synth")]
     /// Read synthetic ID cards of random identities (clean renders and degraded phone photos)
     /// and print the per-field exact-match accuracy.
     OcrAccuracy {
@@ -84,6 +100,7 @@ enum Command {
         #[arg(long)]
         families: Option<String>,
     },
+    #[cfg(feature = "synth")]
     /// Measure the face layers on the real photographs of the fixtures and on captures and
     /// attacks made from them: match error rates, liveness outcomes, passive scores.
     FaceCalibrate {
@@ -98,6 +115,7 @@ enum Command {
         #[arg(long)]
         fixtures: bool,
     },
+    #[cfg(feature = "synth")]
     /// Render the labelled synthetic photo set, judge it, and print the confusion per reason.
     Calibrate {
         #[arg(long, default_value_t = 30)]
@@ -191,10 +209,17 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => {
+        Command::Serve { workers } => {
+            let mut config = config;
+            config.analysis_workers = workers.unwrap_or(config.analysis_workers);
             let app = Application::build(config).await?;
             tracing::info!(addr = %app.local_addr(), "beian listening");
             app.run_until(app::shutdown_signal()).await
+        }
+        Command::Worker { workers } => {
+            let mut config = config;
+            config.analysis_workers = workers.unwrap_or(config.analysis_workers);
+            app::run_worker(config, app::shutdown_signal()).await
         }
         Command::Migrate => {
             store::open(&config.data_dir).await?;
@@ -207,6 +232,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             timings,
             lines,
         } => check(&config, &image, &kind, timings, lines),
+        #[cfg(feature = "synth")]
         Command::OcrAccuracy {
             count,
             seed,
@@ -243,6 +269,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "synth")]
         Command::FaceCalibrate { seeds } => {
             let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
             let dir = fixtures
@@ -268,6 +295,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        #[cfg(feature = "synth")]
         Command::Calibrate {
             per_label,
             seed,
@@ -311,11 +339,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Purge => {
             let db = store::open(&config.data_dir).await?;
-            let blobs = beian::store::blobs::LocalDir::open(&config.data_dir)?;
-            let (faces, materials) = app::purge(&db, &blobs, &config).await?;
+            let blobs = beian::store::blobs::open(&config).await?;
+            let (faces, materials) = app::purge(&db, blobs.as_ref(), &config).await?;
             out!(
                 "deleted {faces} kept face frames and {materials} files of rejected or idle orders"
             );
+            if !config.keep_originals {
+                let orphans = app::sweep_orphan_blobs(&db, blobs.as_ref(), &config).await?;
+                out!("deleted {orphans} blobs no row names (left by a crash)");
+            }
             db.close().await;
             Ok(())
         }
@@ -348,12 +380,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 /// The photographs the scene families draw their surfaces from (fetched if missing).
+#[cfg(feature = "synth")]
 fn scene_photos(config: &Config) -> anyhow::Result<synth::desk::Photos> {
     let fixtures = beian::vendor::ensure_fixtures(&config.models_dir)?;
     synth::desk::Photos::load(&fixtures)
 }
 
 /// `tuning`, `held_out`, or family names separated by commas.
+#[cfg(feature = "synth")]
 fn parse_families(names: &str) -> anyhow::Result<Vec<synth::desk::Family>> {
     use synth::desk::Family;
     match names {

@@ -9,7 +9,7 @@ use super::division::Divisions;
 use super::id_number::ResidentId;
 use super::materials::MaterialKind;
 use super::text::{fold_middle_dot, fold_width};
-use crate::vision::ocr::card::{self, Document, Fields};
+use crate::filing::reading::{self, Document, Fields};
 
 /// Below this a read field is not trusted enough to decide anything on its own.
 pub const MIN_FIELD_CONFIDENCE: f64 = 0.80;
@@ -58,12 +58,18 @@ fn expected(kind: MaterialKind) -> Option<(Document, &'static [&'static str])> {
     match kind {
         MaterialKind::IdCardFront => Some((
             Document::IdCardFront,
-            &[card::NAME, card::ID_NUMBER, card::BIRTH_DATE, card::SEX],
+            &[
+                reading::NAME,
+                reading::ID_NUMBER,
+                reading::BIRTH_DATE,
+                reading::SEX,
+            ],
         )),
-        MaterialKind::IdCardBack => Some((Document::IdCardBack, &[card::VALID_UNTIL])),
-        MaterialKind::BusinessLicense => {
-            Some((Document::BusinessLicense, &[card::CREDIT_CODE, card::NAME]))
-        }
+        MaterialKind::IdCardBack => Some((Document::IdCardBack, &[reading::VALID_UNTIL])),
+        MaterialKind::BusinessLicense => Some((
+            Document::BusinessLicense,
+            &[reading::CREDIT_CODE, reading::NAME],
+        )),
         _ => None,
     }
 }
@@ -125,24 +131,24 @@ pub fn check(
     }
     if kind == MaterialKind::IdCardBack {
         let until =
-            value(card::VALID_UNTIL).and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
+            value(reading::VALID_UNTIL).and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
         if let Some(until) = until.filter(|u| *u < today) {
             out.flags.push(flag(
                 "id_expired",
-                Some(card::VALID_UNTIL),
+                Some(reading::VALID_UNTIL),
                 format!("the card expired on {until}"),
             ));
         }
     }
     let compared: &[(&str, &Option<String>)] = match kind {
         MaterialKind::IdCardFront => &[
-            (card::NAME, &typed.name),
-            (card::ID_NUMBER, &typed.id_number),
+            (reading::NAME, &typed.name),
+            (reading::ID_NUMBER, &typed.id_number),
         ],
         MaterialKind::BusinessLicense => &[
-            (card::NAME, &typed.name),
-            (card::CREDIT_CODE, &typed.credit_code),
-            (card::LEGAL_REPRESENTATIVE, &typed.legal_representative),
+            (reading::NAME, &typed.name),
+            (reading::CREDIT_CODE, &typed.credit_code),
+            (reading::LEGAL_REPRESENTATIVE, &typed.legal_representative),
         ],
         _ => &[],
     };
@@ -154,7 +160,7 @@ pub fn check(
 
 /// The number's own checks, then the printed birth date and sex against it.
 fn check_id_number(fields: &Fields, divisions: &Divisions, today: NaiveDate, out: &mut Outcome) {
-    let Some(read) = fields.get(card::ID_NUMBER) else {
+    let Some(read) = fields.get(reading::ID_NUMBER) else {
         return;
     };
     let id = match ResidentId::parse(&read.value, divisions, today) {
@@ -162,18 +168,18 @@ fn check_id_number(fields: &Fields, divisions: &Divisions, today: NaiveDate, out
         Err(e) => {
             out.flags.push(flag(
                 "id_invalid",
-                Some(card::ID_NUMBER),
+                Some(reading::ID_NUMBER),
                 format!("the number read is not a valid ID number: {e}"),
             ));
             return;
         }
     };
-    if let Some(birth) = fields.get(card::BIRTH_DATE) {
+    if let Some(birth) = fields.get(reading::BIRTH_DATE) {
         let encoded = id.birth_date().to_string();
         if birth.value != encoded {
             out.flags.push(flag(
                 "id_invalid",
-                Some(card::BIRTH_DATE),
+                Some(reading::BIRTH_DATE),
                 format!(
                     "the printed birth date {} differs from the number's {encoded}",
                     birth.value
@@ -181,12 +187,12 @@ fn check_id_number(fields: &Fields, divisions: &Divisions, today: NaiveDate, out
             ));
         }
     }
-    if let Some(sex) = fields.get(card::SEX) {
+    if let Some(sex) = fields.get(reading::SEX) {
         let encoded = if id.is_male() { "男" } else { "女" };
         if sex.value != encoded {
             out.flags.push(flag(
                 "id_invalid",
-                Some(card::SEX),
+                Some(reading::SEX),
                 format!(
                     "the printed sex {} differs from the number's {encoded}",
                     sex.value
@@ -224,7 +230,7 @@ fn compare(out: &mut Outcome, field: &str, read: Option<&str>, typed: Option<&st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vision::ocr::card::Field;
+    use crate::filing::reading::Field;
 
     fn fields(pairs: &[(&'static str, &str)]) -> Fields {
         pairs
@@ -247,10 +253,10 @@ mod tests {
 
     fn front(number: &str, birth: &str, sex: &str) -> Fields {
         fields(&[
-            (card::NAME, "张三"),
-            (card::ID_NUMBER, number),
-            (card::BIRTH_DATE, birth),
-            (card::SEX, sex),
+            (reading::NAME, "张三"),
+            (reading::ID_NUMBER, number),
+            (reading::BIRTH_DATE, birth),
+            (reading::SEX, sex),
         ])
     }
 
@@ -290,8 +296,8 @@ mod tests {
         let birth = front("11010119900307803X", "1990-03-08", "女");
         let o = run(MaterialKind::IdCardFront, Document::IdCardFront, &birth, &t);
         assert_eq!(codes(&o), ["id_invalid", "id_invalid"]);
-        assert_eq!(o.flags[0].field.as_deref(), Some(card::BIRTH_DATE));
-        assert_eq!(o.flags[1].field.as_deref(), Some(card::SEX));
+        assert_eq!(o.flags[0].field.as_deref(), Some(reading::BIRTH_DATE));
+        assert_eq!(o.flags[1].field.as_deref(), Some(reading::SEX));
     }
 
     #[test]
@@ -309,7 +315,7 @@ mod tests {
 
     #[test]
     fn the_other_side_is_a_retake_and_an_expired_card_is_flagged() {
-        let f = fields(&[(card::VALID_UNTIL, "2022-03-11")]);
+        let f = fields(&[(reading::VALID_UNTIL, "2022-03-11")]);
         let o = run(
             MaterialKind::IdCardFront,
             Document::IdCardBack,
@@ -324,7 +330,7 @@ mod tests {
             &Typed::default(),
         );
         assert_eq!(codes(&o), ["id_expired"]);
-        let long = fields(&[(card::VALID_UNTIL, "长期")]);
+        let long = fields(&[(reading::VALID_UNTIL, "长期")]);
         let o = run(
             MaterialKind::IdCardBack,
             Document::IdCardBack,
@@ -337,8 +343,8 @@ mod tests {
     #[test]
     fn unread_or_doubtful_required_fields_are_low_confidence() {
         let mut f = front("11010119900307803X", "1990-03-07", "男");
-        f.remove(card::NAME);
-        if let Some(x) = f.get_mut(card::SEX) {
+        f.remove(reading::NAME);
+        if let Some(x) = f.get_mut(reading::SEX) {
             x.confidence = 0.5;
         }
         let o = run(

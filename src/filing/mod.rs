@@ -12,6 +12,7 @@ pub mod id_number;
 pub mod materials;
 pub mod mobile;
 pub mod order;
+pub mod reading;
 pub mod rules;
 pub mod state;
 pub mod text;

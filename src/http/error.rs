@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::filing::fields::FieldErrors;
 use crate::filing::state::IllegalTransition;
-use crate::store::StoreError;
+use crate::store::{blobs, StoreError};
 use crate::vision::decode::IntakeError;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,10 +56,38 @@ pub enum Error {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the service is busy: try again in a moment")]
     Busy { retry_after_secs: u64 },
+    /// 503 `store_unavailable`: the database or the blob store did not answer; nothing was
+    /// written, and the same request can be sent again.
+    #[error("a store is unavailable: try again in a moment")]
+    Unavailable(#[source] anyhow::Error),
     #[error("an internal error occurred")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
     #[error("an internal error occurred")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+/// How long a client is asked to wait before it retries after a store was unavailable.
+const UNAVAILABLE_RETRY_SECS: u64 = 2;
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        let unavailable = e.downcast_ref::<blobs::Unavailable>().is_some()
+            || matches!(e.downcast_ref(), Some(StoreError::Unavailable(_)));
+        if unavailable {
+            Error::Unavailable(e)
+        } else {
+            Error::Internal(e)
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Error::Unavailable(e.into()),
+            e => Error::Store(e),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -105,7 +133,7 @@ impl Error {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,6 +155,7 @@ impl Error {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyRequests { .. } => "too_many_attempts",
             Self::Busy { .. } => "busy",
+            Self::Unavailable(_) => "store_unavailable",
             Self::Internal(_) | Self::Store(_) => "internal_error",
         }
     }
@@ -137,6 +166,7 @@ impl IntoResponse for Error {
         match &self {
             Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
             Self::Store(e) => tracing::error!(error = ?e, "store error"),
+            Self::Unavailable(e) => tracing::warn!(error = ?e, "a store is unavailable"),
             _ => {}
         }
         let details = match &self {
@@ -155,6 +185,12 @@ impl IntoResponse for Error {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unavailable(_) => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_SECS),
+                );
             }
             _ => {}
         }

@@ -194,15 +194,15 @@ async fn adopt_reading(
 
 /// Where a field read on a person's (or the subject's) document stands in the order form.
 fn form_path(person: &str, kind: &str, field: &str) -> Option<Vec<&'static str>> {
-    use crate::vision::ocr::card;
+    use crate::filing::reading;
     let leaf = match (kind, field) {
-        ("id_card_front", card::NAME) => "name",
-        ("id_card_front", card::ID_NUMBER) => "id_number",
-        ("business_license", card::NAME) => return Some(vec!["subject", "name"]),
-        ("business_license", card::CREDIT_CODE) => {
+        ("id_card_front", reading::NAME) => "name",
+        ("id_card_front", reading::ID_NUMBER) => "id_number",
+        ("business_license", reading::NAME) => return Some(vec!["subject", "name"]),
+        ("business_license", reading::CREDIT_CODE) => {
             return Some(vec!["subject", "certificate", "number"])
         }
-        ("business_license", card::LEGAL_REPRESENTATIVE) => {
+        ("business_license", reading::LEGAL_REPRESENTATIVE) => {
             return Some(vec!["subject", "legal_representative"])
         }
         _ => return None,

@@ -7,6 +7,7 @@ use crate::filing::crosscheck;
 use crate::filing::division::Divisions;
 use crate::filing::materials::{MaterialKind, MaterialState, RequiredMaterial};
 use crate::filing::order::OrderForm;
+use crate::filing::reading::{self, Document};
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
 use crate::filing::today_in_china;
@@ -15,7 +16,6 @@ use crate::store::crypto::FieldCipher;
 use crate::store::materials::{self, MaterialRow};
 use crate::store::orders::{self, OrderRecord};
 use crate::store::{Conn, Db};
-use crate::vision::ocr::card::{self, Document};
 
 /// Each required material with its newest upload, if any.
 pub struct MaterialStatus {
@@ -143,7 +143,7 @@ pub async fn recheck_readings(
         let outcome = crosscheck::check(
             kind,
             document,
-            &card::fields_from_json(&reading["fields"]),
+            &reading::fields_from_json(&reading["fields"]),
             &inspect::typed_for(&record.form, &m.person),
             Divisions::embedded(),
             today_in_china(),

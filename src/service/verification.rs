@@ -13,14 +13,17 @@ use crate::service::face_match;
 use crate::service::readiness;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, NewCapture};
+use crate::store::jobs::{self, JobClaim};
 use crate::store::materials::{self, MaterialRow};
-use crate::store::{jobs, sessions};
+use crate::store::sessions;
 use crate::store::{Conn, Db};
 
 /// A photo judged, with what its judging wrote.
 pub enum Judged<'a> {
     /// An uploaded photo the analysis worker judged.
     Analysed {
+        /// The job's claim: a worker whose lease ran out records nothing.
+        job: &'a JobClaim,
         material: &'a MaterialRow,
         state: MaterialState,
         verdict: &'a Value,
@@ -48,6 +51,7 @@ pub async fn record_verdict(
     let mut tx = db.begin().await?;
     let (order_id, person, session_id, new_template) = match judged {
         Judged::Analysed {
+            job,
             material,
             state,
             verdict,
@@ -55,7 +59,7 @@ pub async fn record_verdict(
             blob,
             card_template,
         } => {
-            jobs::finish_analysis(&mut tx, &material.id, state, verdict, reading, blob).await?;
+            jobs::finish_analysis(&mut tx, job, state, verdict, reading, blob).await?;
             if let Some(template) = card_template {
                 faces::insert_template(
                     &mut *tx,

@@ -1,37 +1,93 @@
-//! The analysis job queue: claim, finish, fail and retry, requeue after a stop.
+//! The analysis job queue: claim with a lease, renew it, finish, fail and retry. A job whose
+//! worker stopped is claimed again when its lease runs out.
 
-use chrono::Utc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, Row};
 
 use super::{Conn, Db};
 use crate::filing::materials::MaterialState;
 
-/// Claims the oldest queued job; None when the queue is empty.
-pub async fn claim_job(db: &Db) -> super::Result<Option<String>> {
-    let row = sqlx::query(
-        "UPDATE analysis_jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?
-         WHERE material_id = (SELECT material_id FROM analysis_jobs WHERE state = 'queued' ORDER BY queued_at LIMIT 1)
-         RETURNING material_id",
-    )
-    .bind(Utc::now())
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| r.try_get("material_id")).transpose()?)
+/// A job claimed by one worker: only this claim can renew its lease or close it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct JobClaim {
+    pub material_id: String,
+    claim: String,
 }
 
-/// Jobs a crash left running go back to the queue (run at start, before any worker).
-pub async fn requeue_running(db: &Db) -> super::Result<u64> {
-    let done = sqlx::query("UPDATE analysis_jobs SET state = 'queued' WHERE state = 'running'")
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+/// Claims the oldest job that is queued or whose lease ran out (its worker stopped or was
+/// killed), leased for `lease`; None when there is none.
+pub async fn claim_job(db: &Db, lease: Duration) -> super::Result<Option<JobClaim>> {
+    let now = Utc::now();
+    let claim = uuid::Uuid::new_v4().simple().to_string();
+    let until = leased_until(now, lease);
+    let row = sqlx::query(
+        "UPDATE analysis_jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?,
+             claim = ?, lease_until = ?
+         WHERE material_id = (SELECT material_id FROM analysis_jobs
+             WHERE state = 'queued' OR (state = 'running' AND (lease_until IS NULL OR lease_until < ?))
+             ORDER BY queued_at LIMIT 1)
+         RETURNING material_id",
+    )
+    .bind(now)
+    .bind(&claim)
+    .bind(until)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    Ok(row
+        .map(|r| r.try_get("material_id"))
+        .transpose()?
+        .map(|material_id| JobClaim { material_id, claim }))
+}
+
+/// The end of a lease of `lease` from `now` (whole seconds; leases are seconds to minutes).
+fn leased_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    let seconds = i64::try_from(lease.as_secs())
+        .unwrap_or(i64::MAX)
+        .min(86_400);
+    now + chrono::Duration::seconds(seconds)
+}
+
+/// Extends the lease of a job still held by `claim`; false when it is not (the lease ran
+/// out and another worker took the job, or it was closed).
+pub async fn renew_lease(db: &Db, claim: &JobClaim, lease: Duration) -> super::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE analysis_jobs SET lease_until = ?
+         WHERE material_id = ? AND claim = ? AND state = 'running'",
+    )
+    .bind(leased_until(Utc::now(), lease))
+    .bind(&claim.material_id)
+    .bind(&claim.claim)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Hands a job back to the queue at a graceful stop, without counting the attempt: the next
+/// worker need not wait for the lease to run out. Nothing changes when `claim` no longer
+/// holds the job (it was closed, or another worker took it).
+pub async fn release(db: &Db, claim: &JobClaim) -> super::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE analysis_jobs SET state = 'queued', attempts = attempts - 1, claim = NULL,
+             lease_until = NULL
+         WHERE material_id = ? AND claim = ? AND state = 'running'",
+    )
+    .bind(&claim.material_id)
+    .bind(&claim.claim)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records the verdict (and the re-encoded blob that replaces the upload) and closes the job.
+/// `StoreError::LeaseLost` when `claim` no longer holds the job: nothing is written, and the
+/// holder of the job's current claim records its own verdict.
 pub async fn finish_analysis(
     conn: &mut Conn,
-    material_id: &str,
+    claim: &JobClaim,
     state: MaterialState,
     verdict: &Value,
     reading: Option<&str>,
@@ -39,6 +95,18 @@ pub async fn finish_analysis(
 ) -> super::Result<()> {
     let now = Utc::now();
     let mut tx = conn.begin().await?;
+    let closed = sqlx::query(
+        "UPDATE analysis_jobs SET state = 'done', finished_at = ?
+         WHERE material_id = ? AND claim = ? AND state = 'running'",
+    )
+    .bind(now)
+    .bind(&claim.material_id)
+    .bind(&claim.claim)
+    .execute(&mut *tx)
+    .await?;
+    if closed.rows_affected() != 1 {
+        return Err(super::StoreError::LeaseLost);
+    }
     sqlx::query(
         "UPDATE materials SET state = ?, verdict = ?, reading = ?, blob = ?, analyzed_at = ? WHERE id = ?",
     )
@@ -47,40 +115,45 @@ pub async fn finish_analysis(
     .bind(reading)
     .bind(blob)
     .bind(now)
-    .bind(material_id)
+    .bind(&claim.material_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE analysis_jobs SET state = 'done', finished_at = ? WHERE material_id = ?")
-        .bind(now)
-        .bind(material_id)
-        .execute(&mut *tx)
-        .await?;
     Ok(tx.commit().await?)
 }
 
 /// After a failed analysis: queue the job again, or after `max_attempts` give up and hand the
-/// material to a person (`flagged`). Returns true when it gave up.
+/// material to a person (`flagged`). Returns true when it gave up; nothing is changed when
+/// `claim` no longer holds the job (its current holder decides).
 pub async fn fail_job(
     db: &Db,
-    material_id: &str,
+    claim: &JobClaim,
     max_attempts: i64,
     error: &str,
 ) -> super::Result<bool> {
+    let material_id = claim.material_id.as_str();
     let mut tx = db.begin().await?;
-    let attempts: i64 = sqlx::query("SELECT attempts FROM analysis_jobs WHERE material_id = ?")
-        .bind(material_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get("attempts"))
-        .transpose()?
-        .unwrap_or(max_attempts);
+    let attempts: Option<i64> = sqlx::query(
+        "SELECT attempts FROM analysis_jobs WHERE material_id = ? AND claim = ? AND state = 'running'",
+    )
+    .bind(material_id)
+    .bind(&claim.claim)
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| r.try_get("attempts"))
+    .transpose()?;
+    let Some(attempts) = attempts else {
+        return Ok(false);
+    };
     let give_up = attempts >= max_attempts;
-    sqlx::query("UPDATE analysis_jobs SET state = ?, finished_at = ? WHERE material_id = ?")
-        .bind(if give_up { "done" } else { "queued" })
-        .bind(Utc::now())
-        .bind(material_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE analysis_jobs SET state = ?, finished_at = ?, claim = NULL, lease_until = NULL
+         WHERE material_id = ?",
+    )
+    .bind(if give_up { "done" } else { "queued" })
+    .bind(Utc::now())
+    .bind(material_id)
+    .execute(&mut *tx)
+    .await?;
     if give_up {
         let verdict = serde_json::json!({"verdict": "flagged", "reasons": ["analysis_failed"], "checks": [], "error": error});
         sqlx::query(
@@ -103,4 +176,115 @@ pub async fn queued_jobs(db: &Db) -> super::Result<i64> {
             .await?
             .try_get("n")?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    async fn job_state(db: &Db) -> (String, i64) {
+        sqlx::query_as("SELECT state, attempts FROM analysis_jobs WHERE material_id = 'm1'")
+            .fetch_one(db)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lease_that_ran_out_passes_the_job_on_and_the_old_claim_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open(dir.path()).await.unwrap();
+        // The job alone, without the material and order it would belong to.
+        let mut conn = db.acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ('m1', 'queued', ?)",
+        )
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let lease = Duration::from_secs(30);
+
+        let first = claim_job(&db, lease).await.unwrap().unwrap();
+        assert_eq!(first.material_id, "m1");
+        assert_eq!(
+            claim_job(&db, lease).await.unwrap(),
+            None,
+            "held: not claimed twice"
+        );
+        assert!(renew_lease(&db, &first, lease).await.unwrap());
+
+        // The first worker went quiet (killed): its lease runs out.
+        sqlx::query("UPDATE analysis_jobs SET lease_until = ?")
+            .bind(Utc::now() - chrono::Duration::seconds(1))
+            .execute(&db)
+            .await
+            .unwrap();
+        let second = claim_job(&db, lease).await.unwrap().unwrap();
+        assert_eq!(second.material_id, "m1");
+        assert_ne!(second, first);
+        assert_eq!(job_state(&db).await, ("running".into(), 2));
+
+        // The first worker comes back too late: it can neither renew, close nor requeue.
+        assert!(!renew_lease(&db, &first, lease).await.unwrap());
+        let late = finish_analysis(
+            &mut conn,
+            &first,
+            MaterialState::Pass,
+            &Value::Null,
+            None,
+            "b",
+        )
+        .await;
+        assert!(matches!(late, Err(StoreError::LeaseLost)), "{late:?}");
+        assert!(!fail_job(&db, &first, 3, "late").await.unwrap());
+        assert_eq!(job_state(&db).await, ("running".into(), 2));
+
+        finish_analysis(
+            &mut conn,
+            &second,
+            MaterialState::Pass,
+            &Value::Null,
+            None,
+            "b",
+        )
+        .await
+        .unwrap();
+        assert_eq!(job_state(&db).await, ("done".into(), 2));
+        assert_eq!(claim_job(&db, lease).await.unwrap(), None);
+        assert!(
+            !release(&db, &second).await.unwrap(),
+            "a closed job stays closed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_released_at_a_stop_is_queued_again_without_counting_the_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open(dir.path()).await.unwrap();
+        let mut conn = db.acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ('m1', 'queued', ?)",
+        )
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let lease = Duration::from_secs(30);
+        let held = claim_job(&db, lease).await.unwrap().unwrap();
+        assert!(release(&db, &held).await.unwrap());
+        assert_eq!(job_state(&db).await, ("queued".into(), 0));
+        assert!(!renew_lease(&db, &held, lease).await.unwrap());
+        let again = claim_job(&db, lease).await.unwrap().unwrap();
+        assert_eq!(again.material_id, "m1");
+        assert_eq!(job_state(&db).await, ("running".into(), 1));
+    }
 }

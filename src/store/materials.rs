@@ -221,3 +221,11 @@ pub async fn upload_count(db: &Db, order_id: &str, person: &str, kind: &str) -> 
     .fetch_one(db)
     .await?)
 }
+
+/// Every blob name a material row holds (the orphan sweep keeps these).
+pub async fn blob_names(db: &Db) -> super::Result<std::collections::HashSet<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT blob FROM materials")
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(b,)| b).collect())
+}

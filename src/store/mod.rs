@@ -73,6 +73,9 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("the store failed")]
     Failed(#[source] sqlx::Error),
+    /// An analysis job's lease ran out and another worker holds it now.
+    #[error("the analysis job's lease was lost to another worker")]
+    LeaseLost,
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -17,11 +17,11 @@ use super::identity::Identity;
 use super::scene::{self, Label};
 use super::{card, font};
 use crate::filing::materials::MaterialKind;
+use crate::filing::reading::{self, Document, Fields};
 use crate::inspect;
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
-use crate::vision::ocr::card::{self as fields, Document, Fields};
 use crate::vision::read;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,19 +64,19 @@ pub struct Report {
 fn truth(id: &Identity, front: bool) -> Vec<(&'static str, String)> {
     if front {
         vec![
-            (fields::NAME, id.name.clone()),
-            (fields::SEX, if id.male { "男" } else { "女" }.to_string()),
-            (fields::ETHNICITY, id.ethnicity.clone()),
-            (fields::BIRTH_DATE, id.birth.to_string()),
-            (fields::ADDRESS, id.address.clone()),
-            (fields::ID_NUMBER, id.id_number.clone()),
+            (reading::NAME, id.name.clone()),
+            (reading::SEX, if id.male { "男" } else { "女" }.to_string()),
+            (reading::ETHNICITY, id.ethnicity.clone()),
+            (reading::BIRTH_DATE, id.birth.to_string()),
+            (reading::ADDRESS, id.address.clone()),
+            (reading::ID_NUMBER, id.id_number.clone()),
         ]
     } else {
         vec![
-            (fields::AUTHORITY, id.authority.clone()),
-            (fields::VALID_FROM, id.valid_from.to_string()),
+            (reading::AUTHORITY, id.authority.clone()),
+            (reading::VALID_FROM, id.valid_from.to_string()),
             (
-                fields::VALID_UNTIL,
+                reading::VALID_UNTIL,
                 id.valid_until.map_or("长期".to_string(), |d| d.to_string()),
             ),
         ]

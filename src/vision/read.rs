@@ -8,9 +8,10 @@ use image::RgbImage;
 use super::decode::{self, IntakeLimits};
 use super::document::{self, DocShape};
 use super::gate::{self, Judgement};
-use super::ocr::card::{self, Document, Fields};
+use super::ocr::card;
 use super::ocr::{OcrEngine, OcrTimings, TextLine};
 use crate::filing::materials::MaterialKind;
+use crate::filing::reading::{Document, Fields};
 
 /// Long side of a flattened card for OCR: an ID card's smallest print (the address, 3.2 mm)
 /// is then about 30 px high, well inside what the detector and the recogniser read.

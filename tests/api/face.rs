@@ -22,7 +22,8 @@ use reqwest::Client;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    minimal_order, models_dir, order_material, spawn_app, upload_raw, zhang_san, TestApp,
+    minimal_order, models_dir, order_material, spawn_app, stored_blobs, upload_raw, zhang_san,
+    TestApp,
 };
 
 fn models() -> Arc<Models> {
@@ -475,21 +476,6 @@ async fn the_live_face_is_matched_with_the_id_card_portrait() {
     app2.stop().await;
 }
 
-fn files_under(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| {
-                if e.path().is_dir() {
-                    files_under(&e.path())
-                } else {
-                    1
-                }
-            })
-            .sum()
-    })
-}
-
 #[tokio::test]
 async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
     let dir = tempfile::tempdir().unwrap();
@@ -497,14 +483,14 @@ async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
     let (_, hopper) = people();
     let (token, _, _) = session(&app, &["face", "id_card_back"]).await;
     let phone = phone();
-    let blobs_before = files_under(&dir.path().join("blobs"));
+    let blobs_before = stored_blobs(dir.path()).await.len();
     let (status, r) = answer(&app, &phone, &token, |a| {
         live_capture(&hopper, a, SPACING_MS)
     })
     .await;
     assert_eq!(status, 201, "{r}");
     // Ten frames were sent; one was kept.
-    assert_eq!(files_under(&dir.path().join("blobs")), blobs_before + 1);
+    assert_eq!(stored_blobs(dir.path()).await.len(), blobs_before + 1);
     app.stop().await;
 
     let db = beian::store::open(dir.path()).await.unwrap();
@@ -542,7 +528,7 @@ async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
                 .await
                 .unwrap();
         // The files go right after the rows' commit.
-        let files = files_under(&dir.path().join("blobs"));
+        let files = stored_blobs(dir.path()).await.len();
         left = (templates, frames);
         if left == (0, 0) && files == blobs_before {
             break;
@@ -550,7 +536,7 @@ async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(left, (0, 0));
-    assert_eq!(files_under(&dir.path().join("blobs")), blobs_before);
+    assert_eq!(stored_blobs(dir.path()).await.len(), blobs_before);
     // The decision and its numbers stay.
     let state: String = sqlx::query_scalar("SELECT state FROM materials WHERE kind = 'face'")
         .fetch_one(&db)

@@ -21,10 +21,37 @@ pub fn config_for(data_dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
+        blob_store: blob_store_for(data_dir),
         // One models directory for every test (fetched once, on the first start).
         models_dir: models_dir(),
         ..Config::default()
     }
+}
+
+/// The blob store of the service on `data_dir`: with `BEIAN_TEST_BLOB_STORE` (`s3://bucket`,
+/// set by scripts/test's second pass with the `AWS_*` variables of the S3 server it started)
+/// a prefix of its own in that bucket, so the whole suite runs on S3 as it does on the local
+/// directory; unset, the directory's `blobs/`.
+pub fn blob_store_for(data_dir: &Path) -> Option<String> {
+    let bucket = std::env::var("BEIAN_TEST_BLOB_STORE").ok()?;
+    let prefix = data_dir.file_name()?.to_string_lossy().into_owned();
+    Some(format!("{}/{prefix}", bucket.trim_end_matches('/')))
+}
+
+/// `--blob-store` for a `beian` process on `data_dir`, as `config_for` chooses it.
+pub fn blob_store_args(data_dir: &Path) -> Vec<String> {
+    blob_store_for(data_dir).map_or_else(Vec::new, |b| vec!["--blob-store".to_string(), b])
+}
+
+/// The names of the blobs the service on `data_dir` holds, wherever they are stored.
+pub async fn stored_blobs(data_dir: &Path) -> Vec<String> {
+    let blobs = beian::store::blobs::open(&config_for(data_dir))
+        .await
+        .expect("the blob store opens");
+    blobs
+        .stored_before(std::time::Duration::ZERO)
+        .await
+        .expect("the blob store lists")
 }
 
 pub fn models_dir() -> std::path::PathBuf {

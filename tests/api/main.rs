@@ -15,4 +15,5 @@ mod pages;
 mod process;
 mod registry;
 mod review;
+mod s3;
 mod uploads;

@@ -680,6 +680,7 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
             .arg(&config)
             .arg("--data-dir")
             .arg(dir.path())
+            .args(crate::helpers::blob_store_args(dir.path()))
             .args(["--models-dir", "models", "purge"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
@@ -701,11 +702,7 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
         .unwrap();
     assert_eq!(left, 0);
     db.close().await;
-    let blobs: Vec<_> = std::fs::read_dir(dir.path().join("blobs"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_file())
-        .collect();
+    let blobs = crate::helpers::stored_blobs(dir.path()).await;
     assert!(blobs.is_empty(), "{blobs:?}");
 }
 

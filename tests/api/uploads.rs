@@ -364,24 +364,12 @@ async fn hostile_uploads_get_codes_and_leave_nothing_behind() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 413);
     app.stop().await;
-    let stored = walk(&dir.path().join("blobs"));
-    assert_eq!(stored, 0, "no blob was written for a refused upload");
-}
-
-fn walk(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        walk(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
+    let stored = crate::helpers::stored_blobs(dir.path()).await;
+    assert_eq!(
+        stored,
+        Vec::<String>::new(),
+        "no blob was written for a refused upload"
+    );
 }
 
 #[tokio::test]
@@ -751,4 +739,64 @@ async fn a_fault_after_the_verdict_leaves_nothing_half_written_and_the_retry_fin
     let s = analysed(&app, &filer, &session_id).await;
     assert_eq!(material(&s, "id_card_front")["state"], "pass", "{s}");
     app.stop().await;
+}
+
+/// `beian purge` on `dir` with blobs no row names counted as orphans after `minutes`: its
+/// report.
+fn purge_orphans_after(dir: &std::path::Path, minutes: u32) -> String {
+    let config = dir.join("purge.toml");
+    std::fs::write(&config, format!("orphan_blob_minutes = {minutes}\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_beian"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(crate::helpers::blob_store_args(dir))
+        .args(["--models-dir", "models", "purge"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A blob no row names (a crash between its write and its row's) is swept once it is older
+/// than `orphan_blob_minutes`; younger, it may be an upload in flight in another process and
+/// stays; the blobs rows name always stay.
+#[tokio::test]
+async fn blobs_no_row_names_are_swept_once_abandoned_and_named_ones_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_in(dir.path()).await;
+    let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
+    let (status, _) = upload_raw(
+        &app,
+        &phone(),
+        &token,
+        "id_card_front",
+        photo(Label::Good, 5),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    analysed(&app, &filer, &session_id).await;
+    app.stop().await;
+    let named = crate::helpers::stored_blobs(dir.path()).await;
+    assert_eq!(named.len(), 1, "the analysed copy");
+
+    let blobs = beian::store::blobs::open(&crate::helpers::config_for(dir.path()))
+        .await
+        .unwrap();
+    let orphan = beian::store::blobs::new_name();
+    blobs
+        .put(&orphan, bytes::Bytes::from_static(b"left by a crash"))
+        .await
+        .unwrap();
+    assert!(purge_orphans_after(dir.path(), 60).contains("deleted 0 blobs no row names"));
+    assert_eq!(crate::helpers::stored_blobs(dir.path()).await.len(), 2);
+    assert!(purge_orphans_after(dir.path(), 0).contains("deleted 1 blobs no row names"));
+    assert_eq!(crate::helpers::stored_blobs(dir.path()).await, named);
 }

@@ -1,45 +1,15 @@
-//! Blobs: uploaded images under generated names (never a client's), behind one asynchronous
-//! interface (`BlobStore`) so the service does not know where they live; the local
-//! directory is the embedded default. Written so that a name the database knows always
-//! points at complete bytes: temporary file, fsync, rename, fsync of the directory — and
-//! only then the row that names it.
+//! The local directory: a temporary file, fsync, rename, fsync of the directory. The file
+//! work runs on the blocking pool.
 
-use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
 
-/// What a blob store's operations return: they are asynchronous (a file's fsync, an object
-/// store's round trip) and boxed, so that one service can hold any store.
-pub type BlobFuture<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'a>>;
+use super::{is_name, BlobFuture, BlobStore, ABANDONED_AFTER};
 
-/// Where uploaded images live, under names from `new_name`. `put` is durable when it
-/// returns: the row that names a blob is written only after it, so a name the database knows
-/// always points at complete bytes, and a crash in between leaves only an orphan.
-pub trait BlobStore: Send + Sync {
-    fn put<'a>(&'a self, name: &'a str, bytes: Bytes) -> BlobFuture<'a, ()>;
-    fn get<'a>(&'a self, name: &'a str) -> BlobFuture<'a, Vec<u8>>;
-    /// Deleting a blob that is not there is no error.
-    fn delete<'a>(&'a self, name: &'a str) -> BlobFuture<'a, ()>;
-    /// Removes the leftovers of writes a crash interrupted; returns how many.
-    fn clean_temporary(&self) -> BlobFuture<'_, usize>;
-}
-
-/// The blob store the service holds.
-pub type Blobs = Arc<dyn BlobStore>;
-
-/// A new name: a time-ordered UUID, sharded by its last two hex digits.
-pub fn new_name() -> String {
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    format!("{}/{id}", &id[id.len() - 2..])
-}
-
-/// The local directory: a temporary file, fsync, rename, fsync of the directory. The file
-/// work runs on the blocking pool.
 #[derive(Debug, Clone)]
 pub struct LocalDir {
     root: PathBuf,
@@ -54,13 +24,7 @@ impl LocalDir {
     }
 
     fn path(&self, name: &str) -> anyhow::Result<PathBuf> {
-        let ok = name.len() == 35
-            && name.as_bytes()[2] == b'/'
-            && name
-                .bytes()
-                .filter(|b| *b != b'/')
-                .all(|b| b.is_ascii_hexdigit());
-        if !ok {
+        if !is_name(name) {
             bail!("not a blob name: {name:?}");
         }
         Ok(self.root.join(name))
@@ -122,21 +86,56 @@ impl BlobStore for LocalDir {
         )
     }
 
+    fn stored_before(&self, age: Duration) -> BlobFuture<'_, Vec<String>> {
+        self.blocking(move |store| {
+            let mut names = Vec::new();
+            for shard in std::fs::read_dir(&store.root)? {
+                let shard = shard?;
+                let shard_name = shard.file_name().to_string_lossy().into_owned();
+                if shard_name == "tmp" || !shard.file_type()?.is_dir() {
+                    continue;
+                }
+                for entry in std::fs::read_dir(shard.path())? {
+                    let entry = entry?;
+                    let name = format!("{shard_name}/{}", entry.file_name().to_string_lossy());
+                    if is_name(&name) && older_than(&entry, age)? {
+                        names.push(name);
+                    }
+                }
+            }
+            Ok(names)
+        })
+    }
+
     fn clean_temporary(&self) -> BlobFuture<'_, usize> {
         self.blocking(|store| {
             let mut n = 0;
             for entry in std::fs::read_dir(store.root.join("tmp"))? {
-                std::fs::remove_file(entry?.path())?;
-                n += 1;
+                let entry = entry?;
+                if older_than(&entry, ABANDONED_AFTER)? {
+                    std::fs::remove_file(entry.path())?;
+                    n += 1;
+                }
             }
             Ok(n)
         })
     }
 }
 
+/// Whether `entry` was last written more than `age` ago.
+fn older_than(entry: &std::fs::DirEntry, age: Duration) -> std::io::Result<bool> {
+    let modified = entry.metadata()?.modified()?;
+    Ok(SystemTime::now()
+        .duration_since(modified)
+        .is_ok_and(|elapsed| elapsed >= age))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::store::blobs::{new_name, Blobs};
 
     #[tokio::test]
     async fn round_trips_and_refuses_foreign_names() {
@@ -159,11 +158,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn interrupted_writes_leave_only_temporary_files_that_are_cleaned() {
+    async fn interrupted_writes_leave_only_temporary_files_that_are_cleaned_once_abandoned() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalDir::open(dir.path()).unwrap();
-        std::fs::write(dir.path().join("blobs/tmp/x.part"), b"half").unwrap();
+        let tmp = dir.path().join("blobs/tmp");
+        std::fs::write(tmp.join("old.part"), b"half").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(tmp.join("old.part"))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - ABANDONED_AFTER * 2)
+            .unwrap();
+        // Another process may be writing this one right now.
+        std::fs::write(tmp.join("fresh.part"), b"half").unwrap();
         assert_eq!(store.clean_temporary().await.unwrap(), 1);
         assert_eq!(store.clean_temporary().await.unwrap(), 0);
+        assert!(tmp.join("fresh.part").exists());
+    }
+
+    #[tokio::test]
+    async fn the_sweep_sees_only_blobs_older_than_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalDir::open(dir.path()).unwrap();
+        let (old, fresh) = (new_name(), new_name());
+        for name in [&old, &fresh] {
+            store.put(name, Bytes::from_static(b"x")).await.unwrap();
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("blobs").join(&old))
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(7200))
+            .unwrap();
+        let swept = store
+            .stored_before(Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert_eq!(swept, vec![old]);
     }
 }
