@@ -7,61 +7,17 @@
 //! throughput and the processes' peak resident sets; every request is bounded in count and
 //! time.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use beian::synth::{card, font, identity::Identity, scene};
-use beian::vision::decode::reencode_jpeg;
-use rand::SeedableRng;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-#[allow(dead_code)] // the tests' S3 server; the bench needs only its start and environment
-#[path = "../tests/api/s3.rs"]
-mod s3;
+use common::{base_photos, beian, peak_rss_mib, s3, sessions, unique, Process};
+
+#[allow(dead_code)] // shared with the kill series, which kills processes too
+mod common;
 
 const PHONES: usize = 32;
 const KINDS: [&str; 3] = ["id_card_front", "id_card_back", "residence_permit"];
-
-/// A few distinct ~3 MB photos; each upload gets its own bytes by a JPEG comment (COM)
-/// segment, so no two uploads are byte-identical (the service would recognise those).
-fn base_photos() -> Vec<Vec<u8>> {
-    let font = font::load_cjk_font().expect("a CJK font (scripts/setup)");
-    (0..4)
-        .map(|i| {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(100 + i);
-            let id = Identity::random(&mut rng);
-            let front = card::front(&id, &font, &mut rng);
-            reencode_jpeg(
-                &scene::photo(&front, scene::Label::Good, 3264, 2448, &mut rng).image,
-                95,
-            )
-        })
-        .collect()
-}
-
-fn unique(jpeg: &[u8], tag: &str) -> Vec<u8> {
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xFE]);
-    out.extend_from_slice(&((tag.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(tag.as_bytes());
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
-
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0
@@ -103,60 +59,6 @@ const SHAPES: [Shape; 4] = [
         s3: true,
     },
 ];
-
-/// A `beian` child process, stopped with SIGTERM when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `beian` with `args` over `dir` (and the S3 server's bucket, if any); the lines of its
-/// log that contain `watch` come through the receiver.
-fn beian(
-    dir: &Path,
-    s3: Option<&s3::S3Server>,
-    args: &[&str],
-    watch: &'static str,
-) -> (Process, Receiver<String>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_beian"));
-    command
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "warn,beian=info",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .arg("--models-dir")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/models"));
-    if let Some(s3) = s3 {
-        command
-            .args(["--blob-store", &format!("s3://{}/bench", s3::BUCKET)])
-            .envs(s3.env());
-    }
-    let mut child = command
-        .args(args)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("beian starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(watch) {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    (Process(child), rx)
-}
 
 #[tokio::main]
 async fn main() {
@@ -212,54 +114,7 @@ async fn run(shape: &Shape, photos: &[Vec<u8>]) -> String {
         .timeout(Duration::from_secs(120))
         .build()
         .expect("client");
-    let auth: Value = http
-        .post(format!("{base}/api/v1/auth/register"))
-        .json(&json!({"username": "loadtest", "password": "correct horse battery"}))
-        .send()
-        .await
-        .expect("register")
-        .json()
-        .await
-        .expect("json");
-    let token = auth["token"].as_str().expect("token").to_string();
-    let order: Value =
-        serde_json::from_str(include_str!("../fixtures/orders/minimal.json")).expect("fixture");
-    let mut links = Vec::new();
-    for _ in 0..PHONES {
-        let o: Value = http
-            .post(format!("{base}/api/v1/orders"))
-            .bearer_auth(&token)
-            .json(&order)
-            .send()
-            .await
-            .expect("order")
-            .json()
-            .await
-            .expect("json");
-        let s: Value = http
-            .post(format!(
-                "{base}/api/v1/orders/{}/upload-sessions",
-                o["id"].as_str().expect("id")
-            ))
-            .bearer_auth(&token)
-            .json(&json!({"person": "principal", "materials": KINDS}))
-            .send()
-            .await
-            .expect("session")
-            .json()
-            .await
-            .expect("json");
-        links.push((
-            s["id"].as_str().expect("id").to_string(),
-            s["url"]
-                .as_str()
-                .expect("url")
-                .rsplit("/m/")
-                .next()
-                .expect("token")
-                .to_string(),
-        ));
-    }
+    let (token, links) = sessions(&http, &base, PHONES, &KINDS).await;
 
     let start = Instant::now();
     let tasks: Vec<_> = links
