@@ -84,9 +84,9 @@ fn main() -> anyhow::Result<()> {
         );
         let total = start.elapsed();
         anyhow::ensure!(
-            c.state == beian::filing::materials::MaterialState::Pass,
+            c.verdict.verdict == beian::filing::materials::MaterialState::Pass,
             "the bench photo did not pass: {}",
-            c.verdict
+            c.verdict.to_value()
         );
         if run < 2 {
             continue; // warm-up: the first runs allocate ONNX Runtime's arenas

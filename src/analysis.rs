@@ -17,6 +17,7 @@ use crate::filing::division::Divisions;
 use crate::filing::materials::{MaterialKind, MaterialState};
 use crate::filing::rules::RuleBook;
 use crate::filing::today_in_china;
+use crate::filing::verdict::Verdict;
 use crate::inspect::{self, Conclusion};
 use crate::service::verification::{self, Judged};
 use crate::store::blobs::{self, Blobs};
@@ -204,8 +205,9 @@ impl Analyzer {
             }
             Err(e) => (
                 Conclusion {
-                    state: MaterialState::Retake,
-                    verdict: json!({"kind": kind.as_str(), "verdict": "retake", "reasons": [e.code()], "checks": [], "error": e.to_string()}),
+                    verdict: Verdict::new(MaterialState::Retake, [e.code()])
+                        .with("kind", json!(kind.as_str()))
+                        .with("error", json!(e.to_string())),
                     reading: None,
                 },
                 material.blob.clone(),
@@ -218,7 +220,7 @@ impl Analyzer {
                 &materials::reading_context(material_id),
             )
         });
-        let state = conclusion.state;
+        let state = conclusion.verdict.verdict;
         // A card portrait is what the person's live face is matched against.
         let card_template = portrait.filter(|_| state.is_standing()).map(|embedding| {
             self.cipher
@@ -231,7 +233,6 @@ impl Analyzer {
             Judged::Analysed {
                 job: claim,
                 material: &material,
-                state,
                 verdict: &conclusion.verdict,
                 reading: reading.as_deref(),
                 blob: &stored,

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::filing::crosscheck::{self, Outcome, Typed};
 use crate::filing::division::Divisions;
 use crate::filing::materials::{self, MaterialKind, MaterialState};
+use crate::filing::verdict::Verdict;
 use crate::vision::decode::{IntakeError, IntakeLimits};
 use crate::vision::face::{self, Embedding, Face, PhotoRules};
 use crate::vision::gate::{self, Judgement, Thresholds};
@@ -106,12 +107,25 @@ fn look_at_face(
     })
 }
 
-/// The outcome: the state, the verdict JSON (no personal data: field names, confidences and
-/// flag codes), and the reading JSON (values; stored encrypted).
+/// The outcome: the verdict (no personal data: field names, confidences and flag codes), and
+/// the reading JSON (values; stored encrypted).
 pub struct Conclusion {
-    pub state: MaterialState,
-    pub verdict: Value,
+    pub verdict: Verdict,
     pub reading: Option<Value>,
+}
+
+/// The gate's verdict as a material's: its state, reasons and checks, the kind, the
+/// document's corners and the image.
+fn material_verdict(gate: &gate::Verdict) -> Verdict {
+    let mut verdict = Verdict::new(
+        MaterialState::of_verdict(gate.verdict),
+        gate.reasons.clone(),
+    )
+    .with("kind", json!(gate.kind))
+    .with("document", json!(gate.document))
+    .with("image", json!(gate.image));
+    verdict.checks = gate.checks.iter().map(|c| json!(c)).collect();
+    verdict
 }
 
 pub fn conclude(
@@ -121,23 +135,24 @@ pub fn conclude(
     today: NaiveDate,
 ) -> Conclusion {
     let gate = &looked.judgement.verdict;
-    let mut verdict = serde_json::to_value(gate).unwrap_or_else(|_| json!({}));
+    let mut verdict = material_verdict(gate);
     if let Some(photo) = &looked.face_photo {
         if let Ok(f) = photo.face {
             // In the photo's own pixels, as the document's quad is, not the gate's scaled copy.
             let to_original = gate.image.width as f32 / looked.judgement.work.width() as f32;
             let f = f.mapped(to_original, 0.0, 0.0);
-            verdict["face"] = json!({"box": f.bbox, "landmarks": f.landmarks, "score": f.score, "passive_score": photo.passive});
+            verdict = verdict.with(
+                "face",
+                json!({"box": f.bbox, "landmarks": f.landmarks, "score": f.score, "passive_score": photo.passive}),
+            );
         }
         return Conclusion {
-            state: MaterialState::of_verdict(gate.verdict),
             verdict,
             reading: None,
         };
     }
     let Some(reading) = &looked.reading else {
         return Conclusion {
-            state: MaterialState::of_verdict(gate.verdict),
             verdict,
             reading: None,
         };
@@ -150,26 +165,25 @@ pub fn conclude(
         divisions,
         today,
     );
-    verdict["read"] = json!({
+    verdict.read = Some(json!({
         "document": reading.document,
         "turned": reading.turned,
         "lines": reading.lines.len(),
         "portrait": reading.portrait,
         "portrait_face": looked.portrait.as_ref().map(|(f, _)| json!({"box": f.bbox, "score": f.score})),
         "fields": reading.fields.iter().map(|(k, f)| (k.to_string(), json!({"confidence": f.confidence}))).collect::<serde_json::Map<_, _>>(),
-    });
+    }));
     let mut stored = json!({"document": reading.document, "fields": reading.fields});
-    let state = apply_outcome(&outcome, &mut verdict, &mut stored);
+    apply_outcome(&outcome, &mut verdict, &mut stored);
     Conclusion {
-        state,
         verdict,
         reading: Some(stored),
     }
 }
 
 /// Puts a cross-check's outcome into a material's verdict (state, reasons, flag codes) and
-/// its stored reading (the flags with their values); returns the state.
-pub fn apply_outcome(outcome: &Outcome, verdict: &mut Value, reading: &mut Value) -> MaterialState {
+/// its stored reading (the flags with their values).
+pub fn apply_outcome(outcome: &Outcome, verdict: &mut Verdict, reading: &mut Value) {
     let state = if !outcome.retake.is_empty() {
         MaterialState::Retake
     } else if !outcome.flags.is_empty() {
@@ -183,15 +197,14 @@ pub fn apply_outcome(outcome: &Outcome, verdict: &mut Value, reading: &mut Value
             reasons.push(f.code.clone());
         }
     }
-    verdict["verdict"] = json!(state);
-    verdict["reasons"] = json!(reasons);
-    verdict["read"]["flags"] = json!(outcome
+    verdict.verdict = state;
+    verdict.reasons = reasons;
+    verdict.read.get_or_insert_with(|| json!({}))["flags"] = json!(outcome
         .flags
         .iter()
         .map(|f| json!({"code": f.code, "field": f.field, "message": f.message}))
         .collect::<Vec<_>>());
     reading["flags"] = json!(outcome.flags);
-    state
 }
 
 /// Where the time of one inspection went, for the benchmark and `check --timings`.

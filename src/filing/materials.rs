@@ -67,7 +67,7 @@ impl MaterialKind {
 }
 
 /// Where an uploaded material stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MaterialState {
     /// Uploaded, its analysis job queued or running.

@@ -17,6 +17,7 @@ pub mod rules;
 pub mod state;
 pub mod text;
 pub mod upload_session;
+pub mod verdict;
 
 use chrono::{FixedOffset, NaiveDate, Utc};
 

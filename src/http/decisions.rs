@@ -22,6 +22,7 @@ use super::ApiContext;
 use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
+use crate::filing::verdict::Verdict;
 use crate::service::{decisions, readiness, sms_codes};
 use crate::store::{audit, materials, orders, verification};
 
@@ -152,11 +153,14 @@ async fn decide_material(
         "at": Utc::now(),
         "upload_session_id": upload_session,
     });
-    let mut verdict = m.verdict.clone().unwrap_or_else(|| json!({}));
-    verdict["review"] = review.clone();
-    verdict["verdict"] = json!(state);
+    let mut verdict = m
+        .verdict
+        .clone()
+        .unwrap_or_else(|| Verdict::new(state, Vec::<String>::new()));
+    verdict.review = Some(review.clone());
+    verdict.verdict = state;
     if body.decision != "approve" {
-        verdict["reasons"] = json!(body.reasons);
+        verdict.reasons = body.reasons.clone();
     }
     let (target, source) = (format!("material:{}", m.id), peer.ip().to_string());
     let asked_again = (body.decision == "ask_again")
@@ -168,7 +172,6 @@ async fn decide_material(
         &decisions::MaterialDecision {
             material: &m,
             order: &record,
-            state,
             verdict: &verdict,
             asked_again: asked_again.as_deref(),
             actor: &actor,
@@ -186,7 +189,7 @@ async fn decide_material(
     Ok(Json(json!({
         "material_id": m.id,
         "state": state,
-        "reasons": verdict["reasons"],
+        "reasons": verdict.reasons,
         "upload_session_id": upload_session,
     })))
 }

@@ -24,6 +24,7 @@ use super::error::{Error, Result};
 use super::phone_link::{not_requested, reasons_zh, session_for, with_cookie};
 use super::ApiContext;
 use crate::filing::materials::{holder, MaterialState};
+use crate::filing::verdict::Verdict;
 use crate::service::verification::{self, Judged};
 use crate::store::blobs;
 use crate::store::faces::{self, Challenge, NewCapture};
@@ -244,18 +245,20 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
     let m = materials::material(&mut *ctx.conn().await?, &material_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {material_id} vanished"))?;
-    let verdict = m.verdict.unwrap_or_default();
-    let reasons_zh = reasons_zh(ctx, &verdict["reasons"]);
+    let verdict = m
+        .verdict
+        .unwrap_or_else(|| Verdict::new(m.state, Vec::<String>::new()));
+    let reasons_zh = reasons_zh(ctx, &verdict.reasons);
     tracing::info!(material = %material_id, state = %m.state, "liveness capture judged");
     Ok((
         StatusCode::CREATED,
         Json(json!({
             "material_id": material_id,
             "state": m.state,
-            "reasons": verdict["reasons"],
+            "reasons": verdict.reasons,
             "reasons_zh": reasons_zh,
-            "checks": verdict["checks"],
-            "match": verdict["match"],
+            "checks": verdict.checks,
+            "match": verdict.face_match,
         })),
     )
         .into_response())
@@ -283,27 +286,37 @@ async fn store(
     report: &CaptureReport,
     kept: Vec<u8>,
 ) -> Result<String> {
-    let verdict = json!({
-        "kind": "face",
-        "verdict": report.state,
-        "reasons": report.reasons,
-        "checks": report.checks,
-        "challenge": challenge.actions,
-        "liveness": report.evaluation,
-        "frames": report.frames.iter().map(|f| json!({
-            "t_ms": f.t_ms,
-            "faces": f.faces,
-            "box": f.face.map(|x| x.bbox),
-            "pose": f.pose,
-        })).collect::<Vec<_>>(),
-        "kept_frame": report.best.as_ref().map(|(i, _)| i),
-        "passive_score": report.passive,
-        "timings_ms": {
+    let mut verdict = Verdict::new(
+        MaterialState::of_verdict(report.state),
+        report.reasons.iter().copied(),
+    )
+    .with("kind", json!("face"))
+    .with("challenge", json!(challenge.actions))
+    .with("liveness", json!(report.evaluation))
+    .with(
+        "frames",
+        json!(report
+            .frames
+            .iter()
+            .map(|f| json!({
+                "t_ms": f.t_ms,
+                "faces": f.faces,
+                "box": f.face.map(|x| x.bbox),
+                "pose": f.pose,
+            }))
+            .collect::<Vec<_>>()),
+    )
+    .with("kept_frame", json!(report.best.as_ref().map(|(i, _)| i)))
+    .with("passive_score", json!(report.passive))
+    .with(
+        "timings_ms",
+        json!({
             "detect": report.timings.detect.as_secs_f64() * 1e3,
             "embed": report.timings.embed.as_secs_f64() * 1e3,
             "passive": report.timings.passive.as_secs_f64() * 1e3,
-        },
-    });
+        }),
+    );
+    verdict.checks = report.checks.iter().map(|c| json!(c)).collect();
     let id = uuid::Uuid::now_v7().to_string();
     let blob = blobs::new_name();
     let sha256 = hex::encode(Sha256::digest(&kept));
@@ -330,7 +343,6 @@ async fn store(
                     bytes,
                     idempotency_key: None,
                 },
-                state: MaterialState::of_verdict(report.state),
                 verdict: &verdict,
                 template: template.as_deref(),
             },

@@ -53,8 +53,8 @@ async fn read(
             let m = session.material(&latest, kind);
             let reasons = m
                 .and_then(|m| m.verdict.as_ref())
-                .map_or(json!([]), |v| v["reasons"].clone());
-            let reasons_zh = reasons_zh(&ctx, &reasons);
+                .map_or(&[][..], |v| &v.reasons);
+            let reasons_zh = reasons_zh(&ctx, reasons);
             json!({
                 "kind": kind,
                 "state": m.map_or("missing", |m| m.state.as_str()),

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
 use rand::RngCore;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::auth::token_hash;
 use super::error::{Error, Result};
@@ -119,12 +119,9 @@ pub(super) fn not_requested(session: &SessionRow) -> Error {
 }
 
 /// Reason codes in words for the phone page, from the catalogue.
-pub(super) fn reasons_zh(ctx: &ApiContext, reasons: &Value) -> Vec<String> {
+pub(super) fn reasons_zh(ctx: &ApiContext, reasons: &[String]) -> Vec<String> {
     reasons
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str())
+        .iter()
         .map(|r| {
             ctx.rules
                 .reason(r)

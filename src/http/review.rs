@@ -18,6 +18,7 @@ use super::error::{Error, Result};
 use super::extract::ApiQuery;
 use super::ApiContext;
 use crate::filing::materials::MaterialKind;
+use crate::filing::verdict::Verdict;
 use crate::inspect;
 use crate::store::{audit, materials, orders};
 use crate::vision::{decode, gate};
@@ -63,14 +64,11 @@ async fn queue(
     let province_ok = |p: &str| filter.province.as_deref().is_none_or(|f| f == p);
     let mut items: Vec<(chrono::DateTime<chrono::Utc>, Value)> = Vec::new();
     for (m, province) in materials::flagged_materials(&ctx.db, QUEUE_LIMIT).await? {
-        let reasons = m
-            .verdict
-            .as_ref()
-            .map_or(json!([]), |v| v["reasons"].clone());
+        let reasons = m.verdict.as_ref().map_or(&[][..], |v| &v.reasons);
         let has_reason = filter
             .reason
             .as_deref()
-            .is_none_or(|r| reasons.as_array().is_some_and(|a| a.iter().any(|x| x == r)));
+            .is_none_or(|r| reasons.iter().any(|x| x == r));
         if province_ok(&province) && has_reason {
             items.push((
                 m.created_at,
@@ -160,7 +158,11 @@ async fn evidence(
         peer,
     )
     .await?;
-    let verdict = m.verdict.clone().unwrap_or_default();
+    let verdict = m
+        .verdict
+        .as_ref()
+        .map(Verdict::to_value)
+        .unwrap_or_default();
     let has_document = m.kind != MaterialKind::Face.as_str();
     Ok(Json(json!({
         "material": {"id": m.id, "order_id": m.order_id, "kind": m.kind, "person": m.person,

@@ -235,8 +235,8 @@ async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> 
                 "kind": kind,
                 "state": m.map_or("missing", |m| m.state.as_str()),
                 "material_id": m.map(|m| m.id.clone()),
-                "reasons": m.and_then(|m| m.verdict.as_ref()).map_or(json!([]), |v| v["reasons"].clone()),
-                "checks": m.and_then(|m| m.verdict.as_ref()).map_or(json!([]), |v| v["checks"].clone()),
+                "reasons": m.and_then(|m| m.verdict.as_ref()).map_or(&[][..], |v| &v.reasons),
+                "checks": m.and_then(|m| m.verdict.as_ref()).map_or(&[][..], |v| &v.checks),
                 "fields": {},
             })
         })

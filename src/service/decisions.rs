@@ -5,11 +5,10 @@
 //! back with the filer, or numbered but not approved.
 
 use chrono::{DateTime, Datelike, Utc};
-use serde_json::Value;
 
-use crate::filing::materials::MaterialState;
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
+use crate::filing::verdict::Verdict;
 use crate::store::crypto::FieldCipher;
 use crate::store::materials::{self, MaterialRow};
 use crate::store::orders::{self, OrderRecord};
@@ -22,9 +21,8 @@ use super::readiness;
 pub struct MaterialDecision<'a> {
     pub material: &'a MaterialRow,
     pub order: &'a OrderRecord,
-    pub state: MaterialState,
     /// The material's verdict with the decision in it.
-    pub verdict: &'a Value,
+    pub verdict: &'a Verdict,
     /// Set when the material is asked for again: the order goes back to collecting, this
     /// in its history.
     pub asked_again: Option<&'a str>,
@@ -43,7 +41,7 @@ pub async fn decide_material(
     d: &MaterialDecision<'_>,
 ) -> anyhow::Result<bool> {
     let mut tx = db.begin().await?;
-    if !materials::update_verdict(&mut tx, &d.material.id, d.state, d.verdict).await? {
+    if !materials::update_verdict(&mut tx, &d.material.id, d.verdict).await? {
         return Ok(false);
     }
     audit::record(&mut *tx, &d.audit).await?;

@@ -5,10 +5,13 @@
 use serde_json::json;
 
 use crate::filing::materials::MaterialState;
+use crate::filing::verdict::Verdict;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, template_context};
 use crate::store::{materials, Conn};
 use crate::vision::face::{Embedding, SAME_PERSON};
+
+const FACE_MISMATCH: &str = "face_mismatch";
 
 fn decrypt(cipher: &FieldCipher, t: &faces::Template) -> anyhow::Result<Embedding> {
     let bytes = cipher.decrypt(&t.embedding, &template_context(&t.material_id))?;
@@ -34,33 +37,26 @@ pub async fn reconcile(
         return Ok(());
     }
     let score = decrypt(cipher, &live)?.cosine(&decrypt(cipher, &card)?);
-    let mut verdict = material.verdict.unwrap_or_else(|| json!({}));
-    let mut reasons: Vec<String> = verdict["reasons"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r.as_str())
-        .filter(|r| *r != "face_mismatch")
-        .map(str::to_string)
-        .collect();
+    let mut verdict = material
+        .verdict
+        .unwrap_or_else(|| Verdict::new(material.state, Vec::<String>::new()));
+    verdict.reasons.retain(|r| r != FACE_MISMATCH);
     let matched = score >= SAME_PERSON;
     if !matched {
-        reasons.push("face_mismatch".into());
+        verdict.reasons.push(FACE_MISMATCH.into());
     }
-    let state = if reasons.is_empty() {
+    verdict.verdict = if verdict.reasons.is_empty() {
         MaterialState::Pass
     } else {
         MaterialState::Flagged
     };
-    verdict["verdict"] = json!(state);
-    verdict["reasons"] = json!(reasons);
-    verdict["match"] = json!({
+    verdict.face_match = Some(json!({
         "card_material_id": card.material_id,
         "score": (f64::from(score) * 1000.0).round() / 1000.0,
         "threshold": SAME_PERSON,
         "ok": matched,
-    });
-    materials::update_verdict(conn, &material.id, state, &verdict).await?;
+    }));
+    materials::update_verdict(conn, &material.id, &verdict).await?;
     tracing::info!(material = %material.id, score, matched, "face matched against the card portrait");
     Ok(())
 }

@@ -38,20 +38,10 @@ impl MaterialStatus {
         });
         if let Some(m) = &self.latest {
             v["material_id"] = json!(m.id);
-            v["reasons"] = m
-                .verdict
-                .as_ref()
-                .map_or(json!([]), |x| x["reasons"].clone());
-            v["checks"] = m
-                .verdict
-                .as_ref()
-                .map_or(json!([]), |x| x["checks"].clone());
-            if let Some(review) = m
-                .verdict
-                .as_ref()
-                .map(|x| &x["review"])
-                .filter(|x| !x.is_null())
-            {
+            let verdict = m.verdict.as_ref();
+            v["reasons"] = json!(verdict.map_or(&[][..], |x| &x.reasons));
+            v["checks"] = json!(verdict.map_or(&[][..], |x| &x.checks));
+            if let Some(review) = verdict.and_then(|x| x.review.as_ref()) {
                 // What the reviewer decided and why, and the link asked for again.
                 v["review"] = json!({
                     "decision": review["decision"],
@@ -59,12 +49,7 @@ impl MaterialStatus {
                     "upload_session_id": review["upload_session_id"],
                 });
             }
-            if let Some(matched) = m
-                .verdict
-                .as_ref()
-                .map(|x| &x["match"])
-                .filter(|x| !x.is_null())
-            {
+            if let Some(matched) = verdict.and_then(|x| x.face_match.as_ref()) {
                 // The face against the ID card portrait: the score and the threshold.
                 v["match"] = matched.clone();
             }
@@ -149,10 +134,10 @@ pub async fn recheck_readings(
             today_in_china(),
         );
         let before = reading["flags"].clone();
-        let state = inspect::apply_outcome(&outcome, &mut verdict, &mut reading);
-        if reading["flags"] != before || state != m.state {
+        inspect::apply_outcome(&outcome, &mut verdict, &mut reading);
+        if reading["flags"] != before || verdict.verdict != m.state {
             let sealed = cipher.encrypt(reading.to_string().as_bytes(), &context);
-            materials::update_checked(db, &m.id, state, &verdict, &sealed).await?;
+            materials::update_checked(db, &m.id, &verdict, &sealed).await?;
         }
     }
     advance(

@@ -4,11 +4,10 @@
 //! verdict recorded with the session or the order not moved on.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
-use crate::filing::materials::MaterialState;
 use crate::filing::rules::RuleBook;
 use crate::filing::upload_session::SessionState;
+use crate::filing::verdict::Verdict;
 use crate::service::face_match;
 use crate::service::readiness;
 use crate::store::crypto::FieldCipher;
@@ -25,8 +24,7 @@ pub enum Judged<'a> {
         /// The job's claim: a worker whose lease ran out records nothing.
         job: &'a JobClaim,
         material: &'a MaterialRow,
-        state: MaterialState,
-        verdict: &'a Value,
+        verdict: &'a Verdict,
         /// Ciphertext of what OCR read.
         reading: Option<&'a str>,
         /// The stored copy that replaces the upload.
@@ -53,13 +51,12 @@ pub async fn record_verdict(
         Judged::Analysed {
             job,
             material,
-            state,
             verdict,
             reading,
             blob,
             card_template,
         } => {
-            jobs::finish_analysis(&mut tx, job, state, verdict, reading, blob).await?;
+            jobs::finish_analysis(&mut tx, job, verdict, reading, blob).await?;
             if let Some(template) = card_template {
                 faces::insert_template(
                     &mut *tx,

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row};
 
 use super::{Conn, Db};
-use crate::filing::materials::MaterialState;
+use crate::filing::verdict::Verdict;
 
 pub struct Challenge {
     pub id: String,
@@ -148,8 +148,7 @@ pub async fn latest_template(
 
 pub struct NewCapture<'a> {
     pub material: &'a super::materials::NewMaterial<'a>,
-    pub state: MaterialState,
-    pub verdict: &'a serde_json::Value,
+    pub verdict: &'a Verdict,
     /// Ciphertext of the embedding of the kept frame, when a face was found.
     pub template: Option<&'a str>,
 }
@@ -169,11 +168,11 @@ pub async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> super::Resul
     .bind(m.session_id)
     .bind(m.person)
     .bind(m.kind)
-    .bind(c.state.as_str())
+    .bind(c.verdict.verdict.as_str())
     .bind(m.blob)
     .bind(m.sha256)
     .bind(m.bytes)
-    .bind(c.verdict.to_string())
+    .bind(c.verdict.to_value().to_string())
     .bind(now)
     .bind(now)
     .execute(&mut *tx)

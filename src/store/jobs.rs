@@ -9,6 +9,7 @@ use sqlx::{Connection, Row};
 
 use super::{Conn, Db};
 use crate::filing::materials::MaterialState;
+use crate::filing::verdict::Verdict;
 
 /// A job claimed by one worker: only this claim can renew its lease or close it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -88,8 +89,7 @@ pub async fn release(db: &Db, claim: &JobClaim) -> super::Result<bool> {
 pub async fn finish_analysis(
     conn: &mut Conn,
     claim: &JobClaim,
-    state: MaterialState,
-    verdict: &Value,
+    verdict: &Verdict,
     reading: Option<&str>,
     blob: &str,
 ) -> super::Result<()> {
@@ -110,8 +110,8 @@ pub async fn finish_analysis(
     sqlx::query(
         "UPDATE materials SET state = ?, verdict = ?, reading = ?, blob = ?, analyzed_at = ? WHERE id = ?",
     )
-    .bind(state.as_str())
-    .bind(verdict.to_string())
+    .bind(verdict.verdict.as_str())
+    .bind(verdict.to_value().to_string())
     .bind(reading)
     .bind(blob)
     .bind(now)
@@ -155,11 +155,12 @@ pub async fn fail_job(
     .execute(&mut *tx)
     .await?;
     if give_up {
-        let verdict = serde_json::json!({"verdict": "flagged", "reasons": ["analysis_failed"], "checks": [], "error": error});
+        let verdict = Verdict::new(MaterialState::Flagged, ["analysis_failed"])
+            .with("error", Value::from(error));
         sqlx::query(
             "UPDATE materials SET state = 'flagged', verdict = ?, analyzed_at = ? WHERE id = ?",
         )
-        .bind(verdict.to_string())
+        .bind(verdict.to_value().to_string())
         .bind(Utc::now())
         .bind(material_id)
         .execute(&mut *tx)
@@ -231,29 +232,15 @@ mod tests {
 
         // The first worker comes back too late: it can neither renew, close nor requeue.
         assert!(!renew_lease(&db, &first, lease).await.unwrap());
-        let late = finish_analysis(
-            &mut conn,
-            &first,
-            MaterialState::Pass,
-            &Value::Null,
-            None,
-            "b",
-        )
-        .await;
+        let pass = Verdict::new(MaterialState::Pass, Vec::<String>::new());
+        let late = finish_analysis(&mut conn, &first, &pass, None, "b").await;
         assert!(matches!(late, Err(StoreError::LeaseLost)), "{late:?}");
         assert!(!fail_job(&db, &first, 3, "late").await.unwrap());
         assert_eq!(job_state(&db).await, ("running".into(), 2));
 
-        finish_analysis(
-            &mut conn,
-            &second,
-            MaterialState::Pass,
-            &Value::Null,
-            None,
-            "b",
-        )
-        .await
-        .unwrap();
+        finish_analysis(&mut conn, &second, &pass, None, "b")
+            .await
+            .unwrap();
         assert_eq!(job_state(&db).await, ("done".into(), 2));
         assert_eq!(claim_job(&db, lease).await.unwrap(), None);
         assert!(

@@ -1,12 +1,12 @@
 //! Uploaded materials: the photo's row, its verdict and what was read.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::{Conn, Db};
 use crate::filing::materials::MaterialState;
+use crate::filing::verdict::Verdict;
 
 #[derive(Debug, Clone)]
 pub struct MaterialRow {
@@ -18,7 +18,7 @@ pub struct MaterialRow {
     pub state: MaterialState,
     pub blob: String,
     pub sha256: String,
-    pub verdict: Option<Value>,
+    pub verdict: Option<Verdict>,
     /// Ciphertext of what OCR read (see `reading_context`).
     pub reading: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -175,15 +175,14 @@ pub async fn latest_materials(conn: &mut Conn, order_id: &str) -> super::Result<
 pub async fn update_checked(
     db: &Db,
     material_id: &str,
-    state: MaterialState,
-    verdict: &Value,
+    verdict: &Verdict,
     reading: &str,
 ) -> super::Result<()> {
     sqlx::query(
         "UPDATE materials SET state = ?, verdict = ?, reading = ? WHERE id = ? AND state IN ('pass', 'flagged')",
     )
-    .bind(state.as_str())
-    .bind(verdict.to_string())
+    .bind(verdict.verdict.as_str())
+    .bind(verdict.to_value().to_string())
     .bind(reading)
     .bind(material_id)
     .execute(db)
@@ -191,19 +190,19 @@ pub async fn update_checked(
     Ok(())
 }
 
-/// A material's new state and verdict after it was judged (a reviewer's decision, the face
-/// match changing). Only a material still `pass` or `flagged` changes; false when it was not.
+/// A material's new verdict (and the state it names) after it was judged again (a reviewer's
+/// decision, the face match changing). Only a material still `pass` or `flagged` changes;
+/// false when it was not.
 pub async fn update_verdict(
     conn: &mut Conn,
     material_id: &str,
-    state: MaterialState,
-    verdict: &Value,
+    verdict: &Verdict,
 ) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
     )
-    .bind(state.as_str())
-    .bind(verdict.to_string())
+    .bind(verdict.verdict.as_str())
+    .bind(verdict.to_value().to_string())
     .bind(material_id)
     .execute(&mut *conn)
     .await?;

@@ -58,7 +58,9 @@ fn judge_face_photo(img: &RgbImage) -> Value {
     .unwrap()
     .unwrap();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-    inspect::conclude(&looked, &Default::default(), Divisions::embedded(), today).verdict
+    inspect::conclude(&looked, &Default::default(), Divisions::embedded(), today)
+        .verdict
+        .to_value()
 }
 
 fn reasons(v: &Value) -> Vec<String> {
