@@ -184,18 +184,15 @@ mod tests {
     use super::*;
     use crate::store::StoreError;
 
-    async fn job_state(db: &Db) -> (String, i64) {
-        sqlx::query_as("SELECT state, attempts FROM analysis_jobs WHERE material_id = 'm1'")
-            .fetch_one(db)
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_lease_that_ran_out_passes_the_job_on_and_the_old_claim_records_nothing() {
+    /// A database holding one queued job, `m1`, alone (without the material and the order it
+    /// would belong to: foreign keys are off on the connection returned).
+    async fn a_lone_job() -> (
+        tempfile::TempDir,
+        Db,
+        sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(dir.path()).await.unwrap();
-        // The job alone, without the material and order it would belong to.
         let mut conn = db.acquire().await.unwrap();
         sqlx::query("PRAGMA foreign_keys = OFF")
             .execute(&mut *conn)
@@ -208,6 +205,19 @@ mod tests {
         .execute(&mut *conn)
         .await
         .unwrap();
+        (dir, db, conn)
+    }
+
+    async fn job_state(db: &Db) -> (String, i64) {
+        sqlx::query_as("SELECT state, attempts FROM analysis_jobs WHERE material_id = 'm1'")
+            .fetch_one(db)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lease_that_ran_out_passes_the_job_on_and_the_old_claim_records_nothing() {
+        let (_dir, db, mut conn) = a_lone_job().await;
         let lease = Duration::from_secs(30);
 
         let first = claim_job(&db, lease).await.unwrap().unwrap();
@@ -251,20 +261,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_released_at_a_stop_is_queued_again_without_counting_the_attempt() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::open(dir.path()).await.unwrap();
-        let mut conn = db.acquire().await.unwrap();
-        sqlx::query("PRAGMA foreign_keys = OFF")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ('m1', 'queued', ?)",
-        )
-        .bind(Utc::now())
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+        let (_dir, db, _conn) = a_lone_job().await;
         let lease = Duration::from_secs(30);
         let held = claim_job(&db, lease).await.unwrap().unwrap();
         assert!(release(&db, &held).await.unwrap());

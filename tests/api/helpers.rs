@@ -43,6 +43,28 @@ pub fn blob_store_args(data_dir: &Path) -> Vec<String> {
     blob_store_for(data_dir).map_or_else(Vec::new, |b| vec!["--blob-store".to_string(), b])
 }
 
+/// `beian purge` on `data_dir` with the configuration `config` (TOML): its report.
+pub fn purge(data_dir: &Path, config: &str) -> String {
+    let file = data_dir.join("purge.toml");
+    std::fs::write(&file, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_beian"))
+        .arg("--config")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(blob_store_args(data_dir))
+        .args(["--models-dir", "models", "purge"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The names of the blobs the service on `data_dir` holds, wherever they are stored.
 pub async fn stored_blobs(data_dir: &Path) -> Vec<String> {
     let blobs = beian::store::blobs::open(&config_for(data_dir))

@@ -672,26 +672,8 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
     .await;
     app.stop().await;
 
-    let purge = |days: u32| {
-        let config = dir.path().join("purge.toml");
-        std::fs::write(&config, format!("idle_order_days = {days}\n")).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_beian"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(crate::helpers::blob_store_args(dir.path()))
-            .args(["--models-dir", "models", "purge"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let purge =
+        |days: u32| crate::helpers::purge(dir.path(), &format!("idle_order_days = {days}\n"));
     // Within its days the order keeps its photo; past them, nothing of it stays.
     assert!(purge(90).contains("and 0 files"));
     assert!(purge(0).contains("and 1 files"), "the card photo goes");

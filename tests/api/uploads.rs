@@ -741,29 +741,6 @@ async fn a_fault_after_the_verdict_leaves_nothing_half_written_and_the_retry_fin
     app.stop().await;
 }
 
-/// `beian purge` on `dir` with blobs no row names counted as orphans after `minutes`: its
-/// report.
-fn purge_orphans_after(dir: &std::path::Path, minutes: u32) -> String {
-    let config = dir.join("purge.toml");
-    std::fs::write(&config, format!("orphan_blob_minutes = {minutes}\n")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_beian"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(crate::helpers::blob_store_args(dir))
-        .args(["--models-dir", "models", "purge"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// A blob no row names (a crash between its write and its row's) is swept once it is older
 /// than `orphan_blob_minutes`; younger, it may be an upload in flight in another process and
 /// stays; the blobs rows name always stay.
@@ -795,8 +772,14 @@ async fn blobs_no_row_names_are_swept_once_abandoned_and_named_ones_stay() {
         .put(&orphan, bytes::Bytes::from_static(b"left by a crash"))
         .await
         .unwrap();
-    assert!(purge_orphans_after(dir.path(), 60).contains("deleted 0 blobs no row names"));
+    assert!(
+        crate::helpers::purge(dir.path(), "orphan_blob_minutes = 60\n")
+            .contains("deleted 0 blobs no row names")
+    );
     assert_eq!(crate::helpers::stored_blobs(dir.path()).await.len(), 2);
-    assert!(purge_orphans_after(dir.path(), 0).contains("deleted 1 blobs no row names"));
+    assert!(
+        crate::helpers::purge(dir.path(), "orphan_blob_minutes = 0\n")
+            .contains("deleted 1 blobs no row names")
+    );
     assert_eq!(crate::helpers::stored_blobs(dir.path()).await, named);
 }
