@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
+use crate::config::Config;
 use crate::filing::division::Divisions;
 use crate::filing::materials::{MaterialKind, MaterialState};
 use crate::filing::rules::RuleBook;
@@ -31,21 +32,21 @@ use crate::vision::models::Models;
 
 #[derive(Clone)]
 pub struct Analyzer {
-    pub db: Db,
-    pub blobs: Blobs,
-    pub cipher: Arc<FieldCipher>,
-    pub rules: Arc<RuleBook>,
-    pub limits: IntakeLimits,
-    pub thresholds: Thresholds,
+    db: Db,
+    blobs: Blobs,
+    cipher: Arc<FieldCipher>,
+    rules: Arc<RuleBook>,
+    limits: IntakeLimits,
+    thresholds: Thresholds,
     /// Wakes the workers when a job is queued in this process (others find it by polling).
-    pub wake: Arc<Notify>,
+    wake: Arc<Notify>,
     /// How long a claim holds without renewal.
-    pub lease: Duration,
+    lease: Duration,
     /// Keep the uploaded bytes next to the re-encoded copy.
-    pub keep_originals: bool,
-    pub models: Arc<Models>,
+    keep_originals: bool,
+    models: Arc<Models>,
     /// The jobs this process's workers hold, handed back at a graceful stop.
-    pub held: Arc<Mutex<HashSet<JobClaim>>>,
+    held: Arc<Mutex<HashSet<JobClaim>>>,
 }
 
 /// Analyses of one material before it goes to a person as `flagged: analysis_failed`.
@@ -58,6 +59,32 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 const STORED_QUALITY: u8 = 90;
 
 impl Analyzer {
+    /// Workers on `config`'s limits and lease; `wake` is notified when this process queues a
+    /// job.
+    pub fn new(
+        config: &Config,
+        db: Db,
+        blobs: Blobs,
+        cipher: Arc<FieldCipher>,
+        rules: Arc<RuleBook>,
+        models: Arc<Models>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Analyzer {
+            db,
+            blobs,
+            cipher,
+            rules,
+            limits: IntakeLimits::default(),
+            thresholds: Thresholds::default(),
+            wake,
+            lease: config.analysis_lease(),
+            keep_originals: config.keep_originals,
+            models,
+            held: Default::default(),
+        }
+    }
+
     /// Removes abandoned partial uploads, then starts `workers` workers.
     pub async fn start(self, workers: usize) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
         let cleaned = self.blobs.clean_temporary().await?;

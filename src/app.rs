@@ -15,8 +15,6 @@ use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
 use crate::store::blobs::{self, BlobStore, Blobs};
 use crate::store::{self, crypto::FieldCipher, faces, materials, retention, users};
-use crate::vision::decode::IntakeLimits;
-use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
 
 pub struct Application {
@@ -97,19 +95,15 @@ impl Application {
     ) -> anyhow::Result<()> {
         let db = self.ctx.db.clone();
         let housekeeping = tokio::spawn(housekeeping(self.ctx.clone()));
-        let analyzer = Analyzer {
-            db: self.ctx.db.clone(),
-            blobs: self.ctx.blobs.clone(),
-            cipher: self.ctx.cipher.clone(),
-            rules: self.ctx.rules.clone(),
-            limits: self.ctx.intake_limits,
-            thresholds: Thresholds::default(),
-            wake: self.ctx.analysis_wake.clone(),
-            lease: self.ctx.config.analysis_lease(),
-            keep_originals: self.ctx.config.keep_originals,
-            models: self.ctx.models.clone(),
-            held: Default::default(),
-        };
+        let analyzer = Analyzer::new(
+            &self.ctx.config,
+            self.ctx.db.clone(),
+            self.ctx.blobs.clone(),
+            self.ctx.cipher.clone(),
+            self.ctx.rules.clone(),
+            self.ctx.models.clone(),
+            self.ctx.analysis_wake.clone(),
+        );
         let workers = analyzer
             .clone()
             .start(self.ctx.config.analysis_workers)
@@ -133,20 +127,16 @@ pub async fn run_worker(
 ) -> anyhow::Result<()> {
     let parts = Parts::open(&config).await?;
     let db = parts.db.clone();
-    let analyzer = Analyzer {
-        db: parts.db,
-        blobs: parts.blobs,
-        cipher: Arc::new(parts.cipher),
-        rules: Arc::new(parts.rules),
-        limits: IntakeLimits::default(),
-        thresholds: Thresholds::default(),
+    let analyzer = Analyzer::new(
+        &config,
+        parts.db,
+        parts.blobs,
+        Arc::new(parts.cipher),
+        Arc::new(parts.rules),
+        parts.models,
         // Nothing in this process queues jobs: the workers find them by polling.
-        wake: Arc::new(Notify::new()),
-        lease: config.analysis_lease(),
-        keep_originals: config.keep_originals,
-        models: parts.models,
-        held: Default::default(),
-    };
+        Arc::new(Notify::new()),
+    );
     let workers = analyzer
         .clone()
         .start(config.analysis_workers.max(1))
