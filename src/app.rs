@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
 use crate::store::blobs::{self, BlobStore, Blobs};
-use crate::store::{self, crypto::FieldCipher, faces, materials, retention, users};
+use crate::store::{self, crypto::FieldCipher, faces, materials, retention};
 use crate::vision::models::Models;
 
 pub struct Application {
@@ -250,7 +250,7 @@ async fn housekeeping(ctx: ApiContext) {
                 Err(e) => tracing::warn!(error = %e, "sweeping orphan blobs failed"),
             }
         }
-        match users::delete_expired_tokens(&ctx.db, chrono::Utc::now()).await {
+        match ctx.users.delete_expired_tokens(chrono::Utc::now()).await {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "expired tokens removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "removing expired tokens failed"),

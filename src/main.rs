@@ -355,7 +355,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: ReviewerCommand::Add { name },
         } => {
             let db = store::open(&config.data_dir).await?;
-            let (user, password) = beian::service::accounts::create_reviewer(&db, &name).await?;
+            let (user, password) = beian::service::accounts::create_reviewer(
+                &beian::store::users::SqliteUsers(db.clone()),
+                &db,
+                &name,
+            )
+            .await?;
             out!("reviewer {} created (id {})", user.username, user.id);
             out!("password (shown this once): {password}");
             Ok(())

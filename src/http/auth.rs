@@ -27,7 +27,7 @@ use super::extract::ApiJson;
 use super::ApiContext;
 use crate::service::accounts;
 use crate::store::audit;
-use crate::store::users::{self, Role, User};
+use crate::store::users::{Role, User};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -74,7 +74,9 @@ async fn register(
 ) -> Result<(StatusCode, Json<Value>)> {
     validate(&c)?;
     let hash = accounts::hash_password(c.password).await?;
-    let user = users::create(&ctx.db, &c.username, &hash, Role::Filer)
+    let user = ctx
+        .users
+        .create(&c.username, &hash, Role::Filer)
         .await
         .on_unique_violation(|| Error::Unprocessable {
             code: "username_taken",
@@ -92,7 +94,7 @@ async fn login(
 ) -> Result<Json<Value>> {
     let source = peer.ip().to_string();
     ctx.login_throttle.check(&c.username)?;
-    let found = users::find_by_username(&ctx.db, &c.username).await?;
+    let found = ctx.users.find_by_username(&c.username).await?;
     // Without an account, verify against a fixed hash anyway so timing does not tell
     // which usernames exist.
     let hash = found
@@ -137,7 +139,7 @@ async fn login(
 }
 
 async fn logout(State(ctx): State<ApiContext>, user: AuthUser) -> Result<StatusCode> {
-    users::delete_token(&ctx.db, &user.token_hash).await?;
+    ctx.users.delete_token(&user.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,7 +152,9 @@ async fn issue_token(ctx: &ApiContext, user: &User) -> Result<Value> {
     rand::rngs::OsRng.fill_bytes(&mut raw);
     let token = URL_SAFE_NO_PAD.encode(raw);
     let expires_at = Utc::now() + chrono::Duration::hours(i64::from(ctx.config.token_ttl_hours));
-    users::insert_token(&ctx.db, &token_hash(&token), &user.id, expires_at).await?;
+    ctx.users
+        .insert_token(&token_hash(&token), &user.id, expires_at)
+        .await?;
     Ok(json!({"user": user, "token": token, "expires_at": expires_at}))
 }
 
@@ -189,7 +193,9 @@ where
             .filter(|t| !t.is_empty())
             .ok_or(Error::Unauthorized)?;
         let hash = token_hash(token);
-        let user = users::user_for_token(&ctx.db, &hash, Utc::now())
+        let user = ctx
+            .users
+            .user_for_token(&hash, Utc::now())
             .await?
             .ok_or(Error::Unauthorized)?;
         tracing::Span::current().record("user", tracing::field::display(&user.id));

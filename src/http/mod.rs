@@ -33,6 +33,7 @@ use crate::filing::order::ParseContext;
 use crate::filing::rules::RuleBook;
 use crate::store::blobs::Blobs;
 use crate::store::crypto::FieldCipher;
+use crate::store::users::{SqliteUsers, Users};
 use crate::store::Db;
 use crate::vision::decode::IntakeLimits;
 use crate::vision::models::Models;
@@ -57,6 +58,8 @@ pub struct ApiContext {
     pub upload_permits: Arc<tokio::sync::Semaphore>,
     /// The OCR and face models, loaded once.
     pub models: Arc<Models>,
+    /// Accounts and login tokens.
+    pub users: Arc<dyn Users>,
     /// Where text messages go (the outbox table unless a carrier's gateway is plugged in).
     pub sms: Arc<dyn crate::sms::SmsGateway>,
 }
@@ -73,6 +76,7 @@ impl ApiContext {
         let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
         let cipher = Arc::new(cipher);
         ApiContext {
+            users: Arc::new(SqliteUsers(db.clone())),
             sms: Arc::new(crate::sms::Outbox {
                 db: db.clone(),
                 cipher: cipher.clone(),

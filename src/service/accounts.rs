@@ -8,7 +8,7 @@ use base64::Engine;
 use rand::RngCore;
 use serde_json::json;
 
-use crate::store::users::{self, Role, User};
+use crate::store::users::{Role, User, Users};
 use crate::store::{audit, Db, StoreError};
 
 /// 3 to 32 letters, digits, `_`, `.` or `-`.
@@ -53,7 +53,11 @@ pub async fn verify_password(password: String, hash: String) -> anyhow::Result<b
 
 /// Creates a reviewer account (`beian reviewer add NAME`) with a random password of 96 bits,
 /// returned this once and stored only as its argon2id hash.
-pub async fn create_reviewer(db: &Db, username: &str) -> anyhow::Result<(User, String)> {
+pub async fn create_reviewer(
+    users: &dyn Users,
+    db: &Db,
+    username: &str,
+) -> anyhow::Result<(User, String)> {
     if !username_ok(username) {
         anyhow::bail!("the username {username} is invalid: 3 to 32 letters, digits, _ . or -");
     }
@@ -61,7 +65,7 @@ pub async fn create_reviewer(db: &Db, username: &str) -> anyhow::Result<(User, S
     rand::rngs::OsRng.fill_bytes(&mut raw);
     let password = URL_SAFE_NO_PAD.encode(raw);
     let hash = hash_password(password.clone()).await?;
-    let user = match users::create(db, username, &hash, Role::Reviewer).await {
+    let user = match users.create(username, &hash, Role::Reviewer).await {
         Err(StoreError::Duplicate(_)) => anyhow::bail!("the username {username} is taken"),
         other => other?,
     };

@@ -60,6 +60,11 @@ pub async fn answers(db: &Db) -> bool {
     sqlx::query("SELECT 1").execute(db).await.is_ok()
 }
 
+/// What a repository trait's methods return: asynchronous and boxed, so the service can hold
+/// any engine's implementation behind `Arc<dyn …>`.
+pub type RepoFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>>;
+
 /// What a repository call fails with, in the store's own terms: the callers (services, the
 /// HTTP layer) need to tell a unique key taken from a store that cannot be reached, not which
 /// engine said so.

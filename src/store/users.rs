@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
-use super::Db;
+use super::{Db, RepoFuture};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,102 +29,152 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct User {
     pub id: String,
     pub username: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> super::Result<User> {
-    Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        role: Role::parse(row.try_get("role")?),
-    })
+impl From<String> for Role {
+    fn from(s: String) -> Self {
+        Role::parse(&s)
+    }
 }
 
-pub async fn create(
-    db: &Db,
-    username: &str,
-    password_hash: &str,
-    role: Role,
-) -> super::Result<User> {
-    let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(username)
-    .bind(password_hash)
-    .bind(role.as_str())
-    .bind(Utc::now())
-    .execute(db)
-    .await?;
-    Ok(User {
-        id,
-        username: username.to_string(),
-        role,
-    })
+/// Accounts and their login tokens: the repository the HTTP layer, the account service and
+/// the housekeeping hold (`Arc<dyn Users>`), one implementation per engine.
+pub trait Users: Send + Sync {
+    /// A new account; `StoreError::Duplicate` when the username is taken.
+    fn create<'a>(
+        &'a self,
+        username: &'a str,
+        password_hash: &'a str,
+        role: Role,
+    ) -> RepoFuture<'a, User>;
+    /// The user and their password hash.
+    fn find_by_username<'a>(&'a self, username: &'a str) -> RepoFuture<'a, Option<(User, String)>>;
+    fn insert_token<'a>(
+        &'a self,
+        token_hash: &'a str,
+        user_id: &'a str,
+        expires_at: DateTime<Utc>,
+    ) -> RepoFuture<'a, ()>;
+    /// The user a live token belongs to.
+    fn user_for_token<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> RepoFuture<'a, Option<User>>;
+    fn delete_token<'a>(&'a self, token_hash: &'a str) -> RepoFuture<'a, ()>;
+    /// Removes the tokens expired at `now`; how many.
+    fn delete_expired_tokens(&self, now: DateTime<Utc>) -> RepoFuture<'_, u64>;
 }
 
-/// The user and their password hash.
-pub async fn find_by_username(db: &Db, username: &str) -> super::Result<Option<(User, String)>> {
-    let row = sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = ?")
-        .bind(username)
-        .fetch_optional(db)
-        .await?;
-    row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?)))
-        .transpose()
+/// `Users` on SQLite.
+pub struct SqliteUsers(pub Db);
+
+#[derive(sqlx::FromRow)]
+struct UserWithHash {
+    #[sqlx(flatten)]
+    user: User,
+    password_hash: String,
 }
 
-pub async fn insert_token(
-    db: &Db,
-    token_hash: &str,
-    user_id: &str,
-    expires_at: DateTime<Utc>,
-) -> super::Result<()> {
-    sqlx::query(
-        "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(Utc::now())
-    .bind(expires_at)
-    .execute(db)
-    .await?;
-    Ok(())
-}
+impl Users for SqliteUsers {
+    fn create<'a>(
+        &'a self,
+        username: &'a str,
+        password_hash: &'a str,
+        role: Role,
+    ) -> RepoFuture<'a, User> {
+        Box::pin(async move {
+            let id = uuid::Uuid::now_v7().to_string();
+            sqlx::query(
+                "INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(username)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(Utc::now())
+            .execute(&self.0)
+            .await?;
+            Ok(User {
+                id,
+                username: username.to_string(),
+                role,
+            })
+        })
+    }
 
-/// The user a live token belongs to.
-pub async fn user_for_token(
-    db: &Db,
-    token_hash: &str,
-    now: DateTime<Utc>,
-) -> super::Result<Option<User>> {
-    let row = sqlx::query(
-        "SELECT u.id, u.username, u.role FROM auth_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ? AND t.expires_at > ?",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(db)
-    .await?;
-    row.as_ref().map(user_from_row).transpose()
-}
+    fn find_by_username<'a>(&'a self, username: &'a str) -> RepoFuture<'a, Option<(User, String)>> {
+        Box::pin(async move {
+            let found: Option<UserWithHash> = sqlx::query_as(
+                "SELECT id, username, role, password_hash FROM users WHERE username = ?",
+            )
+            .bind(username)
+            .fetch_optional(&self.0)
+            .await?;
+            Ok(found.map(|f| (f.user, f.password_hash)))
+        })
+    }
 
-pub async fn delete_token(db: &Db, token_hash: &str) -> super::Result<()> {
-    sqlx::query("DELETE FROM auth_tokens WHERE token_hash = ?")
-        .bind(token_hash)
-        .execute(db)
-        .await?;
-    Ok(())
-}
+    fn insert_token<'a>(
+        &'a self,
+        token_hash: &'a str,
+        user_id: &'a str,
+        expires_at: DateTime<Utc>,
+    ) -> RepoFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(Utc::now())
+            .bind(expires_at)
+            .execute(&self.0)
+            .await?;
+            Ok(())
+        })
+    }
 
-pub async fn delete_expired_tokens(db: &Db, now: DateTime<Utc>) -> super::Result<u64> {
-    let done = sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= ?")
-        .bind(now)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+    fn user_for_token<'a>(
+        &'a self,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> RepoFuture<'a, Option<User>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as(
+                "SELECT u.id, u.username, u.role FROM auth_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = ? AND t.expires_at > ?",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.0)
+            .await?)
+        })
+    }
+
+    fn delete_token<'a>(&'a self, token_hash: &'a str) -> RepoFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM auth_tokens WHERE token_hash = ?")
+                .bind(token_hash)
+                .execute(&self.0)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn delete_expired_tokens(&self, now: DateTime<Utc>) -> RepoFuture<'_, u64> {
+        Box::pin(async move {
+            let done = sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= ?")
+                .bind(now)
+                .execute(&self.0)
+                .await?;
+            Ok(done.rows_affected())
+        })
+    }
 }
