@@ -140,11 +140,16 @@ impl Analyzer {
         }
     }
 
-    fn hold(&self, claim: &JobClaim, held: bool) {
-        let mut set = self
-            .held
+    /// The set of held jobs (a worker that panicked while holding the lock left it whole: it
+    /// only inserts and removes).
+    fn held_jobs(&self) -> std::sync::MutexGuard<'_, HashSet<JobClaim>> {
+        self.held
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn hold(&self, claim: &JobClaim, held: bool) {
+        let mut set = self.held_jobs();
         if held {
             set.insert(claim.clone());
         } else {
@@ -156,13 +161,7 @@ impl Analyzer {
     /// next worker (here after a restart, or in another process) need not wait for the
     /// leases to run out.
     pub async fn release_held(&self) {
-        let held: Vec<JobClaim> = {
-            let mut set = self
-                .held
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            set.drain().collect()
-        };
+        let held: Vec<JobClaim> = self.held_jobs().drain().collect();
         for claim in held {
             if let Err(e) = jobs::release(&self.db, &claim).await {
                 tracing::warn!(material = %claim.material_id, error = %e, "handing an analysis job back failed; it is claimed again when its lease runs out");

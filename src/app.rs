@@ -193,13 +193,16 @@ pub async fn purge(
 }
 
 /// Removes the blobs no material row names that were stored more than `orphan_blob_minutes`
-/// ago: what a crash between a blob's write and its row's left behind. (Not run with
-/// `keep_originals`: the kept uploads are named by no row.) Returns how many.
+/// ago: what a crash between a blob's write and its row's left behind. Nothing with
+/// `keep_originals`: the kept uploads are named by no row. Returns how many.
 pub async fn sweep_orphan_blobs(
     db: &store::Db,
     blobs: &dyn BlobStore,
     config: &Config,
 ) -> anyhow::Result<usize> {
+    if config.keep_originals {
+        return Ok(0);
+    }
     let age = Duration::from_secs(u64::from(config.orphan_blob_minutes) * 60);
     let candidates = blobs.stored_before(age).await?;
     if candidates.is_empty() {
@@ -243,12 +246,10 @@ async fn housekeeping(ctx: ApiContext) {
             }
             Err(e) => tracing::warn!(error = %e, "removing data past its retention failed"),
         }
-        if !ctx.config.keep_originals {
-            match sweep_orphan_blobs(&ctx.db, ctx.blobs.as_ref(), &ctx.config).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "blobs no row names removed"),
-                Err(e) => tracing::warn!(error = %e, "sweeping orphan blobs failed"),
-            }
+        match sweep_orphan_blobs(&ctx.db, ctx.blobs.as_ref(), &ctx.config).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "blobs no row names removed"),
+            Err(e) => tracing::warn!(error = %e, "sweeping orphan blobs failed"),
         }
         match ctx.users.delete_expired_tokens(chrono::Utc::now()).await {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "expired tokens removed"),

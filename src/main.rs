@@ -344,10 +344,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             out!(
                 "deleted {faces} kept face frames and {materials} files of rejected or idle orders"
             );
-            if !config.keep_originals {
-                let orphans = app::sweep_orphan_blobs(&db, blobs.as_ref(), &config).await?;
-                out!("deleted {orphans} blobs no row names (left by a crash)");
-            }
+            let orphans = app::sweep_orphan_blobs(&db, blobs.as_ref(), &config).await?;
+            out!("deleted {orphans} blobs no row names (left by a crash)");
             db.close().await;
             Ok(())
         }

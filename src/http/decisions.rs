@@ -22,7 +22,6 @@ use super::ApiContext;
 use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
-use crate::filing::verdict::Verdict;
 use crate::service::{decisions, readiness, sms_codes};
 use crate::store::{audit, materials, orders, verification};
 
@@ -153,10 +152,7 @@ async fn decide_material(
         "at": Utc::now(),
         "upload_session_id": upload_session,
     });
-    let mut verdict = m
-        .verdict
-        .clone()
-        .unwrap_or_else(|| Verdict::new(state, Vec::<String>::new()));
+    let mut verdict = m.current_verdict();
     verdict.review = Some(review.clone());
     verdict.verdict = state;
     if body.decision != "approve" {

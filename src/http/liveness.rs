@@ -245,9 +245,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
     let m = materials::material(&mut *ctx.conn().await?, &material_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {material_id} vanished"))?;
-    let verdict = m
-        .verdict
-        .unwrap_or_else(|| Verdict::new(m.state, Vec::<String>::new()));
+    let verdict = m.current_verdict();
     let reasons_zh = reasons_zh(ctx, &verdict.reasons);
     tracing::info!(material = %material_id, state = %m.state, "liveness capture judged");
     Ok((

@@ -5,7 +5,6 @@
 use serde_json::json;
 
 use crate::filing::materials::MaterialState;
-use crate::filing::verdict::Verdict;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, template_context};
 use crate::store::{materials, Conn};
@@ -37,9 +36,7 @@ pub async fn reconcile(
         return Ok(());
     }
     let score = decrypt(cipher, &live)?.cosine(&decrypt(cipher, &card)?);
-    let mut verdict = material
-        .verdict
-        .unwrap_or_else(|| Verdict::new(material.state, Vec::<String>::new()));
+    let mut verdict = material.current_verdict();
     verdict.reasons.retain(|r| r != FACE_MISMATCH);
     let matched = score >= SAME_PERSON;
     if !matched {

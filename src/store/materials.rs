@@ -24,6 +24,15 @@ pub struct MaterialRow {
     pub created_at: DateTime<Utc>,
 }
 
+impl MaterialRow {
+    /// Its verdict, or one of its state with no reasons when none was stored.
+    pub fn current_verdict(&self) -> Verdict {
+        self.verdict
+            .clone()
+            .unwrap_or_else(|| Verdict::new(self.state, Vec::<String>::new()))
+    }
+}
+
 /// The encryption context binding a material's reading to its row.
 pub fn reading_context(material_id: &str) -> String {
     format!("materials.reading:{material_id}")

@@ -43,17 +43,15 @@ pub fn blob_store_args(data_dir: &Path) -> Vec<String> {
     blob_store_for(data_dir).map_or_else(Vec::new, |b| vec!["--blob-store".to_string(), b])
 }
 
-/// `beian purge` on `data_dir` with the configuration `config` (TOML): its report.
-pub fn purge(data_dir: &Path, config: &str) -> String {
-    let file = data_dir.join("purge.toml");
-    std::fs::write(&file, config).unwrap();
+/// `beian` with `args` (global flags, then a command) on `data_dir` and its blob store: what
+/// it printed, once it succeeded.
+pub fn beian_ok(data_dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_beian"))
-        .arg("--config")
-        .arg(&file)
         .arg("--data-dir")
         .arg(data_dir)
         .args(blob_store_args(data_dir))
-        .args(["--models-dir", "models", "purge"])
+        .args(["--models-dir", "models"])
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
@@ -63,6 +61,13 @@ pub fn purge(data_dir: &Path, config: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// `beian purge` on `data_dir` with the configuration `config` (TOML): its report.
+pub fn purge(data_dir: &Path, config: &str) -> String {
+    let file = data_dir.join("purge.toml");
+    std::fs::write(&file, config).unwrap();
+    beian_ok(data_dir, &["--config", &file.to_string_lossy(), "purge"])
 }
 
 /// The names of the blobs the service on `data_dir` holds, wherever they are stored.

@@ -3,7 +3,6 @@
 //! image (the only place the full ID number shows), and the audit log of all of it.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use beian::synth::scene::Label;
@@ -15,19 +14,7 @@ use crate::helpers::{card_photo, material, minimal_order, spawn_app_in, upload_r
 
 /// `beian reviewer add NAME` in `data_dir`: the password it printed.
 pub(crate) fn add_reviewer(data_dir: &Path, name: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--models-dir", "models", "reviewer", "add", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = crate::helpers::beian_ok(data_dir, &["reviewer", "add", name]);
     stdout
         .lines()
         .find_map(|l| l.strip_prefix("password (shown this once): "))
