@@ -13,7 +13,9 @@ use beian::filing::division::Divisions;
 use beian::filing::materials::MaterialKind;
 use beian::filing::today_in_china;
 use beian::inspect;
-use beian::store::{self, registry};
+use beian::service;
+use beian::store;
+use beian::store::registry::SqliteRegistry;
 #[cfg(feature = "synth")]
 use beian::synth;
 use beian::vision::decode::IntakeLimits;
@@ -148,7 +150,7 @@ enum ReviewerCommand {
 
 #[derive(Subcommand)]
 enum RegistryCommand {
-    /// Load (insert or replace) records from a CSV file; see store/registry.rs for columns.
+    /// Load (insert or replace) records from a CSV file; see service/registry.rs for columns.
     Load { file: PathBuf },
 }
 
@@ -370,7 +372,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let cipher = app::load_cipher(&config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let report = registry::load_csv(&db, &cipher, &text).await?;
+            let report = service::registry::load_csv(&SqliteRegistry(db), &cipher, &text).await?;
             out!(
                 "loaded {} subjects, {} websites, {} domain registrants",
                 report.subjects,

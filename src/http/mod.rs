@@ -33,6 +33,7 @@ use crate::filing::order::ParseContext;
 use crate::filing::rules::RuleBook;
 use crate::store::blobs::Blobs;
 use crate::store::crypto::FieldCipher;
+use crate::store::registry::{Registry, SqliteRegistry};
 use crate::store::users::{SqliteUsers, Users};
 use crate::store::Db;
 use crate::vision::decode::IntakeLimits;
@@ -60,6 +61,8 @@ pub struct ApiContext {
     pub models: Arc<Models>,
     /// Accounts and login tokens.
     pub users: Arc<dyn Users>,
+    /// The operator's registry of existing filings.
+    pub registry: Arc<dyn Registry>,
     /// Where text messages go (the outbox table unless a carrier's gateway is plugged in).
     pub sms: Arc<dyn crate::sms::SmsGateway>,
 }
@@ -77,6 +80,7 @@ impl ApiContext {
         let cipher = Arc::new(cipher);
         ApiContext {
             users: Arc::new(SqliteUsers(db.clone())),
+            registry: Arc::new(SqliteRegistry(db.clone())),
             sms: Arc::new(crate::sms::Outbox {
                 db: db.clone(),
                 cipher: cipher.clone(),

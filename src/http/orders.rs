@@ -18,9 +18,9 @@ use crate::filing::order::OrderForm;
 use crate::filing::rules::{Finding, Severity};
 use crate::filing::state::{IllegalTransition, OrderState};
 use crate::filing::today_in_china;
-use crate::service::readiness;
+use crate::service::{self, readiness};
+use crate::store::materials;
 use crate::store::orders::{self, OrderRecord, OrderWrite};
-use crate::store::{materials, registry};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -42,7 +42,9 @@ struct Reviewed {
 
 async fn review(ctx: &ApiContext, body: &Value, this_order: Option<&str>) -> Result<Reviewed> {
     let form = OrderForm::parse(body, &ctx.parse_context()).map_err(Error::invalid_fields)?;
-    let facts = registry::facts_for(&ctx.db, &ctx.cipher, &form, this_order).await?;
+    let facts =
+        service::registry::facts_for(&*ctx.registry, &ctx.db, &ctx.cipher, &form, this_order)
+            .await?;
     Ok(Reviewed {
         decision: filing_type::decide(&form, &facts),
         findings: ctx.rules.review(&form, &facts, today_in_china()),

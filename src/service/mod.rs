@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod decisions;
 pub mod face_match;
 pub mod readiness;
+pub mod registry;
 pub mod sms_codes;
 pub mod verification;
