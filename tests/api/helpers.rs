@@ -307,6 +307,12 @@ pub async fn upload_raw(
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
+/// Uploads one photo through a phone's link and expects it taken (202).
+pub async fn upload(app: &TestApp, phone: &Client, token: &str, kind: &str, jpeg: Vec<u8>) {
+    let (status, body) = upload_raw(app, phone, token, kind, jpeg, None).await;
+    assert_eq!(status, 202, "{kind}: {body}");
+}
+
 /// The order's entry for a required material of `kind`, as the PC sees it.
 pub async fn order_material(app: &TestApp, filer: &str, order_id: &str, kind: &str) -> Value {
     let (_, order) = app

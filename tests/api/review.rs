@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{card_photo, material, minimal_order, spawn_app_in, upload_raw, TestApp};
+use crate::helpers::{card_photo, material, minimal_order, spawn_app_in, upload, TestApp};
 
 /// `beian reviewer add NAME` in `data_dir`: the password it printed.
 pub(crate) fn add_reviewer(data_dir: &Path, name: &str) -> String {
@@ -239,12 +239,6 @@ async fn a_reviewer_sees_the_queue_and_the_evidence_and_every_look_is_audited() 
         .await
         .is_err());
     db.close().await;
-}
-
-/// Uploads one photo and expects it taken (202).
-async fn upload(app: &TestApp, phone: &reqwest::Client, token: &str, kind: &str, jpeg: Vec<u8>) {
-    let (status, body) = upload_raw(app, phone, token, kind, jpeg, None).await;
-    assert_eq!(status, 202, "{kind}: {body}");
 }
 
 /// Polls the filer's order until `done` says so (or 90 s pass).

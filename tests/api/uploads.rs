@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{
     back_photo, material, minimal_order, order_material, photo, spawn_app, spawn_app_in,
-    spawn_configured, upload_raw, TestApp,
+    spawn_configured, upload, upload_raw, TestApp,
 };
 
 /// A filer's order with an upload session for the principal's ID card; (token, session id,
@@ -270,16 +270,14 @@ async fn a_good_photo_passes_and_a_blurred_one_is_sent_back_with_its_reason() {
     );
 
     // The retake passes and completes the session.
-    let (status, _) = upload_raw(
+    upload(
         &app,
         &p,
         &token,
         "id_card_back",
         back_photo(Label::Good, 23),
-        None,
     )
     .await;
-    assert_eq!(status, 202);
     let s = analysed(&app, &filer, &session_id).await;
     assert_eq!(material(&s, "id_card_back")["state"], "pass", "{s}");
     assert_eq!(s["state"], "completed");
@@ -377,16 +375,15 @@ async fn an_analysis_cut_off_by_a_stop_finishes_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_in(dir.path()).await;
     let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
-    let (status, _) = upload_raw(
+    // Taken (202): the bytes are durable before the stop.
+    upload(
         &app,
         &phone(),
         &token,
         "id_card_front",
         photo(Label::Good, 51),
-        None,
     )
     .await;
-    assert_eq!(status, 202, "the bytes are durable");
     app.stop().await;
     let app = spawn_app_in(dir.path()).await;
     let s = analysed(&app, &filer, &session_id).await;
@@ -470,16 +467,14 @@ async fn a_multipart_form_upload_is_accepted() {
 async fn the_subjects_documents_uploaded_from_the_principals_phone_count_for_the_subject() {
     let app = spawn_app().await;
     let (token, _, order_id, filer) = session(&app, &["verification_form"]).await;
-    let (status, _) = upload_raw(
+    upload(
         &app,
         &phone(),
         &token,
         "verification_form",
         photo(Label::Good, 91),
-        None,
     )
     .await;
-    assert_eq!(status, 202);
     let form = order_material(&app, &filer, &order_id, "verification_form").await;
     assert_eq!(form["person"], "subject");
     assert_ne!(form["state"], "missing", "{form}");
@@ -495,8 +490,7 @@ async fn someone_elses_card_is_flagged_with_both_values_and_what_was_read_stays_
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
     let other = beian::synth::identity::Identity::random(&mut rng);
     let bytes = crate::helpers::card_photo(&other, true, Label::Good, 21);
-    let (status, _) = upload_raw(&app, &phone(), &token, "id_card_front", bytes, None).await;
-    assert_eq!(status, 202);
+    upload(&app, &phone(), &token, "id_card_front", bytes).await;
     let s = analysed(&app, &filer, &session_id).await;
     let front = material(&s, "id_card_front");
     assert_eq!(front["state"], "flagged", "{front}");
@@ -559,16 +553,7 @@ async fn past_the_analysis_backlog_uploads_wait_with_503_and_retry_after() {
     let (token, _, _, _) = session(&app, &["id_card_front", "id_card_back"]).await;
     let p = phone();
     // The first upload takes the one place in the queue...
-    let (status, _) = upload_raw(
-        &app,
-        &p,
-        &token,
-        "id_card_front",
-        photo(Label::Good, 5),
-        None,
-    )
-    .await;
-    assert_eq!(status, 202);
+    upload(&app, &p, &token, "id_card_front", photo(Label::Good, 5)).await;
     // ...and the next is turned away without being stored.
     let res = p
         .post(app.url(&format!("/api/v1/m/{token}/materials/id_card_back")))
@@ -591,16 +576,14 @@ async fn mismatched_front(app: &TestApp, field: &str, typed: &str) -> (String, S
     order["subject"]["principal"][field] = json!(typed);
     let (token, session_id, order_id, filer) =
         session_for_order(app, &["id_card_front"], &order).await;
-    let (status, _) = upload_raw(
+    upload(
         app,
         &phone(),
         &token,
         "id_card_front",
         photo(Label::Good, 21),
-        None,
     )
     .await;
-    assert_eq!(status, 202);
     let s = analysed(app, &filer, &session_id).await;
     let front = material(&s, "id_card_front");
     assert_eq!(front["reasons"], json!(["ocr_mismatch"]), "{front}");
@@ -687,16 +670,14 @@ async fn a_fault_after_the_verdict_leaves_nothing_half_written_and_the_retry_fin
     .execute(&db)
     .await
     .unwrap();
-    let (status, _) = upload_raw(
+    upload(
         &app,
         &phone(),
         &token,
         "id_card_front",
         photo(Label::Good, 51),
-        None,
     )
     .await;
-    assert_eq!(status, 202);
 
     // Read in one statement (one snapshot) until the job is done: a passed photo is never
     // seen beside a session not completed, or a face template without its verdict.
@@ -749,16 +730,14 @@ async fn blobs_no_row_names_are_swept_once_abandoned_and_named_ones_stay() {
     let dir = tempfile::tempdir().unwrap();
     let app = crate::helpers::spawn_app_in(dir.path()).await;
     let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
-    let (status, _) = upload_raw(
+    upload(
         &app,
         &phone(),
         &token,
         "id_card_front",
         photo(Label::Good, 5),
-        None,
     )
     .await;
-    assert_eq!(status, 202);
     analysed(&app, &filer, &session_id).await;
     app.stop().await;
     let named = crate::helpers::stored_blobs(dir.path()).await;
