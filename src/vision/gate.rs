@@ -284,11 +284,28 @@ fn judge_inner(
                     .tightened(&f, &boxes, &layout, whole_quad)
                     .unwrap_or(f)
             };
-            let by_print = search.best_with_text(&boxes, &layout).or_else(|| {
+            let measured = || {
                 document::outline_from_print(&small, &boxes, shape.aspect())
                     .map(document::Found::unscored)
-            });
-            match (by_rim, by_print.map(pull_in)) {
+            };
+            let by_print = match search.best_with_text(&boxes, &layout).map(pull_in) {
+                // The outline the print sits in can run along a line of a cloth past the
+                // card's rim to the frame; measured out from the print, a whole card's rim
+                // is found where its colour ends. Only when the print sits in that outline
+                // at least as a document's does: inside a card the frame cuts off, a side
+                // measured on the portrait's edge closes a whole outline the print crowds.
+                Some(f) if !whole(&f) => {
+                    let misfit = |g: &document::Found| layout.distance_in(&g.quad, &boxes);
+                    Some(
+                        measured()
+                            .filter(|m| whole(m) && misfit(m) <= misfit(&f))
+                            .unwrap_or(f),
+                    )
+                }
+                Some(f) => Some(f),
+                None => measured().map(pull_in),
+            };
+            match (by_rim, by_print) {
                 (Some(rim), Some(print)) if !whole(&print) => Some(pull_in(rim)),
                 (by_rim, by_print) => by_print.or(by_rim.map(pull_in)),
             }

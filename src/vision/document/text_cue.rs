@@ -58,6 +58,11 @@ impl PrintLayout {
         let ratio = |got: f32, want: f32| (got.max(1e-3) / want).ln().abs();
         ratio(fit.spread.0, self.spread.0) + ratio(fit.spread.1, self.spread.1)
     }
+
+    /// `distance` for the print `text` inside `quad`.
+    pub fn distance_in(&self, quad: &Quad, text: &[TextBox]) -> f32 {
+        self.distance(&fit(quad, text))
+    }
 }
 
 /// How the text inside an outline sits in it.
