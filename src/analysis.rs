@@ -23,7 +23,7 @@ use crate::inspect::{self, Conclusion};
 use crate::service::verification::{self, Judged};
 use crate::store::blobs::{self, Blobs};
 use crate::store::crypto::FieldCipher;
-use crate::store::jobs::{self, JobClaim};
+use crate::store::jobs::{JobClaim, JobQueue, SqliteJobs};
 use crate::store::{faces, materials, orders};
 use crate::store::{Db, StoreError};
 use crate::vision::decode::{self, IntakeLimits};
@@ -33,6 +33,7 @@ use crate::vision::models::Models;
 #[derive(Clone)]
 pub struct Analyzer {
     db: Db,
+    jobs: Arc<dyn JobQueue>,
     blobs: Blobs,
     cipher: Arc<FieldCipher>,
     rules: Arc<RuleBook>,
@@ -71,6 +72,7 @@ impl Analyzer {
         wake: Arc<Notify>,
     ) -> Self {
         Analyzer {
+            jobs: Arc::new(SqliteJobs(db.clone())),
             db,
             blobs,
             cipher,
@@ -98,7 +100,7 @@ impl Analyzer {
 
     async fn run(self) {
         loop {
-            match jobs::claim_job(&self.db, self.lease).await {
+            match self.jobs.claim(self.lease).await {
                 Ok(Some(claim)) => self.work_on(&claim).await,
                 Ok(None) => {
                     tokio::select! {
@@ -130,7 +132,7 @@ impl Analyzer {
         }
         // Retried twice; then a person looks at it rather than it hanging.
         let message = format!("{e:#}");
-        match jobs::fail_job(&self.db, claim, MAX_ATTEMPTS, &message).await {
+        match self.jobs.fail(claim, MAX_ATTEMPTS, &message).await {
             Ok(gave_up) => {
                 tracing::error!(material = %material_id, error = %message, gave_up, "analysis failed")
             }
@@ -163,7 +165,7 @@ impl Analyzer {
     pub async fn release_held(&self) {
         let held: Vec<JobClaim> = self.held_jobs().drain().collect();
         for claim in held {
-            if let Err(e) = jobs::release(&self.db, &claim).await {
+            if let Err(e) = self.jobs.release(&claim).await {
                 tracing::warn!(material = %claim.material_id, error = %e, "handing an analysis job back failed; it is claimed again when its lease runs out");
             }
         }
@@ -177,7 +179,7 @@ impl Analyzer {
         tick.tick().await;
         loop {
             tick.tick().await;
-            match jobs::renew_lease(&self.db, claim, self.lease).await {
+            match self.jobs.renew(claim, self.lease).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(material = %claim.material_id, "the analysis job's lease was lost");

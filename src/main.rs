@@ -357,7 +357,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = store::open(&config.data_dir).await?;
             let (user, password) = beian::service::accounts::create_reviewer(
                 &beian::store::users::SqliteUsers(db.clone()),
-                &db,
+                &beian::store::audit::SqliteAuditLog(db.clone()),
                 &name,
             )
             .await?;

@@ -107,32 +107,28 @@ async fn login(
             ctx.login_throttle.reset(&c.username);
             tracing::info!(user = %user.id, "logged in");
             let actor = format!("{}:{}", user.role.as_str(), user.username);
-            audit::record(
-                &ctx.db,
-                &audit::NewEntry {
+            ctx.audit
+                .append(&audit::NewEntry {
                     actor: &actor,
                     action: "login",
                     target: Some(&format!("user:{}", user.id)),
                     detail: None,
                     source: Some(&source),
-                },
-            )
-            .await?;
+                })
+                .await?;
             Ok(Json(issue_token(&ctx, &user).await?))
         }
         _ => {
             ctx.login_throttle.fail(&c.username);
-            audit::record(
-                &ctx.db,
-                &audit::NewEntry {
+            ctx.audit
+                .append(&audit::NewEntry {
                     actor: "anonymous",
                     action: "login_failed",
                     target: None,
                     detail: Some(&json!({"username": c.username})),
                     source: Some(&source),
-                },
-            )
-            .await?;
+                })
+                .await?;
             Err(Error::Unauthorized)
         }
     }

@@ -78,7 +78,7 @@ pub async fn challenge_for(
         return Ok(None);
     }
     let now = Utc::now();
-    let challenge = match faces::open_challenge(&ctx.db, &session.id, now).await? {
+    let challenge = match ctx.challenges.open(&session.id, now).await? {
         Some(c) => c,
         None => {
             let c = Challenge {
@@ -90,9 +90,9 @@ pub async fn challenge_for(
                     .collect(),
                 issued_at: now,
                 expires_at: now + Duration::seconds(CHALLENGE_TTL_SECONDS),
-                used: false,
+                used_at: None,
             };
-            faces::insert_challenge(&ctx.db, &c).await?;
+            ctx.challenges.insert(&c).await?;
             c
         }
     };
@@ -180,7 +180,9 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
             "send {MIN_FRAMES} to {MAX_FRAMES} frames, not {n}"
         )));
     }
-    let challenge = faces::challenge(&ctx.db, &capture.challenge_id)
+    let challenge = ctx
+        .challenges
+        .get(&capture.challenge_id)
         .await?
         .filter(|c| c.session_id == session.id)
         .ok_or(Error::NotFound {
@@ -188,7 +190,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
             message: "this challenge was not issued to this link".into(),
         })?;
     let now = Utc::now();
-    if challenge.used {
+    if challenge.used_at.is_some() {
         return Err(challenge_used());
     }
     if challenge.expires_at <= now {
@@ -227,7 +229,7 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
         .map_err(anyhow::Error::from)??;
 
     // Valid: from here the challenge is spent, whatever the capture shows.
-    if !faces::use_challenge(&ctx.db, &challenge.id, Utc::now()).await? {
+    if !ctx.challenges.use_up(&challenge.id, Utc::now()).await? {
         return Err(challenge_used());
     }
     let actions = actions_of(&challenge);

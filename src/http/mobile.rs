@@ -156,7 +156,7 @@ async fn upload(
     })?;
     // Analysis runs at the speed of the models; past the configured backlog the phone waits
     // and retries rather than the queue (and the disk) growing without bound.
-    if crate::store::jobs::queued_jobs(&ctx.db).await? >= ctx.config.max_analysis_backlog {
+    if ctx.jobs.unfinished().await? >= ctx.config.max_analysis_backlog {
         return Err(Error::Busy {
             retry_after_secs: 5,
         });

@@ -31,9 +31,13 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::config::Config;
 use crate::filing::order::ParseContext;
 use crate::filing::rules::RuleBook;
+use crate::store::audit::{AuditLog, SqliteAuditLog};
 use crate::store::blobs::Blobs;
 use crate::store::crypto::FieldCipher;
+use crate::store::faces::{Challenges, SqliteChallenges};
+use crate::store::jobs::{JobQueue, SqliteJobs};
 use crate::store::registry::{Registry, SqliteRegistry};
+use crate::store::sessions::{SqliteUploadLinks, UploadLinks};
 use crate::store::users::{SqliteUsers, Users};
 use crate::store::Db;
 use crate::vision::decode::IntakeLimits;
@@ -63,6 +67,14 @@ pub struct ApiContext {
     pub users: Arc<dyn Users>,
     /// The operator's registry of existing filings.
     pub registry: Arc<dyn Registry>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditLog>,
+    /// The analysis job queue (its length, for back-pressure and metrics).
+    pub jobs: Arc<dyn JobQueue>,
+    /// The upload sessions' phone links.
+    pub upload_links: Arc<dyn UploadLinks>,
+    /// The liveness challenges issued to phones.
+    pub challenges: Arc<dyn Challenges>,
     /// Where text messages go (the outbox table unless a carrier's gateway is plugged in).
     pub sms: Arc<dyn crate::sms::SmsGateway>,
 }
@@ -81,6 +93,10 @@ impl ApiContext {
         ApiContext {
             users: Arc::new(SqliteUsers(db.clone())),
             registry: Arc::new(SqliteRegistry(db.clone())),
+            challenges: Arc::new(SqliteChallenges(db.clone())),
+            audit: Arc::new(SqliteAuditLog(db.clone())),
+            jobs: Arc::new(SqliteJobs(db.clone())),
+            upload_links: Arc::new(SqliteUploadLinks(db.clone())),
             sms: Arc::new(crate::sms::Outbox {
                 db: db.clone(),
                 cipher: cipher.clone(),

@@ -43,7 +43,7 @@ async fn readyz(State(ctx): State<ApiContext>) -> impl IntoResponse {
 async fn metrics(State(ctx): State<ApiContext>) -> impl IntoResponse {
     let mut text = ctx.metrics.render();
     // Photos waiting for (or in) analysis: the backlog an operator watches.
-    if let Ok(n) = crate::store::jobs::queued_jobs(&ctx.db).await {
+    if let Ok(n) = ctx.jobs.unfinished().await {
         text.push_str("# HELP beian_analysis_backlog Uploaded photos not yet analysed.\n");
         text.push_str("# TYPE beian_analysis_backlog gauge\n");
         text.push_str(&format!("beian_analysis_backlog {n}\n"));

@@ -39,7 +39,9 @@ pub(super) async fn session_for(
     token: &str,
     headers: &HeaderMap,
 ) -> Result<(SessionRow, Option<String>)> {
-    let session = sessions::session_by_token(&ctx.db, &token_hash(token))
+    let session = ctx
+        .upload_links
+        .by_token(&token_hash(token))
         .await?
         .ok_or(Error::NotFound {
             code: "unknown_link",

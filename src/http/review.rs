@@ -108,17 +108,15 @@ async fn audit_request(
     detail: Option<&Value>,
     peer: SocketAddr,
 ) -> Result<()> {
-    audit::record(
-        &ctx.db,
-        &audit::NewEntry {
+    ctx.audit
+        .append(&audit::NewEntry {
             actor,
             action,
             target: Some(target),
             detail,
             source: Some(&peer.ip().to_string()),
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok(())
 }
 
@@ -272,6 +270,6 @@ async fn audit_log(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = audit::list(&ctx.db, q.target.as_deref(), q.before, limit).await?;
+    let entries = ctx.audit.list(q.target.as_deref(), q.before, limit).await?;
     Ok(Json(json!({"entries": entries})))
 }

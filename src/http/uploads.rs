@@ -24,7 +24,7 @@ use crate::filing::state::OrderState;
 use crate::filing::upload_session::SessionState;
 use crate::store::materials;
 use crate::store::orders;
-use crate::store::sessions::{self, NewSession, SessionRow};
+use crate::store::sessions::{self, NewSession, Renewal, SessionRow};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -72,9 +72,8 @@ pub(super) async fn open_session(
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
     let link = LinkToken::new(ctx, &id);
-    sessions::create_session(
-        &ctx.db,
-        &NewSession {
+    ctx.upload_links
+        .create(&NewSession {
             id: &id,
             order_id,
             person,
@@ -83,9 +82,8 @@ pub(super) async fn open_session(
             link_sealed: &link.sealed,
             open_before: ctx.config.upload_open_deadline(now),
             idle_expires_at: ctx.config.upload_idle_deadline(now),
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok((id, link.token))
 }
 
@@ -204,21 +202,24 @@ async fn refresh(
     }
     let link = LinkToken::new(&ctx, &id);
     let now = Utc::now();
-    sessions::renew_token(
-        &ctx.db,
-        &id,
-        &link.hash,
-        &link.sealed,
-        ctx.config.upload_open_deadline(now),
-        ctx.config.upload_idle_deadline(now),
-    )
-    .await?;
+    ctx.upload_links
+        .renew(
+            &id,
+            &Renewal {
+                token_hash: &link.hash,
+                link_sealed: &link.sealed,
+                open_before: ctx.config.upload_open_deadline(now),
+                idle_expires_at: ctx.config.upload_idle_deadline(now),
+            },
+        )
+        .await?;
     let session = load(&ctx, &user, &id).await?;
     Ok(Json(session_json(&ctx, &session, Some(&link.token)).await?))
 }
 
 async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow> {
-    sessions::session_for_owner(&ctx.db, id, &user.user.id)
+    ctx.upload_links
+        .for_owner(id, &user.user.id)
         .await?
         .ok_or_else(|| Error::not_found("upload session"))
 }
@@ -268,7 +269,7 @@ fn link(ctx: &ApiContext, token: &str) -> String {
 async fn qr(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<qrcode::QrCode> {
     let session = load(ctx, user, id).await?;
     let sealed = match session.state_at(Utc::now()) {
-        SessionState::Waiting => sessions::sealed_link(&ctx.db, id).await?,
+        SessionState::Waiting => ctx.upload_links.sealed_link(id).await?,
         _ => None,
     };
     let sealed = sealed.ok_or_else(|| Error::Conflict {

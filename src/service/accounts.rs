@@ -8,8 +8,9 @@ use base64::Engine;
 use rand::RngCore;
 use serde_json::json;
 
+use crate::store::audit::{AuditLog, NewEntry};
 use crate::store::users::{Role, User, Users};
-use crate::store::{audit, Db, StoreError};
+use crate::store::StoreError;
 
 /// 3 to 32 letters, digits, `_`, `.` or `-`.
 pub fn username_ok(username: &str) -> bool {
@@ -55,7 +56,7 @@ pub async fn verify_password(password: String, hash: String) -> anyhow::Result<b
 /// returned this once and stored only as its argon2id hash.
 pub async fn create_reviewer(
     users: &dyn Users,
-    db: &Db,
+    audit: &dyn AuditLog,
     username: &str,
 ) -> anyhow::Result<(User, String)> {
     if !username_ok(username) {
@@ -69,17 +70,15 @@ pub async fn create_reviewer(
         Err(StoreError::Duplicate(_)) => anyhow::bail!("the username {username} is taken"),
         other => other?,
     };
-    audit::record(
-        db,
-        &audit::NewEntry {
+    audit
+        .append(&NewEntry {
             actor: "operator",
             action: "reviewer_created",
             target: Some(&format!("user:{}", user.id)),
             detail: Some(&json!({"username": username})),
             source: None,
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok((user, password))
 }
 

@@ -3,17 +3,18 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{Row, Sqlite};
+use sqlx::Sqlite;
 
-use super::Db;
+use super::{Db, RepoFuture};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Entry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
     pub target: Option<String>,
+    #[sqlx(json(nullable))]
     pub detail: Option<Value>,
     pub source: Option<String>,
 }
@@ -24,6 +25,53 @@ pub struct NewEntry<'a> {
     pub target: Option<&'a str>,
     pub detail: Option<&'a Value>,
     pub source: Option<&'a str>,
+}
+
+/// The audit log: the repository the HTTP layer and the account service hold
+/// (`Arc<dyn AuditLog>`), one implementation per engine. A business step that writes its
+/// entry together with what it changes calls `record` on its own transaction instead.
+pub trait AuditLog: Send + Sync {
+    /// Appends an entry on its own.
+    fn append<'a>(&'a self, e: &'a NewEntry<'a>) -> RepoFuture<'a, ()>;
+    /// Newest first: up to `limit` entries older than `before` (an id), for one target if
+    /// given.
+    fn list<'a>(
+        &'a self,
+        target: Option<&'a str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> RepoFuture<'a, Vec<Entry>>;
+}
+
+/// `AuditLog` on SQLite.
+pub struct SqliteAuditLog(pub Db);
+
+impl AuditLog for SqliteAuditLog {
+    fn append<'a>(&'a self, e: &'a NewEntry<'a>) -> RepoFuture<'a, ()> {
+        Box::pin(record(&self.0, e))
+    }
+
+    fn list<'a>(
+        &'a self,
+        target: Option<&'a str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> RepoFuture<'a, Vec<Entry>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as(
+                "SELECT id, at, actor, action, target, detail, source FROM audit_log
+                 WHERE (? IS NULL OR target = ?) AND (? IS NULL OR id < ?)
+                 ORDER BY id DESC LIMIT ?",
+            )
+            .bind(target)
+            .bind(target)
+            .bind(before)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(&self.0)
+            .await?)
+        })
+    }
 }
 
 /// Appends an entry, inside whatever transaction or pool `executor` is.
@@ -43,39 +91,4 @@ where
     .execute(executor)
     .await?;
     Ok(())
-}
-
-/// Newest first: up to `limit` entries older than `before` (an id), for one target if given.
-pub async fn list(
-    db: &Db,
-    target: Option<&str>,
-    before: Option<i64>,
-    limit: i64,
-) -> super::Result<Vec<Entry>> {
-    let rows = sqlx::query(
-        "SELECT id, at, actor, action, target, detail, source FROM audit_log
-         WHERE (? IS NULL OR target = ?) AND (? IS NULL OR id < ?)
-         ORDER BY id DESC LIMIT ?",
-    )
-    .bind(target)
-    .bind(target)
-    .bind(before)
-    .bind(before)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let detail: Option<String> = r.try_get("detail")?;
-            Ok(Entry {
-                id: r.try_get("id")?,
-                at: r.try_get("at")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                target: r.try_get("target")?,
-                detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
-                source: r.try_get("source")?,
-            })
-        })
-        .collect()
 }

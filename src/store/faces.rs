@@ -3,85 +3,102 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row};
 
-use super::{Conn, Db};
+use super::{Conn, Db, RepoFuture};
 use crate::filing::verdict::Verdict;
 
+/// A liveness challenge: the actions asked for, issued to one upload session, answered by
+/// at most one capture.
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Challenge {
     pub id: String,
     pub session_id: String,
+    #[sqlx(json)]
     pub actions: Vec<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub used: bool,
+    /// When a capture answered it.
+    pub used_at: Option<DateTime<Utc>>,
 }
 
-fn challenge_from_row(r: &sqlx::sqlite::SqliteRow) -> super::Result<Challenge> {
-    let actions: String = r.try_get("actions")?;
-    let used_at: Option<DateTime<Utc>> = r.try_get("used_at")?;
-    Ok(Challenge {
-        id: r.try_get("id")?,
-        session_id: r.try_get("session_id")?,
-        actions: serde_json::from_str(&actions).unwrap_or_default(),
-        issued_at: r.try_get("issued_at")?,
-        expires_at: r.try_get("expires_at")?,
-        used: used_at.is_some(),
-    })
+/// Liveness challenges: the repository the liveness capture holds (`Arc<dyn Challenges>`),
+/// one implementation per engine.
+pub trait Challenges: Send + Sync {
+    /// The session's newest challenge that is unused and unexpired at `now`.
+    fn open<'a>(
+        &'a self,
+        session_id: &'a str,
+        now: DateTime<Utc>,
+    ) -> RepoFuture<'a, Option<Challenge>>;
+    fn insert<'a>(&'a self, c: &'a Challenge) -> RepoFuture<'a, ()>;
+    fn get<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<Challenge>>;
+    /// Uses the challenge up (with the person's consent) if nobody has; false when it was
+    /// already used or has expired. One conditional write, so two captures cannot both
+    /// use it.
+    fn use_up<'a>(&'a self, id: &'a str, now: DateTime<Utc>) -> RepoFuture<'a, bool>;
 }
 
-/// The session's newest challenge that is unused and unexpired at `now`.
-pub async fn open_challenge(
-    db: &Db,
-    session_id: &str,
-    now: DateTime<Utc>,
-) -> super::Result<Option<Challenge>> {
-    sqlx::query(
-        "SELECT * FROM liveness_challenges WHERE session_id = ? AND used_at IS NULL AND expires_at > ?
-         ORDER BY issued_at DESC LIMIT 1",
-    )
-    .bind(session_id)
-    .bind(now)
-    .fetch_optional(db)
-    .await?
-    .map(|r| challenge_from_row(&r))
-    .transpose()
-}
+/// `Challenges` on SQLite.
+pub struct SqliteChallenges(pub Db);
 
-pub async fn insert_challenge(db: &Db, c: &Challenge) -> super::Result<()> {
-    sqlx::query(
-        "INSERT INTO liveness_challenges (id, session_id, actions, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(&c.id)
-    .bind(&c.session_id)
-    .bind(serde_json::to_string(&c.actions).unwrap_or_default())
-    .bind(c.issued_at)
-    .bind(c.expires_at)
-    .execute(db)
-    .await?;
-    Ok(())
-}
+impl Challenges for SqliteChallenges {
+    fn open<'a>(
+        &'a self,
+        session_id: &'a str,
+        now: DateTime<Utc>,
+    ) -> RepoFuture<'a, Option<Challenge>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as(
+                "SELECT * FROM liveness_challenges WHERE session_id = ? AND used_at IS NULL AND expires_at > ?
+                 ORDER BY issued_at DESC LIMIT 1",
+            )
+            .bind(session_id)
+            .bind(now)
+            .fetch_optional(&self.0)
+            .await?)
+        })
+    }
 
-pub async fn challenge(db: &Db, id: &str) -> super::Result<Option<Challenge>> {
-    sqlx::query("SELECT * FROM liveness_challenges WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .map(|r| challenge_from_row(&r))
-        .transpose()
-}
+    fn insert<'a>(&'a self, c: &'a Challenge) -> RepoFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO liveness_challenges (id, session_id, actions, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&c.id)
+            .bind(&c.session_id)
+            .bind(sqlx::types::Json(&c.actions))
+            .bind(c.issued_at)
+            .bind(c.expires_at)
+            .execute(&self.0)
+            .await?;
+            Ok(())
+        })
+    }
 
-/// Uses the challenge up (with the person's consent) if nobody has; false when it was
-/// already used or has expired. One statement, so two captures cannot both use it.
-pub async fn use_challenge(db: &Db, id: &str, now: DateTime<Utc>) -> super::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE liveness_challenges SET used_at = ?, consented_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(id)
-    .bind(now)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    fn get<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<Challenge>> {
+        Box::pin(async move {
+            Ok(
+                sqlx::query_as("SELECT * FROM liveness_challenges WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&self.0)
+                    .await?,
+            )
+        })
+    }
+
+    fn use_up<'a>(&'a self, id: &'a str, now: DateTime<Utc>) -> RepoFuture<'a, bool> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE liveness_challenges SET used_at = ?, consented_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+            )
+            .bind(now)
+            .bind(now)
+            .bind(id)
+            .bind(now)
+            .execute(&self.0)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
 }
 
 /// The encryption context binding a template to its material.

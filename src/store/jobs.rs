@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, Row};
 
-use super::{Conn, Db};
+use super::{Conn, Db, RepoFuture};
 use crate::filing::materials::MaterialState;
 use crate::filing::verdict::Verdict;
 
@@ -18,9 +18,71 @@ pub struct JobClaim {
     claim: String,
 }
 
-/// Claims the oldest job that is queued or whose lease ran out (its worker stopped or was
-/// killed), leased for `lease`; None when there is none.
-pub async fn claim_job(db: &Db, lease: Duration) -> super::Result<Option<JobClaim>> {
+/// The queue's side that the analysis workers and the intake hold (`Arc<dyn JobQueue>`), one
+/// implementation per engine. A job is closed with its verdict by `finish_analysis`, inside
+/// the transaction that records the verdict.
+pub trait JobQueue: Send + Sync {
+    /// Claims the oldest job that is queued or whose lease ran out (its worker stopped or
+    /// was killed), leased for `lease`; None when there is none.
+    fn claim(&self, lease: Duration) -> RepoFuture<'_, Option<JobClaim>>;
+    /// Extends the lease of a job still held by `claim`; false when it is not (the lease
+    /// ran out and another worker took the job, or it was closed).
+    fn renew<'a>(&'a self, claim: &'a JobClaim, lease: Duration) -> RepoFuture<'a, bool>;
+    /// Hands a job back to the queue at a graceful stop, without counting the attempt: the
+    /// next worker need not wait for the lease to run out. Nothing changes when `claim` no
+    /// longer holds the job (it was closed, or another worker took it).
+    fn release<'a>(&'a self, claim: &'a JobClaim) -> RepoFuture<'a, bool>;
+    /// After a failed analysis: queue the job again, or after `max_attempts` give up and
+    /// hand the material to a person (`flagged`). Returns true when it gave up; nothing is
+    /// changed when `claim` no longer holds the job (its current holder decides).
+    fn fail<'a>(
+        &'a self,
+        claim: &'a JobClaim,
+        max_attempts: i64,
+        error: &'a str,
+    ) -> RepoFuture<'a, bool>;
+    /// Jobs not done yet (queued or running).
+    fn unfinished(&self) -> RepoFuture<'_, i64>;
+}
+
+/// `JobQueue` on SQLite.
+pub struct SqliteJobs(pub Db);
+
+impl JobQueue for SqliteJobs {
+    fn claim(&self, lease: Duration) -> RepoFuture<'_, Option<JobClaim>> {
+        Box::pin(claim_job(&self.0, lease))
+    }
+
+    fn renew<'a>(&'a self, claim: &'a JobClaim, lease: Duration) -> RepoFuture<'a, bool> {
+        Box::pin(renew_lease(&self.0, claim, lease))
+    }
+
+    fn release<'a>(&'a self, claim: &'a JobClaim) -> RepoFuture<'a, bool> {
+        Box::pin(release(&self.0, claim))
+    }
+
+    fn fail<'a>(
+        &'a self,
+        claim: &'a JobClaim,
+        max_attempts: i64,
+        error: &'a str,
+    ) -> RepoFuture<'a, bool> {
+        Box::pin(fail_job(&self.0, claim, max_attempts, error))
+    }
+
+    fn unfinished(&self) -> RepoFuture<'_, i64> {
+        Box::pin(async move {
+            Ok(
+                sqlx::query("SELECT COUNT(*) AS n FROM analysis_jobs WHERE state != 'done'")
+                    .fetch_one(&self.0)
+                    .await?
+                    .try_get("n")?,
+            )
+        })
+    }
+}
+
+async fn claim_job(db: &Db, lease: Duration) -> super::Result<Option<JobClaim>> {
     let now = Utc::now();
     let claim = uuid::Uuid::new_v4().simple().to_string();
     let until = leased_until(now, lease);
@@ -52,9 +114,7 @@ fn leased_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     now + chrono::Duration::seconds(seconds)
 }
 
-/// Extends the lease of a job still held by `claim`; false when it is not (the lease ran
-/// out and another worker took the job, or it was closed).
-pub async fn renew_lease(db: &Db, claim: &JobClaim, lease: Duration) -> super::Result<bool> {
+async fn renew_lease(db: &Db, claim: &JobClaim, lease: Duration) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE analysis_jobs SET lease_until = ?
          WHERE material_id = ? AND claim = ? AND state = 'running'",
@@ -67,10 +127,7 @@ pub async fn renew_lease(db: &Db, claim: &JobClaim, lease: Duration) -> super::R
     Ok(done.rows_affected() == 1)
 }
 
-/// Hands a job back to the queue at a graceful stop, without counting the attempt: the next
-/// worker need not wait for the lease to run out. Nothing changes when `claim` no longer
-/// holds the job (it was closed, or another worker took it).
-pub async fn release(db: &Db, claim: &JobClaim) -> super::Result<bool> {
+async fn release(db: &Db, claim: &JobClaim) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE analysis_jobs SET state = 'queued', attempts = attempts - 1, claim = NULL,
              lease_until = NULL
@@ -121,10 +178,7 @@ pub async fn finish_analysis(
     Ok(tx.commit().await?)
 }
 
-/// After a failed analysis: queue the job again, or after `max_attempts` give up and hand the
-/// material to a person (`flagged`). Returns true when it gave up; nothing is changed when
-/// `claim` no longer holds the job (its current holder decides).
-pub async fn fail_job(
+async fn fail_job(
     db: &Db,
     claim: &JobClaim,
     max_attempts: i64,
@@ -168,107 +222,4 @@ pub async fn fail_job(
     }
     tx.commit().await?;
     Ok(give_up)
-}
-
-pub async fn queued_jobs(db: &Db) -> super::Result<i64> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) AS n FROM analysis_jobs WHERE state != 'done'")
-            .fetch_one(db)
-            .await?
-            .try_get("n")?,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::StoreError;
-
-    /// A database holding one queued job, `m1`, alone (without the material and the order it
-    /// would belong to: foreign keys are off on the connection returned).
-    async fn a_lone_job() -> (
-        tempfile::TempDir,
-        Db,
-        sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    ) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::open(dir.path()).await.unwrap();
-        let mut conn = db.acquire().await.unwrap();
-        sqlx::query("PRAGMA foreign_keys = OFF")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ('m1', 'queued', ?)",
-        )
-        .bind(Utc::now())
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        (dir, db, conn)
-    }
-
-    async fn job_state(db: &Db) -> (String, i64) {
-        sqlx::query_as("SELECT state, attempts FROM analysis_jobs WHERE material_id = 'm1'")
-            .fetch_one(db)
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_lease_that_ran_out_passes_the_job_on_and_the_old_claim_records_nothing() {
-        let (_dir, db, mut conn) = a_lone_job().await;
-        let lease = Duration::from_secs(30);
-
-        let first = claim_job(&db, lease).await.unwrap().unwrap();
-        assert_eq!(first.material_id, "m1");
-        assert_eq!(
-            claim_job(&db, lease).await.unwrap(),
-            None,
-            "held: not claimed twice"
-        );
-        assert!(renew_lease(&db, &first, lease).await.unwrap());
-
-        // The first worker went quiet (killed): its lease runs out.
-        sqlx::query("UPDATE analysis_jobs SET lease_until = ?")
-            .bind(Utc::now() - chrono::Duration::seconds(1))
-            .execute(&db)
-            .await
-            .unwrap();
-        let second = claim_job(&db, lease).await.unwrap().unwrap();
-        assert_eq!(second.material_id, "m1");
-        assert_ne!(second, first);
-        assert_eq!(job_state(&db).await, ("running".into(), 2));
-
-        // The first worker comes back too late: it can neither renew, close nor requeue.
-        assert!(!renew_lease(&db, &first, lease).await.unwrap());
-        let pass = Verdict::new(MaterialState::Pass, Vec::<String>::new());
-        let late = finish_analysis(&mut conn, &first, &pass, None, "b").await;
-        assert!(matches!(late, Err(StoreError::LeaseLost)), "{late:?}");
-        assert!(!fail_job(&db, &first, 3, "late").await.unwrap());
-        assert_eq!(job_state(&db).await, ("running".into(), 2));
-
-        finish_analysis(&mut conn, &second, &pass, None, "b")
-            .await
-            .unwrap();
-        assert_eq!(job_state(&db).await, ("done".into(), 2));
-        assert_eq!(claim_job(&db, lease).await.unwrap(), None);
-        assert!(
-            !release(&db, &second).await.unwrap(),
-            "a closed job stays closed"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_job_released_at_a_stop_is_queued_again_without_counting_the_attempt() {
-        let (_dir, db, _conn) = a_lone_job().await;
-        let lease = Duration::from_secs(30);
-        let held = claim_job(&db, lease).await.unwrap().unwrap();
-        assert!(release(&db, &held).await.unwrap());
-        assert_eq!(job_state(&db).await, ("queued".into(), 0));
-        assert!(!renew_lease(&db, &held, lease).await.unwrap());
-        let again = claim_job(&db, lease).await.unwrap().unwrap();
-        assert_eq!(again.material_id, "m1");
-        assert_eq!(job_state(&db).await, ("running".into(), 1));
-    }
 }

@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::materials::MaterialRow;
-use super::{Conn, Db};
+use super::{Conn, Db, RepoFuture};
 use crate::filing::materials::MaterialState;
 use crate::filing::upload_session::SessionState;
 
@@ -95,53 +95,120 @@ pub fn link_context(session_id: &str) -> String {
     format!("upload-link:{session_id}")
 }
 
-pub async fn create_session(db: &Db, s: &NewSession<'_>) -> super::Result<()> {
-    let now = Utc::now();
-    sqlx::query(
-        "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, link_sealed, state, open_before, idle_expires_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
-    )
-    .bind(s.id)
-    .bind(s.order_id)
-    .bind(s.person)
-    .bind(serde_json::to_string(s.materials).unwrap_or_default())
-    .bind(s.token_hash)
-    .bind(s.link_sealed)
-    .bind(s.open_before)
-    .bind(s.idle_expires_at)
-    .bind(now)
-    .bind(now)
-    .execute(db)
-    .await?;
-    Ok(())
+/// The phone links' side of the upload sessions, which the HTTP layer holds
+/// (`Arc<dyn UploadLinks>`), one implementation per engine. The moves a judged photo makes
+/// (`session_by_id`, `touch_session`, `set_session_state`) run on the caller's transaction.
+pub trait UploadLinks: Send + Sync {
+    fn create<'a>(&'a self, s: &'a NewSession<'a>) -> RepoFuture<'a, ()>;
+    /// The session a link's token (its hash) opens.
+    fn by_token<'a>(&'a self, token_hash: &'a str) -> RepoFuture<'a, Option<SessionRow>>;
+    /// The session if its order belongs to `owner_id`.
+    fn for_owner<'a>(
+        &'a self,
+        id: &'a str,
+        owner_id: &'a str,
+    ) -> RepoFuture<'a, Option<SessionRow>>;
+    /// The sealed link token of a session still waiting for a phone.
+    fn sealed_link<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<String>>;
+    /// A new token for the session: the old one stops working at once.
+    fn renew<'a>(&'a self, id: &'a str, renewal: &'a Renewal<'a>) -> RepoFuture<'a, ()>;
 }
+
+/// A session's new link (`UploadLinks::renew`).
+pub struct Renewal<'a> {
+    pub token_hash: &'a str,
+    pub link_sealed: &'a str,
+    pub open_before: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+/// `UploadLinks` on SQLite.
+pub struct SqliteUploadLinks(pub Db);
 
 const SESSION_COLUMNS: &str = "s.id, s.order_id, s.person, s.materials, s.state, s.device_hash, s.open_before, s.idle_expires_at";
 
-pub async fn session_by_token(db: &Db, token_hash: &str) -> super::Result<Option<SessionRow>> {
-    let row = sqlx::query(&format!(
-        "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.token_hash = ?"
-    ))
-    .bind(token_hash)
-    .fetch_optional(db)
-    .await?;
-    row.as_ref().map(session_from_row).transpose()
-}
+impl UploadLinks for SqliteUploadLinks {
+    fn create<'a>(&'a self, s: &'a NewSession<'a>) -> RepoFuture<'a, ()> {
+        Box::pin(async move {
+            let now = Utc::now();
+            sqlx::query(
+                "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, link_sealed, state, open_before, idle_expires_at, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+            )
+            .bind(s.id)
+            .bind(s.order_id)
+            .bind(s.person)
+            .bind(sqlx::types::Json(s.materials))
+            .bind(s.token_hash)
+            .bind(s.link_sealed)
+            .bind(s.open_before)
+            .bind(s.idle_expires_at)
+            .bind(now)
+            .bind(now)
+            .execute(&self.0)
+            .await?;
+            Ok(())
+        })
+    }
 
-/// The session if its order belongs to `owner_id`.
-pub async fn session_for_owner(
-    db: &Db,
-    id: &str,
-    owner_id: &str,
-) -> super::Result<Option<SessionRow>> {
-    let row = sqlx::query(&format!(
-        "SELECT {SESSION_COLUMNS} FROM upload_sessions s JOIN orders o ON o.id = s.order_id WHERE s.id = ? AND o.owner_id = ?"
-    ))
-    .bind(id)
-    .bind(owner_id)
-    .fetch_optional(db)
-    .await?;
-    row.as_ref().map(session_from_row).transpose()
+    fn by_token<'a>(&'a self, token_hash: &'a str) -> RepoFuture<'a, Option<SessionRow>> {
+        Box::pin(async move {
+            let row = sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.token_hash = ?"
+            ))
+            .bind(token_hash)
+            .fetch_optional(&self.0)
+            .await?;
+            row.as_ref().map(session_from_row).transpose()
+        })
+    }
+
+    fn for_owner<'a>(
+        &'a self,
+        id: &'a str,
+        owner_id: &'a str,
+    ) -> RepoFuture<'a, Option<SessionRow>> {
+        Box::pin(async move {
+            let row = sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM upload_sessions s JOIN orders o ON o.id = s.order_id WHERE s.id = ? AND o.owner_id = ?"
+            ))
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(&self.0)
+            .await?;
+            row.as_ref().map(session_from_row).transpose()
+        })
+    }
+
+    fn sealed_link<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<String>> {
+        Box::pin(async move {
+            Ok(sqlx::query_scalar(
+                "SELECT link_sealed FROM upload_sessions WHERE id = ? AND state = 'waiting'",
+            )
+            .bind(id)
+            .fetch_optional(&self.0)
+            .await?
+            .flatten())
+        })
+    }
+
+    fn renew<'a>(&'a self, id: &'a str, r: &'a Renewal<'a>) -> RepoFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE upload_sessions SET token_hash = ?, link_sealed = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
+                 WHERE id = ?",
+            )
+            .bind(r.token_hash)
+            .bind(r.link_sealed)
+            .bind(r.open_before)
+            .bind(r.idle_expires_at)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&self.0)
+            .await?;
+            Ok(())
+        })
+    }
 }
 
 pub async fn session_by_id(conn: &mut Conn, id: &str) -> super::Result<Option<SessionRow>> {
@@ -185,40 +252,5 @@ pub async fn set_session_state(
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
-}
-
-/// The sealed link token of a session still waiting for a phone.
-pub async fn sealed_link(db: &Db, id: &str) -> super::Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT link_sealed FROM upload_sessions WHERE id = ? AND state = 'waiting'",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?
-    .flatten())
-}
-
-/// A new token for the session: the old one stops working at once.
-pub async fn renew_token(
-    db: &Db,
-    id: &str,
-    token_hash: &str,
-    link_sealed: &str,
-    open_before: DateTime<Utc>,
-    idle_expires_at: DateTime<Utc>,
-) -> super::Result<()> {
-    sqlx::query(
-        "UPDATE upload_sessions SET token_hash = ?, link_sealed = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(token_hash)
-    .bind(link_sealed)
-    .bind(open_before)
-    .bind(idle_expires_at)
-    .bind(Utc::now())
-    .bind(id)
-    .execute(db)
-    .await?;
     Ok(())
 }
