@@ -22,7 +22,8 @@ use super::ApiContext;
 use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
-use crate::service::{decisions, readiness, sms_codes};
+use crate::service::sms_codes::{self, CodeAttempt, CodeCheck};
+use crate::service::{decisions, readiness};
 use crate::store::{audit, materials, orders, verification};
 
 pub fn router() -> Router<ApiContext> {
@@ -329,43 +330,36 @@ async fn confirm_sms(
     if record.state != OrderState::SmsVerification {
         return Err(not_now(record.state, "confirm an SMS code"));
     }
-    let pending = verification::pending(&ctx.db, &id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("order {id} awaits a code it was never sent"))?;
-    if pending.expires_at <= Utc::now() {
-        sms_codes::void_code(&ctx.db, &id, "the SMS code expired unconfirmed").await?;
-        return Err(Error::Gone {
-            code: "code_expired",
-            message: "the code expired: the order is back in draft".into(),
-        });
-    }
-    let index = ctx
-        .cipher
-        .blind_index(&format!("sms:{id}:{}", body.code.trim()));
-    if index != pending.code_index {
-        let attempts = verification::count_attempt(&ctx.db, &id).await?;
-        let (target, source) = (format!("order:{id}"), peer.ip().to_string());
-        let detail = json!({"attempts": attempts});
-        let entry = audit_entry(&actor, "sms_code_wrong", &target, &detail, &source);
-        audit::record(&ctx.db, &entry).await?;
-        if attempts >= ctx.config.sms_max_attempts {
-            sms_codes::void_code(&ctx.db, &id, "too many wrong SMS codes").await?;
+    let attempt = CodeAttempt {
+        order_id: &id,
+        code: &body.code,
+        actor: &actor,
+        source: &peer.ip().to_string(),
+    };
+    let max_attempts = ctx.config.sms_max_attempts;
+    match sms_codes::check_code(&ctx.db, &ctx.cipher, max_attempts, &attempt, Utc::now()).await? {
+        CodeCheck::Confirmed => {}
+        CodeCheck::MovedMeanwhile => return Err(Error::edit_conflict()),
+        CodeCheck::Expired => {
+            return Err(Error::Gone {
+                code: "code_expired",
+                message: "the code expired: the order is back in draft".into(),
+            })
+        }
+        CodeCheck::TooManyAttempts { attempts } => {
             return Err(Error::Conflict {
                 code: "too_many_attempts",
                 message: "too many wrong codes: the order is back in draft".into(),
                 details: json!({"attempts": attempts}),
-            });
+            })
         }
-        return Err(Error::Unprocessable {
-            code: "wrong_code",
-            message: "that is not the code we sent".into(),
-            details: json!({"attempts_left": ctx.config.sms_max_attempts - attempts}),
-        });
-    }
-    let (target, source, detail) = (format!("order:{id}"), peer.ip().to_string(), json!({}));
-    let entry = audit_entry(&actor, "sms_confirmed", &target, &detail, &source);
-    if !sms_codes::confirm(&ctx.db, &id, &actor, &entry).await? {
-        return Err(Error::edit_conflict());
+        CodeCheck::Wrong { attempts_left } => {
+            return Err(Error::Unprocessable {
+                code: "wrong_code",
+                message: "that is not the code we sent".into(),
+                details: json!({"attempts_left": attempts_left}),
+            })
+        }
     }
     order_answer(&ctx, &id).await
 }

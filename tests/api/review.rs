@@ -437,6 +437,71 @@ async fn resubmissions_are_capped_rejections_end_the_review_and_unconfirmed_code
 }
 
 #[tokio::test]
+async fn wrong_sms_codes_are_counted_and_the_last_allowed_one_voids_the_code() {
+    let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
+    let (status, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/review/orders/{id}/decision"),
+            Some(&reviewer),
+            Some(&json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(
+        (status, r["state"].as_str()),
+        (200, Some("sms_verification")),
+        "{r}"
+    );
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let body: String = sqlx::query_scalar("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    let code: String = body.chars().filter(char::is_ascii_digit).take(6).collect();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let confirm = format!("/api/v1/orders/{id}/sms-verification");
+    let enter = |code: &str| {
+        let body = json!({ "code": code });
+        let (app, confirm, filer) = (&app, &confirm, &filer);
+        async move {
+            app.call(Method::POST, confirm, Some(filer), Some(&body))
+                .await
+        }
+    };
+
+    // The default allows five tries: four wrong codes say how many are left.
+    for left in (1..=4).rev() {
+        let (status, r) = enter(wrong).await;
+        assert_eq!(
+            (status, r["error"]["code"].as_str()),
+            (422, Some("wrong_code")),
+            "{r}"
+        );
+        assert_eq!(r["error"]["details"]["attempts_left"], left);
+    }
+    // The fifth voids the code and sends the order back to draft...
+    let (status, r) = enter(wrong).await;
+    assert_eq!(
+        (status, r["error"]["code"].as_str()),
+        (409, Some("too_many_attempts")),
+        "{r}"
+    );
+    assert_eq!(r["error"]["details"]["attempts"], 5);
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    assert_eq!(order["state"], "draft");
+    // ... so the right code no longer counts, and every wrong one is in the audit log.
+    let (status, _) = enter(&code).await;
+    assert_eq!(status, 409, "the order no longer awaits a code");
+    let wrong_entries: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sms_code_wrong'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(wrong_entries, 5);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_number() {
     let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
     let submit = format!("/api/v1/orders/{id}/submit");
