@@ -223,3 +223,99 @@ async fn fail_job(
     tx.commit().await?;
     Ok(give_up)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    /// A database holding one queued job, `m1`, alone (without the material and the order it
+    /// would belong to: foreign keys are off on the connection returned).
+    async fn a_lone_job() -> (
+        tempfile::TempDir,
+        Db,
+        SqliteJobs,
+        sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open(dir.path()).await.unwrap();
+        let mut conn = db.acquire().await.unwrap();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ('m1', 'queued', ?)",
+        )
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        (dir, db.clone(), SqliteJobs(db), conn)
+    }
+
+    async fn job_state(db: &Db) -> (String, i64) {
+        sqlx::query_as("SELECT state, attempts FROM analysis_jobs WHERE material_id = 'm1'")
+            .fetch_one(db)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lease_that_ran_out_passes_the_job_on_and_the_old_claim_records_nothing() {
+        let (_dir, db, jobs, mut conn) = a_lone_job().await;
+        let lease = Duration::from_secs(30);
+
+        let first = jobs.claim(lease).await.unwrap().unwrap();
+        assert_eq!(first.material_id, "m1");
+        assert_eq!(
+            jobs.claim(lease).await.unwrap(),
+            None,
+            "held: not claimed twice"
+        );
+        assert!(jobs.renew(&first, lease).await.unwrap());
+
+        // The first worker went quiet (killed): its lease runs out.
+        sqlx::query("UPDATE analysis_jobs SET lease_until = ?")
+            .bind(Utc::now() - chrono::Duration::seconds(1))
+            .execute(&db)
+            .await
+            .unwrap();
+        let second = jobs.claim(lease).await.unwrap().unwrap();
+        assert_eq!(second.material_id, "m1");
+        assert_ne!(second, first);
+        assert_eq!(job_state(&db).await, ("running".into(), 2));
+
+        // The first worker comes back too late: it can neither renew, close nor requeue.
+        assert!(!jobs.renew(&first, lease).await.unwrap());
+        let pass = Verdict::new(MaterialState::Pass, Vec::<String>::new());
+        let late = finish_analysis(&mut conn, &first, &pass, None, "b").await;
+        assert!(matches!(late, Err(StoreError::LeaseLost)), "{late:?}");
+        assert!(!jobs.fail(&first, 3, "late").await.unwrap());
+        assert_eq!(job_state(&db).await, ("running".into(), 2));
+
+        finish_analysis(&mut conn, &second, &pass, None, "b")
+            .await
+            .unwrap();
+        assert_eq!(job_state(&db).await, ("done".into(), 2));
+        assert_eq!(jobs.claim(lease).await.unwrap(), None);
+        assert!(
+            !jobs.release(&second).await.unwrap(),
+            "a closed job stays closed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_released_at_a_stop_is_queued_again_without_counting_the_attempt() {
+        let (_dir, db, jobs, _conn) = a_lone_job().await;
+        let lease = Duration::from_secs(30);
+        let held = jobs.claim(lease).await.unwrap().unwrap();
+        assert!(jobs.release(&held).await.unwrap());
+        assert_eq!(job_state(&db).await, ("queued".into(), 0));
+        assert!(!jobs.renew(&held, lease).await.unwrap());
+        let again = jobs.claim(lease).await.unwrap().unwrap();
+        assert_eq!(again.material_id, "m1");
+        assert_eq!(job_state(&db).await, ("running".into(), 1));
+        assert_eq!(jobs.unfinished().await.unwrap(), 1);
+    }
+}
