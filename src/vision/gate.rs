@@ -262,7 +262,13 @@ fn judge_inner(
     let (sw, sh) = small.dimensions();
     let whole_quad = |q: &Quad| edge_margin(q, sw, sh) >= t.min_edge_margin;
     let whole = |f: &document::Found| whole_quad(&f.quad);
-    let fills = |f: &document::Found| f64::from(f.quad.area()) / f64::from(sw * sh) >= t.min_fill;
+    // Big enough to pass: the document's share of the frame and its long side in the
+    // uploaded image's pixels, as the checks below measure them.
+    let to_original = ow as f32 / sw as f32;
+    let big_enough = |f: &document::Found| {
+        f64::from(f.quad.area()) / f64::from(sw * sh) >= t.min_fill
+            && f64::from(f.quad.scaled(to_original).side_lengths().0) >= t.min_document_px
+    };
     let by_rim = search.best();
     // The print is asked when the rim finds nothing, and when what it finds touches the
     // frame: a rim outline can close on a line of the surface, or the frame's own border,
@@ -270,7 +276,7 @@ fn judge_inner(
     // It is asked too when what the rim finds is too small to pass: on a surface as light as
     // the card, the portrait's frame or a block of the print closes an outline inside it.
     let found = match (by_rim, print_layout(kind)) {
-        (Some(f), _) if whole(&f) && fills(&f) => Some(f),
+        (Some(f), _) if whole(&f) && big_enough(&f) => Some(f),
         (by_rim, None) => by_rim,
         (by_rim, Some(layout)) => {
             let boxes = print_boxes(bytes, &probe, limits, &work, &small, text)?;
@@ -354,7 +360,6 @@ fn judge_inner(
     let m = quality::measure(&crop);
     timings.measure = start.elapsed();
 
-    let to_original = ow as f32 / small.width() as f32;
     let quad_original = found.quad.scaled(to_original);
     let doc = document_box(&quad_original, ow, oh);
     let mut checks = vec![Check {
