@@ -332,6 +332,37 @@ async fn submitted_with_a_reviewer() -> (tempfile::TempDir, TestApp, String, Str
     (dir, app, reviewer, filer, id)
 }
 
+/// The first review approves order `id`: it waits for the filer's SMS code.
+async fn approve_first_review(app: &TestApp, reviewer: &str, id: &str) {
+    let (status, r) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/review/orders/{id}/decision"),
+            Some(reviewer),
+            Some(&json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(
+        (status, r["state"].as_str()),
+        (200, Some("sms_verification")),
+        "{r}"
+    );
+}
+
+/// The last text message sent from the app in `data_dir`: its masked recipient and the
+/// six-digit code in it.
+async fn last_sms(data_dir: &Path) -> (String, String) {
+    let db = beian::store::open(data_dir).await.unwrap();
+    let (masked, body): (String, String) =
+        sqlx::query_as("SELECT recipient_masked, body FROM sms_outbox ORDER BY id DESC LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    db.close().await;
+    let code = body.chars().filter(char::is_ascii_digit).take(6).collect();
+    (masked, code)
+}
+
 #[tokio::test]
 async fn resubmissions_are_capped_rejections_end_the_review_and_unconfirmed_codes_expire() {
     let dir = tempfile::tempdir().unwrap();
@@ -439,25 +470,8 @@ async fn resubmissions_are_capped_rejections_end_the_review_and_unconfirmed_code
 #[tokio::test]
 async fn wrong_sms_codes_are_counted_and_the_last_allowed_one_voids_the_code() {
     let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
-    let (status, r) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/review/orders/{id}/decision"),
-            Some(&reviewer),
-            Some(&json!({"decision": "approve"})),
-        )
-        .await;
-    assert_eq!(
-        (status, r["state"].as_str()),
-        (200, Some("sms_verification")),
-        "{r}"
-    );
-    let db = beian::store::open(dir.path()).await.unwrap();
-    let body: String = sqlx::query_scalar("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    let code: String = body.chars().filter(char::is_ascii_digit).take(6).collect();
+    approve_first_review(&app, &reviewer, &id).await;
+    let (_, code) = last_sms(dir.path()).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let confirm = format!("/api/v1/orders/{id}/sms-verification");
     let enter = |code: &str| {
@@ -492,12 +506,14 @@ async fn wrong_sms_codes_are_counted_and_the_last_allowed_one_voids_the_code() {
     // ... so the right code no longer counts, and every wrong one is in the audit log.
     let (status, _) = enter(&code).await;
     assert_eq!(status, 409, "the order no longer awaits a code");
+    let db = beian::store::open(dir.path()).await.unwrap();
     let wrong_entries: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sms_code_wrong'")
             .fetch_one(&db)
             .await
             .unwrap();
     assert_eq!(wrong_entries, 5);
+    db.close().await;
     app.stop().await;
 }
 
@@ -590,14 +606,8 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
         (200, Some("sms_verification")),
         "{r}"
     );
-    let db = beian::store::open(dir.path()).await.unwrap();
-    let (masked, body): (String, String) =
-        sqlx::query_as("SELECT recipient_masked, body FROM sms_outbox ORDER BY id DESC LIMIT 1")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let (masked, code) = last_sms(dir.path()).await;
     assert_eq!(masked, "138****8000");
-    let code: String = body.chars().filter(char::is_ascii_digit).take(6).collect();
     let confirm = format!("/api/v1/orders/{id}/sms-verification");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let (status, r) = app
@@ -691,7 +701,6 @@ async fn an_order_goes_through_review_a_retake_sms_and_the_bureau_to_its_filing_
     ] {
         assert!(actions.contains(&action), "{action} not in the audit log");
     }
-    db.close().await;
     app.stop().await;
 }
 
@@ -737,22 +746,8 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
 #[tokio::test]
 async fn the_bureau_rejects_and_the_order_goes_back_to_the_filer_with_the_reasons() {
     let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/review/orders/{id}/decision"),
-            Some(&reviewer),
-            Some(&json!({"decision": "approve"})),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let db = beian::store::open(dir.path()).await.unwrap();
-    let body: String = sqlx::query_scalar("SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    db.close().await;
-    let code: String = body.chars().filter(char::is_ascii_digit).take(6).collect();
+    approve_first_review(&app, &reviewer, &id).await;
+    let (_, code) = last_sms(dir.path()).await;
     let (status, r) = app
         .call(
             Method::POST,
