@@ -10,11 +10,9 @@
 //! polarity (one side brighter all along, as a card's rim is; a checked cloth's lines change
 //! polarity at every check). The frame's own borders are lines too, so a card cut off by the
 //! frame still has its quadrilateral.
-
-use std::collections::HashMap;
-
 use image::GrayImage;
 
+use super::sobel::sobel;
 use super::Quad;
 
 /// Gradient directions are kept in 2° steps over the full circle.
@@ -55,20 +53,17 @@ impl Edges {
     /// is a local maximum across the edge and above `MIN_GRADIENT`.
     pub(super) fn of(smooth: &GrayImage) -> Edges {
         let (w, h) = smooth.dimensions();
-        let gx = imageproc::gradients::horizontal_sobel(smooth);
-        let gy = imageproc::gradients::vertical_sobel(smooth);
+        let (gx, gy) = sobel(smooth);
         let n = (w * h) as usize;
         let mut mag = vec![0f32; n];
-        for (i, (a, b)) in gx.pixels().zip(gy.pixels()).enumerate() {
-            mag[i] = f32::from(a[0]).hypot(f32::from(b[0]));
+        for (i, (&a, &b)) in gx.iter().zip(&gy).enumerate() {
+            mag[i] = f32::from(a).hypot(f32::from(b));
         }
         // The gradient's own direction wavers by several degrees along a straight edge (pixel
         // steps, JPEG blocks, and most of all a textured desk right beside it); the gradient
         // of a coarser blur, where fine texture has averaged out and a document's rim has not,
         // is steady.
-        let coarse = imageproc::filter::gaussian_blur_f32(smooth, 3.0);
-        let cgx = imageproc::gradients::horizontal_sobel(&coarse);
-        let cgy = imageproc::gradients::vertical_sobel(&coarse);
+        let (cgx, cgy) = sobel(&imageproc::filter::gaussian_blur_f32(smooth, 3.0));
         let mut direction = vec![NO_EDGE; n];
         let mut magnitude = vec![0f32; n];
         // The outermost pixels see the frame's own border, not the document's.
@@ -79,10 +74,7 @@ impl Edges {
                 if m < MIN_GRADIENT {
                     continue;
                 }
-                let (dx, dy) = (
-                    f32::from(gx.get_pixel(x, y)[0]),
-                    f32::from(gy.get_pixel(x, y)[0]),
-                );
+                let (dx, dy) = (f32::from(gx[i]), f32::from(gy[i]));
                 // The neighbours across the edge, along the gradient rounded to 45°.
                 let (ox, oy) = (dx / m, dy / m);
                 let (sx, sy) = (ox.round() as i32, oy.round() as i32);
@@ -92,10 +84,7 @@ impl Edges {
                 if m < at(sx, sy) || m < at(-sx, -sy) {
                     continue;
                 }
-                let (cx, cy) = (
-                    f32::from(cgx.get_pixel(x, y)[0]),
-                    f32::from(cgy.get_pixel(x, y)[0]),
-                );
+                let (cx, cy) = (f32::from(cgx[i]), f32::from(cgy[i]));
                 let phi = cy.atan2(cx).to_degrees().rem_euclid(360.0);
                 direction[i] = ((phi / 2.0) as usize % DIRECTIONS) as u8;
                 magnitude[i] = m;
@@ -177,8 +166,37 @@ impl Line {
 
 /// Smallest difference between two line angles (degrees, modulo 180).
 pub(super) fn angle_between(a: f32, b: f32) -> f32 {
-    let d = (a - b).rem_euclid(180.0);
+    let d = wrap(a - b, 180.0);
     d.min(180.0 - d)
+}
+
+/// `x.rem_euclid(period)`, to the bit, without the call to `fmodf` when `x` is within one
+/// period of 0 (nearly always here: angles in the hot loops of the line search).
+fn wrap(x: f32, period: f32) -> f32 {
+    if x.abs() < period {
+        if x < 0.0 {
+            x + period
+        } else {
+            x
+        }
+    } else {
+        x.rem_euclid(period)
+    }
+}
+
+/// `x.round() as i32`, to the bit (halves away from zero, saturating, NaN to 0), without the
+/// call to `roundf` the baseline x86-64 target makes for `round`: the line search rounds a
+/// sample point to its pixel a few million times per photo.
+fn round_px(x: f32) -> i32 {
+    let i = x as i32;
+    let frac = x - i as f32;
+    if frac >= 0.5 {
+        i.saturating_add(1)
+    } else if frac <= -0.5 {
+        i.saturating_sub(1)
+    } else {
+        i
+    }
 }
 
 /// The strongest straight lines through the edge pixels, at most `max_lines`, of the normal
@@ -195,13 +213,13 @@ fn hough(edges: &Edges, keep: impl Fn(usize) -> bool, max_lines: usize) -> Vec<L
     for y in 0..h {
         for x in 0..w {
             let Some(phi) = edges.at(x, y) else { continue };
-            let theta = phi.rem_euclid(180.0) as i32;
+            let theta = wrap(phi, 180.0) as i32;
             // Every direction near the pixel's own: beside a textured desk its direction is
             // off by several degrees, and only at the true angle do a side's votes agree.
             for dt in -VOTE_SPREAD..=VOTE_SPREAD {
                 let t = (theta + dt).rem_euclid(180) as usize;
                 let (c, s) = trig[t];
-                let rho = (x as f32 * c + y as f32 * s).round() as i32 + diag;
+                let rho = round_px(x as f32 * c + y as f32 * s) + diag;
                 let cell = &mut acc[t * rho_bins + rho as usize];
                 *cell = cell.saturating_add(1);
             }
@@ -289,11 +307,11 @@ pub(super) fn edges_beside(
             let met = (0..=reach)
                 .map(|d| {
                     let (x, y) = (
-                        (px + normal.0 * d as f32).round() as i32,
-                        (py + normal.1 * d as f32).round() as i32,
+                        round_px(px + normal.0 * d as f32),
+                        round_px(py + normal.1 * d as f32),
                     );
                     edges.at(x, y).is_some_and(|phi| {
-                        angle_between(phi.rem_euclid(180.0), normal_deg) <= ANGLE_TOLERANCE_DEG
+                        angle_between(wrap(phi, 180.0), normal_deg) <= ANGLE_TOLERANCE_DEG
                     })
                 })
                 .collect();
@@ -333,10 +351,7 @@ pub(super) fn outline_contrast(edges: &Edges, c: &Candidate) -> f32 {
             let strongest = [0.0f32, -1.0, 1.0, -2.0, 2.0]
                 .iter()
                 .filter_map(|off| {
-                    let (x, y) = (
-                        (px + nx * off).round() as i32,
-                        (py + ny * off).round() as i32,
-                    );
+                    let (x, y) = (round_px(px + nx * off), round_px(py + ny * off));
                     edges.at(x, y)?;
                     Some(edges.magnitude[(y as u32 * edges.w + x as u32) as usize])
                 })
@@ -421,12 +436,9 @@ fn segment_support(
         let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
         let mut hit = None;
         for off in [0.0f32, -1.0, 1.0, -2.0, 2.0] {
-            let (x, y) = (
-                (px + nx * off).round() as i32,
-                (py + ny * off).round() as i32,
-            );
+            let (x, y) = (round_px(px + nx * off), round_px(py + ny * off));
             if let Some(phi) = edges.at(x, y) {
-                let d = (phi - normal_deg).rem_euclid(360.0);
+                let d = wrap(phi - normal_deg, 360.0);
                 let d = d.min(360.0 - d);
                 if d <= ANGLE_TOLERANCE_DEG {
                     hit = Some(true);
@@ -568,12 +580,16 @@ fn quads_of(
     };
     // Every pair meets every other pair below: their angles once, not per meeting.
     let pair_angle: Vec<f32> = pairs.iter().map(|&p| mean_angle(p)).collect();
-    let mut cache: HashMap<(usize, usize, usize), f32> = HashMap::new();
+    // A side is one line between two others, met again by many quadrilaterals: its support
+    // is measured once (NaN: not yet), in a table indexed by the three lines.
+    let n = lines.len();
+    let mut cache = vec![f32::NAN; n * n * n];
     let mut side = |line: usize, end1: usize, end2: usize, a: (f32, f32), b: (f32, f32)| {
-        let key = (line, end1.min(end2), end1.max(end2));
-        *cache
-            .entry(key)
-            .or_insert_with(|| segment_support(edges, a, b, SIDE_SPAN, polarity))
+        let key = (line * n + end1.min(end2)) * n + end1.max(end2);
+        if cache[key].is_nan() {
+            cache[key] = segment_support(edges, a, b, SIDE_SPAN, polarity);
+        }
+        cache[key]
     };
     let mut out = Vec::new();
     let inside = |p: (f32, f32)| {
@@ -671,11 +687,11 @@ pub(super) fn refine(edges: &Edges, c: &Candidate) -> Quad {
             let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
             for off in -3i32..=3 {
                 let (x, y) = (
-                    (px + nx * off as f32).round() as i32,
-                    (py + ny * off as f32).round() as i32,
+                    round_px(px + nx * off as f32),
+                    round_px(py + ny * off as f32),
                 );
                 let Some(phi) = edges.at(x, y) else { continue };
-                if angle_between(phi.rem_euclid(180.0), normal_deg) > ANGLE_TOLERANCE_DEG {
+                if angle_between(wrap(phi, 180.0), normal_deg) > ANGLE_TOLERANCE_DEG {
                     continue;
                 }
                 let o = (x as f32 - px) * nx + (y as f32 - py) * ny;
@@ -741,6 +757,51 @@ fn line_through(a: (f32, f32), b: (f32, f32)) -> Option<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every value the hot loops meet and the awkward ones: halves, the float just below a
+    /// half, negative zero, NaN, and values past `i32`'s range.
+    fn awkward_floats() -> Vec<f32> {
+        let mut v: Vec<f32> = (-4000..4000).map(|k| k as f32 * 0.25).collect();
+        v.extend((-2000..2000).map(|k| k as f32 * 0.173 + 0.011));
+        v.extend([
+            0.5f32.next_down(),
+            -0.5f32.next_down(),
+            2.5f32.next_down(),
+            -0.0,
+            f32::NAN,
+            3e9,
+            -3e9,
+            2147483648.0,
+            -2147483648.0,
+            8388609.0,
+            359.99997,
+            -359.99997,
+            180.0,
+            -180.0,
+            720.5,
+        ]);
+        v
+    }
+
+    #[test]
+    fn round_px_is_round_to_the_bit() {
+        for x in awkward_floats() {
+            assert_eq!(round_px(x), x.round() as i32, "{x}");
+        }
+    }
+
+    #[test]
+    fn wrap_is_rem_euclid_to_the_bit() {
+        for x in awkward_floats() {
+            for period in [180.0f32, 360.0] {
+                let (got, want) = (wrap(x, period), x.rem_euclid(period));
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "{x} mod {period}: {got} against {want}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn lines_intersect_where_they_cross() {

@@ -8,6 +8,7 @@
 
 mod lines;
 mod print_outline;
+mod sobel;
 #[cfg(test)]
 mod test_scenes;
 mod text_cue;
