@@ -24,6 +24,7 @@ use crate::service::verification::{self, Judged};
 use crate::store::blobs::{self, Blobs};
 use crate::store::crypto::FieldCipher;
 use crate::store::jobs::{JobClaim, JobQueue, SqliteJobs};
+use crate::store::tx::{SqliteStore, Store};
 use crate::store::{faces, materials, orders};
 use crate::store::{Db, StoreError};
 use crate::vision::decode::{self, IntakeLimits};
@@ -34,6 +35,8 @@ use crate::vision::models::Models;
 pub struct Analyzer {
     db: Db,
     jobs: Arc<dyn JobQueue>,
+    /// Where a verdict and what follows from it are recorded, in one transaction.
+    store: Arc<dyn Store>,
     blobs: Blobs,
     cipher: Arc<FieldCipher>,
     rules: Arc<RuleBook>,
@@ -73,6 +76,7 @@ impl Analyzer {
     ) -> Self {
         Analyzer {
             jobs: Arc::new(SqliteJobs(db.clone())),
+            store: Arc::new(SqliteStore(db.clone())),
             db,
             blobs,
             cipher,
@@ -255,7 +259,7 @@ impl Analyzer {
                 .encrypt(&embedding.to_bytes(), &faces::template_context(material_id))
         });
         let recorded = verification::record_verdict(
-            &self.db,
+            self.store.as_ref(),
             &self.cipher,
             &self.rules,
             Judged::Analysed {

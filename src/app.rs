@@ -221,8 +221,12 @@ pub async fn sweep_orphan_blobs(
 async fn expire_sms_codes(ctx: &ApiContext) -> anyhow::Result<usize> {
     let expired = crate::store::verification::expired(&ctx.db, chrono::Utc::now()).await?;
     for id in &expired {
-        crate::service::sms_codes::void_code(&ctx.db, id, "the SMS code expired unconfirmed")
-            .await?;
+        crate::service::sms_codes::void_code(
+            ctx.store.as_ref(),
+            id,
+            "the SMS code expired unconfirmed",
+        )
+        .await?;
     }
     Ok(expired.len())
 }

@@ -22,8 +22,8 @@ use super::ApiContext;
 use crate::filing::materials::MaterialState;
 use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
+use crate::service::decisions;
 use crate::service::sms_codes::{self, CodeAttempt, CodeCheck};
-use crate::service::{decisions, readiness};
 use crate::store::{audit, materials, orders, verification};
 
 pub fn router() -> Router<ApiContext> {
@@ -163,7 +163,7 @@ async fn decide_material(
     let asked_again = (body.decision == "ask_again")
         .then(|| format!("{} asked for again: {}", m.kind, body.reasons.join(", ")));
     let decided = decisions::decide_material(
-        &ctx.db,
+        ctx.store.as_ref(),
         &ctx.cipher,
         &ctx.rules,
         &decisions::MaterialDecision {
@@ -211,13 +211,13 @@ async fn decide_order(
     }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
     if body.decision == "approve" {
-        let open: Vec<String> =
-            readiness::material_status(&mut *ctx.conn().await?, &ctx.rules, &record)
-                .await?
-                .iter()
-                .filter(|s| !s.passed())
-                .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
-                .collect();
+        let open: Vec<String> = ctx
+            .material_status(&record)
+            .await?
+            .iter()
+            .filter(|s| !s.passed())
+            .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
+            .collect();
         if !open.is_empty() {
             return Err(Error::Conflict {
                 code: "materials_not_approved",
@@ -244,7 +244,7 @@ async fn decide_order(
         actor: &actor,
         audit: audit_entry(&actor, "order_decision", &target, &detail, &source),
     };
-    if !decisions::decide_first_review(&ctx.db, &decision).await? {
+    if !decisions::decide_first_review(ctx.store.as_ref(), &decision).await? {
         return Err(Error::edit_conflict());
     }
     if let Some(code) = code {
@@ -337,7 +337,15 @@ async fn confirm_sms(
         source: &peer.ip().to_string(),
     };
     let max_attempts = ctx.config.sms_max_attempts;
-    match sms_codes::check_code(&ctx.db, &ctx.cipher, max_attempts, &attempt, Utc::now()).await? {
+    match sms_codes::check_code(
+        ctx.store.as_ref(),
+        &ctx.cipher,
+        max_attempts,
+        &attempt,
+        Utc::now(),
+    )
+    .await?
+    {
         CodeCheck::Confirmed => {}
         CodeCheck::MovedMeanwhile => return Err(Error::edit_conflict()),
         CodeCheck::Expired => {
@@ -387,11 +395,17 @@ async fn bureau(
     let moved = if body.decision == "reject" {
         let note = reasons_note(&body.reasons);
         let from = OrderState::BureauReview;
-        decisions::reject(&ctx.db, &id, from, &bureau_actor, &note, &entry).await?
+        decisions::reject(ctx.store.as_ref(), &id, from, &bureau_actor, &note, &entry).await?
     } else {
-        decisions::approve(&ctx.db, &ctx.rules, &record, &bureau_actor, &entry)
-            .await?
-            .is_some()
+        decisions::approve(
+            ctx.store.as_ref(),
+            &ctx.rules,
+            &record,
+            &bureau_actor,
+            &entry,
+        )
+        .await?
+        .is_some()
     };
     if !moved {
         return Err(Error::edit_conflict());

@@ -327,7 +327,7 @@ async fn store(
             .encrypt(&e.to_bytes(), &faces::template_context(&id))
     });
     let recorded = verification::record_verdict(
-        &ctx.db,
+        ctx.store.as_ref(),
         &ctx.cipher,
         &ctx.rules,
         Judged::Captured {

@@ -38,6 +38,7 @@ use crate::store::faces::{Challenges, SqliteChallenges};
 use crate::store::jobs::{JobQueue, SqliteJobs};
 use crate::store::registry::{Registry, SqliteRegistry};
 use crate::store::sessions::{SqliteUploadLinks, UploadLinks};
+use crate::store::tx::{SqliteStore, Store};
 use crate::store::users::{SqliteUsers, Users};
 use crate::store::Db;
 use crate::vision::decode::IntakeLimits;
@@ -64,6 +65,8 @@ pub struct ApiContext {
     /// The OCR and face models, loaded once.
     pub models: Arc<Models>,
     /// Accounts and login tokens.
+    /// Transactions for the business steps that write several tables at once.
+    pub store: Arc<dyn Store>,
     pub users: Arc<dyn Users>,
     /// The operator's registry of existing filings.
     pub registry: Arc<dyn Registry>,
@@ -91,6 +94,7 @@ impl ApiContext {
         let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
         let cipher = Arc::new(cipher);
         ApiContext {
+            store: Arc::new(SqliteStore(db.clone())),
             users: Arc::new(SqliteUsers(db.clone())),
             registry: Arc::new(SqliteRegistry(db.clone())),
             challenges: Arc::new(SqliteChallenges(db.clone())),
@@ -131,6 +135,20 @@ impl ApiContext {
         crate::store::orders::get(&mut *self.conn().await?, &self.cipher, id, owner_id)
             .await?
             .ok_or_else(|| Error::not_found("order"))
+    }
+
+    /// Each material the order requires, with its newest upload.
+    pub(crate) async fn material_status(
+        &self,
+        record: &crate::store::orders::OrderRecord,
+    ) -> error::Result<Vec<crate::service::readiness::MaterialStatus>> {
+        let latest =
+            crate::store::materials::latest_materials(&mut *self.conn().await?, &record.id).await?;
+        Ok(crate::service::readiness::material_status(
+            &self.rules,
+            record,
+            &latest,
+        )?)
     }
 
     /// A connection from the pool, for repository functions that a step combines.

@@ -252,7 +252,7 @@ async fn apply_patch(
     }
     // An edit can change what is required (another responsible person, a residence permit)
     // and what the photos read says against the order (a corrected typo clears its flag).
-    readiness::recheck_readings(&ctx.db, &ctx.cipher, &ctx.rules, id).await?;
+    readiness::recheck_readings(ctx.store.as_ref(), &ctx.cipher, &ctx.rules, id).await?;
     let record = load(ctx, user, id).await?;
     Ok(Json(view(ctx, &record).await?))
 }
@@ -277,13 +277,13 @@ async fn submit(
     .await?;
     // The required materials follow from the fresh findings.
     let record = load(&ctx, &user, &id).await?;
-    let missing: Vec<RequiredMaterial> =
-        readiness::material_status(&mut *ctx.conn().await?, &ctx.rules, &record)
-            .await?
-            .into_iter()
-            .filter(|m| !m.passed())
-            .map(|m| m.required)
-            .collect();
+    let missing: Vec<RequiredMaterial> = ctx
+        .material_status(&record)
+        .await?
+        .into_iter()
+        .filter(|m| !m.passed())
+        .map(|m| m.required)
+        .collect();
     if !missing.is_empty() {
         let list: Vec<String> = missing
             .iter()
@@ -332,7 +332,8 @@ async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<OrderRecord
 /// The order as the filer sees it: ID numbers masked, each required material with the state
 /// of its newest upload.
 async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
-    let materials: Vec<Value> = readiness::material_status(&mut *ctx.conn().await?, &ctx.rules, r)
+    let materials: Vec<Value> = ctx
+        .material_status(r)
         .await?
         .iter()
         .map(readiness::MaterialStatus::to_json)

@@ -9,11 +9,12 @@ use chrono::{DateTime, Datelike, Utc};
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
 use crate::filing::verdict::Verdict;
+use crate::store::audit;
 use crate::store::crypto::FieldCipher;
-use crate::store::materials::{self, MaterialRow};
-use crate::store::orders::{self, OrderRecord};
-use crate::store::verification::{self, FilingNumber};
-use crate::store::{audit, Conn, Db};
+use crate::store::materials::MaterialRow;
+use crate::store::orders::OrderRecord;
+use crate::store::tx::{Store, Tx};
+use crate::store::verification::FilingNumber;
 
 use super::readiness;
 
@@ -35,31 +36,34 @@ pub struct MaterialDecision<'a> {
 /// material is asked for again), and the order's readiness. False when the material or the
 /// order changed meanwhile; nothing is written then.
 pub async fn decide_material(
-    db: &Db,
+    store: &dyn Store,
     cipher: &FieldCipher,
     rules: &RuleBook,
     d: &MaterialDecision<'_>,
 ) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    if !materials::update_verdict(&mut tx, &d.material.id, d.verdict).await? {
+    let mut tx = store.begin().await?;
+    if !tx.update_verdict(&d.material.id, d.verdict).await? {
         return Ok(false);
     }
-    audit::record(&mut *tx, &d.audit).await?;
+    tx.audit(&d.audit).await?;
     if matches!(
         d.order.state,
         OrderState::Submitted | OrderState::FirstReview
     ) {
-        let Some(now) = start_first_review(&mut tx, d.order, d.actor).await? else {
+        let Some(now) = start_first_review(&mut *tx, d.order, d.actor).await? else {
             return Ok(false);
         };
         if let Some(note) = d.asked_again {
             let back = now.move_to(OrderState::CollectingMaterials)?;
-            if !orders::transition(&mut tx, &d.order.id, back, d.actor, Some(note)).await? {
+            if !tx
+                .transition(&d.order.id, back, d.actor, Some(note))
+                .await?
+            {
                 return Ok(false);
             }
         }
     }
-    readiness::advance(&mut tx, cipher, rules, &d.order.id).await?;
+    readiness::advance(&mut *tx, cipher, rules, &d.order.id).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -67,7 +71,7 @@ pub async fn decide_material(
 /// A submitted order is in first review from the first reviewer decision on it: its state
 /// after that, None when another request moved it first.
 pub async fn start_first_review(
-    conn: &mut Conn,
+    tx: &mut dyn Tx,
     order: &OrderRecord,
     actor: &str,
 ) -> anyhow::Result<Option<OrderState>> {
@@ -76,26 +80,25 @@ pub async fn start_first_review(
     }
     let started = OrderState::Submitted.move_to(OrderState::FirstReview)?;
     let note = "first review started";
-    Ok(
-        orders::transition(conn, &order.id, started, actor, Some(note))
-            .await?
-            .then_some(OrderState::FirstReview),
-    )
+    Ok(tx
+        .transition(&order.id, started, actor, Some(note))
+        .await?
+        .then_some(OrderState::FirstReview))
 }
 
 /// The order moves from `from` to rejected and on to the filer's draft; the reasons stay in
 /// its history (`note`). False when another request moved the order first.
 pub async fn reject(
-    db: &Db,
+    store: &dyn Store,
     order_id: &str,
     from: OrderState,
     actor: &str,
     note: &str,
     entry: &audit::NewEntry<'_>,
 ) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    audit::record(&mut *tx, entry).await?;
-    if !reject_in(&mut tx, order_id, from, actor, note).await? {
+    let mut tx = store.begin().await?;
+    tx.audit(entry).await?;
+    if !reject_in(&mut *tx, order_id, from, actor, note).await? {
         return Ok(false);
     }
     tx.commit().await?;
@@ -103,19 +106,19 @@ pub async fn reject(
 }
 
 async fn reject_in(
-    conn: &mut Conn,
+    tx: &mut dyn Tx,
     order_id: &str,
     from: OrderState,
     actor: &str,
     note: &str,
 ) -> anyhow::Result<bool> {
     let rejected = from.move_to(OrderState::Rejected)?;
-    if !orders::transition(conn, order_id, rejected, actor, Some(note)).await? {
+    if !tx.transition(order_id, rejected, actor, Some(note)).await? {
         return Ok(false);
     }
     let back = OrderState::Rejected.move_to(OrderState::Draft)?;
     let note = "back to the filer to correct after the rejection";
-    orders::transition(conn, order_id, back, "system", Some(note)).await?;
+    tx.transition(order_id, back, "system", Some(note)).await?;
     Ok(true)
 }
 
@@ -142,23 +145,24 @@ pub struct OrderDecision<'a> {
 /// Records the first review's decision on an order: the review started if it had not, the
 /// audit entry, and the order on to the SMS verification with its pending code, or rejected
 /// and back to the filer. False when the order changed meanwhile; nothing is written then.
-pub async fn decide_first_review(db: &Db, d: &OrderDecision<'_>) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    let Some(now) = start_first_review(&mut tx, d.order, d.actor).await? else {
+pub async fn decide_first_review(store: &dyn Store, d: &OrderDecision<'_>) -> anyhow::Result<bool> {
+    let mut tx = store.begin().await?;
+    let Some(now) = start_first_review(&mut *tx, d.order, d.actor).await? else {
         return Ok(false);
     };
-    audit::record(&mut *tx, &d.audit).await?;
+    tx.audit(&d.audit).await?;
     let id = &d.order.id;
     let moved = match d.outcome {
-        FirstReviewOutcome::Reject { note } => reject_in(&mut tx, id, now, d.actor, note).await?,
+        FirstReviewOutcome::Reject { note } => reject_in(&mut *tx, id, now, d.actor, note).await?,
         FirstReviewOutcome::Pass {
             code_index,
             code_expires_at,
         } => {
             let on = now.move_to(OrderState::SmsVerification)?;
             let note = "first review passed";
-            let moved = orders::transition(&mut tx, id, on, d.actor, Some(note)).await?;
-            verification::start(&mut tx, id, code_index, code_expires_at).await?;
+            let moved = tx.transition(id, on, d.actor, Some(note)).await?;
+            tx.start_verification(id, code_index, code_expires_at)
+                .await?;
             moved
         }
     };
@@ -172,7 +176,7 @@ pub async fn decide_first_review(db: &Db, d: &OrderDecision<'_>) -> anyhow::Resu
 /// The bureau approves: the order gets the next filing number of its province's prefix and
 /// the year (each website `-N`) and is approved. None when another request moved it first.
 pub async fn approve(
-    db: &Db,
+    store: &dyn Store,
     rules: &RuleBook,
     record: &OrderRecord,
     actor: &str,
@@ -189,12 +193,15 @@ pub async fn approve(
         .ok_or_else(|| anyhow::anyhow!("no ICP prefix for province {province}"))?;
     let websites = record.form["services"].as_array().map_or(0, Vec::len);
     let year = crate::filing::today_in_china().year();
-    let mut tx = db.begin().await?;
-    audit::record(&mut *tx, entry).await?;
-    let number = verification::issue_number(&mut tx, &record.id, &prefix, year, websites).await?;
+    let mut tx = store.begin().await?;
+    tx.audit(entry).await?;
+    let number = tx.issue_number(&record.id, &prefix, year, websites).await?;
     let approved = OrderState::BureauReview.move_to(OrderState::Approved)?;
     let note = format!("filing number {}", number.number);
-    if !orders::transition(&mut tx, &record.id, approved, actor, Some(&note)).await? {
+    if !tx
+        .transition(&record.id, approved, actor, Some(&note))
+        .await?
+    {
         return Ok(None);
     }
     tx.commit().await?;

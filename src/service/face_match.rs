@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::filing::materials::MaterialState;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, template_context};
-use crate::store::{materials, Conn};
+use crate::store::tx::Tx;
 use crate::vision::face::{Embedding, SAME_PERSON};
 
 const FACE_MISMATCH: &str = "face_mismatch";
@@ -18,18 +18,18 @@ fn decrypt(cipher: &FieldCipher, t: &faces::Template) -> anyhow::Result<Embeddin
 }
 
 pub async fn reconcile(
-    conn: &mut Conn,
+    tx: &mut dyn Tx,
     cipher: &FieldCipher,
     order_id: &str,
     person: &str,
 ) -> anyhow::Result<()> {
     let (Some(live), Some(card)) = (
-        faces::latest_template(conn, order_id, person, "live").await?,
-        faces::latest_template(conn, order_id, person, "card").await?,
+        tx.latest_template(order_id, person, "live").await?,
+        tx.latest_template(order_id, person, "card").await?,
     ) else {
         return Ok(());
     };
-    let Some(material) = materials::material(conn, &live.material_id).await? else {
+    let Some(material) = tx.material(&live.material_id).await? else {
         return Ok(());
     };
     if !material.state.is_standing() {
@@ -53,7 +53,7 @@ pub async fn reconcile(
         "threshold": SAME_PERSON,
         "ok": matched,
     }));
-    materials::update_verdict(conn, &material.id, &verdict).await?;
+    tx.update_verdict(&material.id, &verdict).await?;
     tracing::info!(material = %material.id, score, matched, "face matched against the card portrait");
     Ok(())
 }

@@ -14,8 +14,8 @@ use crate::filing::today_in_china;
 use crate::inspect;
 use crate::store::crypto::FieldCipher;
 use crate::store::materials::{self, MaterialRow};
-use crate::store::orders::{self, OrderRecord};
-use crate::store::{Conn, Db};
+use crate::store::orders::OrderRecord;
+use crate::store::tx::{Store, Tx};
 
 /// Each required material with its newest upload, if any.
 pub struct MaterialStatus {
@@ -59,10 +59,12 @@ impl MaterialStatus {
     }
 }
 
-pub async fn material_status(
-    conn: &mut Conn,
+/// Each material `record` requires, with its newest upload among `latest` (the order's newest
+/// upload of each person and kind, `latest_materials`).
+pub fn material_status(
     rules: &RuleBook,
     record: &OrderRecord,
+    latest: &[MaterialRow],
 ) -> anyhow::Result<Vec<MaterialStatus>> {
     let form = OrderForm::parse(&record.form, &rules.parse_context())
         .map_err(|e| anyhow::anyhow!("stored order {} no longer parses: {e:?}", record.id))?;
@@ -73,7 +75,6 @@ pub async fn material_status(
         .flatten()
         .filter_map(|f| f["code"].as_str())
         .collect();
-    let latest = materials::latest_materials(conn, &record.id).await?;
     Ok(crate::filing::materials::required(&form, &codes)
         .into_iter()
         .map(|required| {
@@ -90,26 +91,19 @@ pub async fn material_status(
 /// passing. Returns the state it is in afterwards.
 /// Runs the cross-checks of every newest reading again against the order as it is now: a
 /// filer who corrects a mistyped ID number clears the `ocr_mismatch` it caused (and one who
-/// introduces a typo gets it). Then the order moves as its materials now say.
+/// introduces a typo gets it). Then the order moves as its materials now say. One
+/// transaction: a reading is never left re-checked with the order not moved on.
 pub async fn recheck_readings(
-    db: &Db,
+    store: &dyn Store,
     cipher: &FieldCipher,
     rules: &RuleBook,
     order_id: &str,
 ) -> anyhow::Result<()> {
-    let Some(record) = orders::get(
-        &mut *crate::store::connection(db).await?,
-        cipher,
-        order_id,
-        None,
-    )
-    .await?
-    else {
+    let mut tx = store.begin().await?;
+    let Some(record) = tx.order(cipher, order_id).await? else {
         return Ok(());
     };
-    for m in
-        materials::latest_materials(&mut *crate::store::connection(db).await?, order_id).await?
-    {
+    for m in tx.latest_materials(order_id).await? {
         let (Some(stored), Some(mut verdict), Some(kind)) = (
             m.reading.as_deref(),
             m.verdict.clone(),
@@ -137,30 +131,25 @@ pub async fn recheck_readings(
         inspect::apply_outcome(&outcome, &mut verdict, &mut reading);
         if reading["flags"] != before || verdict.verdict != m.state {
             let sealed = cipher.encrypt(reading.to_string().as_bytes(), &context);
-            materials::update_checked(db, &m.id, &verdict, &sealed).await?;
+            tx.update_checked(&m.id, &verdict, &sealed).await?;
         }
     }
-    advance(
-        &mut *crate::store::connection(db).await?,
-        cipher,
-        rules,
-        order_id,
-    )
-    .await?;
+    advance(&mut *tx, cipher, rules, order_id).await?;
+    tx.commit().await?;
     Ok(())
 }
 
 pub async fn advance(
-    conn: &mut Conn,
+    tx: &mut dyn Tx,
     cipher: &FieldCipher,
     rules: &RuleBook,
     order_id: &str,
 ) -> anyhow::Result<Option<OrderState>> {
-    let Some(record) = orders::get(conn, cipher, order_id, None).await? else {
+    let Some(record) = tx.order(cipher, order_id).await? else {
         return Ok(None);
     };
-    let complete = material_status(conn, rules, &record)
-        .await?
+    let latest = tx.latest_materials(order_id).await?;
+    let complete = material_status(rules, &record, &latest)?
         .iter()
         .all(MaterialStatus::passed);
     let to = match (record.state, complete) {
@@ -174,6 +163,6 @@ pub async fn advance(
         "a required material no longer passes"
     };
     let t = record.state.move_to(to)?;
-    orders::transition(conn, order_id, t, "system", Some(note)).await?;
+    tx.transition(order_id, t, "system", Some(note)).await?;
     Ok(Some(to))
 }

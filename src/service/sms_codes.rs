@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::filing::state::OrderState;
+use crate::store::audit;
 use crate::store::crypto::FieldCipher;
-use crate::store::{audit, orders, verification, Db};
+use crate::store::tx::{Store, Tx};
 
 /// A code the filer entered, and who entered it from where (for the audit log).
 pub struct CodeAttempt<'a> {
@@ -32,22 +33,26 @@ pub enum CodeCheck {
     MovedMeanwhile,
 }
 
-/// Checks the code entered for an order in SMS verification: a right code confirms it
-/// (`confirm`), a wrong one is counted and audited, and an expired code or the
-/// `max_attempts`-th wrong one makes the code void (`void_code`).
+/// Checks the code entered for an order in SMS verification, in one transaction: a right
+/// code confirms it (the order on to the bureau), a wrong one is counted and audited, and an
+/// expired code or the `max_attempts`-th wrong one makes the code void (the order back in
+/// draft).
 pub async fn check_code(
-    db: &Db,
+    store: &dyn Store,
     cipher: &FieldCipher,
     max_attempts: i64,
     attempt: &CodeAttempt<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CodeCheck> {
     let id = attempt.order_id;
-    let pending = verification::pending(db, id)
+    let mut tx = store.begin().await?;
+    let pending = tx
+        .pending_verification(id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("order {id} awaits a code it was never sent"))?;
     if pending.expires_at <= now {
-        void_code(db, id, "the SMS code expired unconfirmed").await?;
+        void_in(&mut *tx, id, "the SMS code expired unconfirmed").await?;
+        tx.commit().await?;
         return Ok(CodeCheck::Expired);
     }
     let target = format!("order:{id}");
@@ -60,65 +65,43 @@ pub async fn check_code(
     };
     let index = cipher.blind_index(&format!("sms:{id}:{}", attempt.code.trim()));
     if index == pending.code_index {
-        let confirmed = confirm(db, id, attempt.actor, &entry("sms_confirmed", &json!({}))).await?;
-        return Ok(if confirmed {
-            CodeCheck::Confirmed
-        } else {
-            CodeCheck::MovedMeanwhile
-        });
+        tx.finish_verification(id).await?;
+        tx.audit(&entry("sms_confirmed", &json!({}))).await?;
+        let on = OrderState::SmsVerification.move_to(OrderState::BureauReview)?;
+        let note = Some("SMS verification confirmed");
+        if !tx.transition(id, on, attempt.actor, note).await? {
+            return Ok(CodeCheck::MovedMeanwhile);
+        }
+        tx.commit().await?;
+        return Ok(CodeCheck::Confirmed);
     }
-    let attempts = verification::count_attempt(db, id).await?;
-    audit::record(db, &entry("sms_code_wrong", &json!({"attempts": attempts}))).await?;
-    if attempts >= max_attempts {
-        void_code(db, id, "too many wrong SMS codes").await?;
-        return Ok(CodeCheck::TooManyAttempts { attempts });
-    }
-    Ok(CodeCheck::Wrong {
-        attempts_left: max_attempts - attempts,
-    })
-}
-
-/// The code was confirmed: it is spent, the audit entry kept and the order goes on to the
-/// bureau, in one transaction. False when another request moved the order first (nothing is
-/// written).
-pub async fn confirm(
-    db: &Db,
-    order_id: &str,
-    actor: &str,
-    entry: &audit::NewEntry<'_>,
-) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    verification::finish(&mut tx, order_id).await?;
-    audit::record(&mut *tx, entry).await?;
-    let on = OrderState::SmsVerification.move_to(OrderState::BureauReview)?;
-    if !orders::transition(
-        &mut tx,
-        order_id,
-        on,
-        actor,
-        Some("SMS verification confirmed"),
-    )
-    .await?
-    {
-        return Ok(false);
-    }
+    let attempts = tx.count_attempt(id).await?;
+    tx.audit(&entry("sms_code_wrong", &json!({"attempts": attempts})))
+        .await?;
+    let outcome = if attempts >= max_attempts {
+        void_in(&mut *tx, id, "too many wrong SMS codes").await?;
+        CodeCheck::TooManyAttempts { attempts }
+    } else {
+        CodeCheck::Wrong {
+            attempts_left: max_attempts - attempts,
+        }
+    };
     tx.commit().await?;
-    Ok(true)
+    Ok(outcome)
 }
 
 /// The order's SMS code is void and the order goes back to draft, in one transaction (a code
 /// is never left void with the order still waiting for it).
-pub async fn void_code(db: &Db, order_id: &str, note: &str) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    verification::finish(&mut tx, order_id).await?;
-    orders::transition(
-        &mut tx,
-        order_id,
-        OrderState::SmsVerification.move_to(OrderState::Draft)?,
-        "system",
-        Some(note),
-    )
-    .await?;
+pub async fn void_code(store: &dyn Store, order_id: &str, note: &str) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    void_in(&mut *tx, order_id, note).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+async fn void_in(tx: &mut dyn Tx, order_id: &str, note: &str) -> anyhow::Result<()> {
+    tx.finish_verification(order_id).await?;
+    let back = OrderState::SmsVerification.move_to(OrderState::Draft)?;
+    tx.transition(order_id, back, "system", Some(note)).await?;
     Ok(())
 }

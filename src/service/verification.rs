@@ -11,11 +11,10 @@ use crate::filing::verdict::Verdict;
 use crate::service::face_match;
 use crate::service::readiness;
 use crate::store::crypto::FieldCipher;
-use crate::store::faces::{self, NewCapture};
-use crate::store::jobs::{self, JobClaim};
-use crate::store::materials::{self, MaterialRow};
-use crate::store::sessions;
-use crate::store::{Conn, Db};
+use crate::store::faces::NewCapture;
+use crate::store::jobs::JobClaim;
+use crate::store::materials::MaterialRow;
+use crate::store::tx::{Store, Tx};
 
 /// A photo judged, with what its judging wrote.
 pub enum Judged<'a> {
@@ -41,12 +40,12 @@ pub enum Judged<'a> {
 
 /// Records `judged` and moves on everything that follows from it, in one transaction.
 pub async fn record_verdict(
-    db: &Db,
+    store: &dyn Store,
     cipher: &FieldCipher,
     rules: &RuleBook,
     judged: Judged<'_>,
 ) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = store.begin().await?;
     let (order_id, person, session_id, new_template) = match judged {
         Judged::Analysed {
             job,
@@ -56,10 +55,9 @@ pub async fn record_verdict(
             blob,
             card_template,
         } => {
-            jobs::finish_analysis(&mut tx, job, verdict, reading, blob).await?;
+            tx.finish_analysis(job, verdict, reading, blob).await?;
             if let Some(template) = card_template {
-                faces::insert_template(
-                    &mut *tx,
+                tx.insert_template(
                     &material.id,
                     &material.order_id,
                     &material.person,
@@ -80,39 +78,34 @@ pub async fn record_verdict(
             idle_expires_at,
         } => {
             let m = capture.material;
-            faces::insert_capture(&mut tx, capture).await?;
-            sessions::touch_session(
-                &mut tx,
-                m.session_id,
-                SessionState::Uploading,
-                None,
-                idle_expires_at,
-            )
-            .await?;
+            tx.insert_capture(capture).await?;
+            tx.touch_session(m.session_id, SessionState::Uploading, None, idle_expires_at)
+                .await?;
             (m.order_id, m.person, Some(m.session_id), true)
         }
     };
     // A new live face or card portrait is matched against the other one.
     if new_template {
-        face_match::reconcile(&mut tx, cipher, order_id, person).await?;
+        face_match::reconcile(&mut *tx, cipher, order_id, person).await?;
     }
     if let Some(session_id) = session_id {
-        complete_session_if_done(&mut tx, session_id).await?;
+        complete_session_if_done(&mut *tx, session_id).await?;
     }
-    readiness::advance(&mut tx, cipher, rules, order_id).await?;
+    readiness::advance(&mut *tx, cipher, rules, order_id).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// A session is completed when every material it asked for has a passing upload.
-async fn complete_session_if_done(conn: &mut Conn, session_id: &str) -> anyhow::Result<()> {
-    let Some(session) = sessions::session_by_id(conn, session_id).await? else {
+async fn complete_session_if_done(tx: &mut dyn Tx, session_id: &str) -> anyhow::Result<()> {
+    let Some(session) = tx.session(session_id).await? else {
         return Ok(());
     };
-    let latest = materials::latest_materials(conn, &session.order_id).await?;
+    let latest = tx.latest_materials(&session.order_id).await?;
     let done = session.still_required(&latest).is_empty();
     if done && !session.state.is_final() {
-        sessions::set_session_state(conn, session_id, SessionState::Completed).await?;
+        tx.set_session_state(session_id, SessionState::Completed)
+            .await?;
     }
     Ok(())
 }

@@ -182,7 +182,7 @@ pub async fn latest_materials(conn: &mut Conn, order_id: &str) -> super::Result<
 /// A material's verdict and reading after its cross-checks ran again (the filer changed what
 /// they typed). Only a material still `pass` or `flagged` is changed.
 pub async fn update_checked(
-    db: &Db,
+    conn: &mut Conn,
     material_id: &str,
     verdict: &Verdict,
     reading: &str,
@@ -194,7 +194,7 @@ pub async fn update_checked(
     .bind(verdict.to_value().to_string())
     .bind(reading)
     .bind(material_id)
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod orders;
 pub mod registry;
 pub mod retention;
 pub mod sessions;
+pub mod tx;
 pub mod users;
 pub mod verification;
 
@@ -78,6 +79,9 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("the store failed")]
     Failed(#[source] sqlx::Error),
+    /// A stored row could not be read back (it does not decrypt, or its contents do not parse).
+    #[error("a stored row could not be read back")]
+    Unreadable(#[source] anyhow::Error),
     /// An analysis job's lease ran out and another worker holds it now.
     #[error("the analysis job's lease was lost to another worker")]
     LeaseLost,

@@ -32,12 +32,12 @@ pub async fn start(
     Ok(())
 }
 
-pub async fn pending(db: &Db, order_id: &str) -> super::Result<Option<Pending>> {
+pub async fn pending(conn: &mut Conn, order_id: &str) -> super::Result<Option<Pending>> {
     let row = sqlx::query(
         "SELECT code_index, expires_at, attempts FROM sms_verifications WHERE order_id = ?",
     )
     .bind(order_id)
-    .fetch_optional(db)
+    .fetch_optional(conn)
     .await?;
     row.map(|r| {
         Ok(Pending {
@@ -50,12 +50,12 @@ pub async fn pending(db: &Db, order_id: &str) -> super::Result<Option<Pending>> 
 }
 
 /// Counts a wrong code; returns the attempts so far.
-pub async fn count_attempt(db: &Db, order_id: &str) -> super::Result<i64> {
+pub async fn count_attempt(conn: &mut Conn, order_id: &str) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE sms_verifications SET attempts = attempts + 1 WHERE order_id = ? RETURNING attempts",
     )
     .bind(order_id)
-    .fetch_one(db)
+    .fetch_one(conn)
     .await?)
 }
 
