@@ -109,3 +109,213 @@ async fn complete_session_if_done(tx: &mut dyn Tx, session_id: &str) -> anyhow::
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! A stop between the verdict and the order's readiness, injected through the store
+    //! trait: `Tx::order` (readiness reading the order, the step before its move) fails after
+    //! the capture, its template and the session's completion were written in the same
+    //! transaction.
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::filing::materials::MaterialState;
+    use crate::filing::state::Transition;
+    use crate::store::audit::NewEntry;
+    use crate::store::faces::Template;
+    use crate::store::materials::NewMaterial;
+    use crate::store::orders::OrderRecord;
+    use crate::store::sessions::SessionRow;
+    use crate::store::tx::SqliteStore;
+    use crate::store::verification::{FilingNumber, Pending};
+    use crate::store::{RepoFuture, StoreError};
+
+    /// SQLite's store whose transactions fail when the order is read.
+    struct FailsReadingTheOrder(SqliteStore);
+
+    struct FailingTx(Box<dyn Tx>);
+
+    impl Store for FailsReadingTheOrder {
+        fn begin(&self) -> RepoFuture<'_, Box<dyn Tx>> {
+            Box::pin(async move { Ok(Box::new(FailingTx(self.0.begin().await?)) as Box<dyn Tx>) })
+        }
+    }
+
+    impl Tx for FailingTx {
+        fn order<'a>(
+            &'a mut self,
+            _: &'a FieldCipher,
+            _: &'a str,
+        ) -> RepoFuture<'a, Option<OrderRecord>> {
+            Box::pin(async { Err(StoreError::Unreadable(anyhow::anyhow!("injected stop"))) })
+        }
+        fn transition<'a>(
+            &'a mut self,
+            o: &'a str,
+            t: Transition,
+            a: &'a str,
+            n: Option<&'a str>,
+        ) -> RepoFuture<'a, bool> {
+            self.0.transition(o, t, a, n)
+        }
+        fn material<'a>(&'a mut self, id: &'a str) -> RepoFuture<'a, Option<MaterialRow>> {
+            self.0.material(id)
+        }
+        fn latest_materials<'a>(&'a mut self, o: &'a str) -> RepoFuture<'a, Vec<MaterialRow>> {
+            self.0.latest_materials(o)
+        }
+        fn update_verdict<'a>(&'a mut self, m: &'a str, v: &'a Verdict) -> RepoFuture<'a, bool> {
+            self.0.update_verdict(m, v)
+        }
+        fn update_checked<'a>(
+            &'a mut self,
+            m: &'a str,
+            v: &'a Verdict,
+            r: &'a str,
+        ) -> RepoFuture<'a, ()> {
+            self.0.update_checked(m, v, r)
+        }
+        fn audit<'a>(&'a mut self, e: &'a NewEntry<'a>) -> RepoFuture<'a, ()> {
+            self.0.audit(e)
+        }
+        fn start_verification<'a>(
+            &'a mut self,
+            o: &'a str,
+            c: &'a str,
+            e: DateTime<Utc>,
+        ) -> RepoFuture<'a, ()> {
+            self.0.start_verification(o, c, e)
+        }
+        fn pending_verification<'a>(&'a mut self, o: &'a str) -> RepoFuture<'a, Option<Pending>> {
+            self.0.pending_verification(o)
+        }
+        fn count_attempt<'a>(&'a mut self, o: &'a str) -> RepoFuture<'a, i64> {
+            self.0.count_attempt(o)
+        }
+        fn finish_verification<'a>(&'a mut self, o: &'a str) -> RepoFuture<'a, ()> {
+            self.0.finish_verification(o)
+        }
+        fn issue_number<'a>(
+            &'a mut self,
+            o: &'a str,
+            p: &'a str,
+            y: i32,
+            w: usize,
+        ) -> RepoFuture<'a, FilingNumber> {
+            self.0.issue_number(o, p, y, w)
+        }
+        fn finish_analysis<'a>(
+            &'a mut self,
+            c: &'a JobClaim,
+            v: &'a Verdict,
+            r: Option<&'a str>,
+            b: &'a str,
+        ) -> RepoFuture<'a, ()> {
+            self.0.finish_analysis(c, v, r, b)
+        }
+        fn insert_template<'a>(
+            &'a mut self,
+            m: &'a str,
+            o: &'a str,
+            p: &'a str,
+            s: &'a str,
+            e: &'a str,
+        ) -> RepoFuture<'a, ()> {
+            self.0.insert_template(m, o, p, s, e)
+        }
+        fn insert_capture<'a>(&'a mut self, c: &'a NewCapture<'a>) -> RepoFuture<'a, ()> {
+            self.0.insert_capture(c)
+        }
+        fn latest_template<'a>(
+            &'a mut self,
+            o: &'a str,
+            p: &'a str,
+            s: &'a str,
+        ) -> RepoFuture<'a, Option<Template>> {
+            self.0.latest_template(o, p, s)
+        }
+        fn session<'a>(&'a mut self, id: &'a str) -> RepoFuture<'a, Option<SessionRow>> {
+            self.0.session(id)
+        }
+        fn touch_session<'a>(
+            &'a mut self,
+            id: &'a str,
+            s: SessionState,
+            d: Option<&'a str>,
+            e: DateTime<Utc>,
+        ) -> RepoFuture<'a, ()> {
+            self.0.touch_session(id, s, d, e)
+        }
+        fn set_session_state<'a>(&'a mut self, id: &'a str, s: SessionState) -> RepoFuture<'a, ()> {
+            self.0.set_session_state(id, s)
+        }
+        fn commit(self: Box<Self>) -> RepoFuture<'static, ()> {
+            self.0.commit()
+        }
+    }
+
+    /// An order with an upload session that asks for one face capture, as rows.
+    async fn an_order_waiting_for_a_face(db: &crate::store::Db) {
+        let now = Utc::now();
+        for sql in [
+            "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'filer', '-', 'filer', ?1)",
+            "INSERT INTO orders (id, owner_id, state, filing_type, province, subject_kind, certificate_index, form_cipher, filing_decision, findings, created_at, updated_at)
+             VALUES ('o1', 'u1', 'collecting_materials', 'new', '11', 'person', '-', '-', '{}', '[]', ?1, ?1)",
+            "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, state, open_before, idle_expires_at, created_at, updated_at)
+             VALUES ('s1', 'o1', 'subject', '[\"face\"]', 't1', 'scanned', ?1, ?1, ?1, ?1)",
+        ] {
+            sqlx::query(sql).bind(now).execute(db).await.unwrap();
+        }
+    }
+
+    async fn count(db: &crate::store::Db, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_stop_before_the_orders_move_leaves_nothing_of_the_capture_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open(dir.path()).await.unwrap();
+        an_order_waiting_for_a_face(&db).await;
+        let store = FailsReadingTheOrder(SqliteStore(db.clone()));
+        let cipher = FieldCipher::new(&[7; 32]);
+        let verdict = Verdict::new(MaterialState::Pass, Vec::<String>::new());
+        let material = NewMaterial {
+            id: "m1",
+            order_id: "o1",
+            session_id: "s1",
+            person: "subject",
+            kind: "face",
+            blob: "b1",
+            sha256: "-",
+            bytes: 1,
+            idempotency_key: None,
+        };
+        let capture = NewCapture {
+            material: &material,
+            verdict: &verdict,
+            template: Some("sealed"),
+        };
+        let judged = Judged::Captured {
+            capture: &capture,
+            idle_expires_at: Utc::now() + Duration::minutes(10),
+        };
+        let stopped = record_verdict(&store, &cipher, RuleBook::embedded(), judged).await;
+        // The stop comes after every write before readiness succeeded (a failure there
+        // would be reported instead).
+        let stop = format!("{:#}", stopped.expect_err("the injected stop is reported"));
+        assert!(stop.contains("injected stop"), "{stop}");
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM materials").await, 0);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM face_templates").await, 0);
+        let session: String =
+            sqlx::query_scalar("SELECT state FROM upload_sessions WHERE id = 's1'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(
+            session, "scanned",
+            "the session is neither touched nor completed"
+        );
+    }
+}
