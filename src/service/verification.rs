@@ -129,7 +129,7 @@ mod tests {
     use crate::store::sessions::SessionRow;
     use crate::store::tx::SqliteStore;
     use crate::store::verification::{FilingNumber, Pending};
-    use crate::store::{RepoFuture, StoreError};
+    use crate::store::{test_rows, RepoFuture, StoreError};
 
     /// SQLite's store whose transactions fail when the order is read.
     struct FailsReadingTheOrder(SqliteStore);
@@ -255,29 +255,11 @@ mod tests {
         }
     }
 
-    /// An order with an upload session that asks for one face capture, as rows.
-    async fn an_order_waiting_for_a_face(db: &crate::store::Db) {
-        let now = Utc::now();
-        for sql in [
-            "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'filer', '-', 'filer', ?1)",
-            "INSERT INTO orders (id, owner_id, state, filing_type, province, subject_kind, certificate_index, form_cipher, filing_decision, findings, created_at, updated_at)
-             VALUES ('o1', 'u1', 'collecting_materials', 'new', '11', 'person', '-', '-', '{}', '[]', ?1, ?1)",
-            "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, state, open_before, idle_expires_at, created_at, updated_at)
-             VALUES ('s1', 'o1', 'subject', '[\"face\"]', 't1', 'scanned', ?1, ?1, ?1, ?1)",
-        ] {
-            sqlx::query(sql).bind(now).execute(db).await.unwrap();
-        }
-    }
-
-    async fn count(db: &crate::store::Db, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
-    }
-
     #[tokio::test]
     async fn a_stop_before_the_orders_move_leaves_nothing_of_the_capture_written() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(dir.path()).await.unwrap();
-        an_order_waiting_for_a_face(&db).await;
+        test_rows::an_order_waiting_for_a_face(&db).await;
         let store = FailsReadingTheOrder(SqliteStore(db.clone()));
         let cipher = FieldCipher::new(&[7; 32]);
         let verdict = Verdict::new(MaterialState::Pass, Vec::<String>::new());
@@ -306,13 +288,9 @@ mod tests {
         // would be reported instead).
         let stop = format!("{:#}", stopped.expect_err("the injected stop is reported"));
         assert!(stop.contains("injected stop"), "{stop}");
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM materials").await, 0);
-        assert_eq!(count(&db, "SELECT COUNT(*) FROM face_templates").await, 0);
-        let session: String =
-            sqlx::query_scalar("SELECT state FROM upload_sessions WHERE id = 's1'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
+        assert_eq!(test_rows::count(&db, "materials").await, 0);
+        assert_eq!(test_rows::count(&db, "face_templates").await, 0);
+        let session = test_rows::session_state(&db, "s1").await;
         assert_eq!(
             session, "scanned",
             "the session is neither touched nor completed"

@@ -11,6 +11,8 @@ pub mod orders;
 pub mod registry;
 pub mod retention;
 pub mod sessions;
+#[cfg(test)]
+pub mod test_rows;
 pub mod tx;
 pub mod users;
 pub mod verification;
