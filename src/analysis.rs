@@ -24,8 +24,10 @@ use crate::service::verification::{self, Judged};
 use crate::store::blobs::{self, Blobs};
 use crate::store::crypto::FieldCipher;
 use crate::store::jobs::{JobClaim, JobQueue, SqliteJobs};
+use crate::store::materials::{Materials, SqliteMaterials};
+use crate::store::orders::{Orders, SqliteOrders};
 use crate::store::tx::{SqliteStore, Store};
-use crate::store::{faces, materials, orders};
+use crate::store::{faces, materials};
 use crate::store::{Db, StoreError};
 use crate::vision::decode::{self, IntakeLimits};
 use crate::vision::gate::Thresholds;
@@ -33,10 +35,11 @@ use crate::vision::models::Models;
 
 #[derive(Clone)]
 pub struct Analyzer {
-    db: Db,
     jobs: Arc<dyn JobQueue>,
     /// Where a verdict and what follows from it are recorded, in one transaction.
     store: Arc<dyn Store>,
+    orders: Arc<dyn Orders>,
+    materials: Arc<dyn Materials>,
     blobs: Blobs,
     cipher: Arc<FieldCipher>,
     rules: Arc<RuleBook>,
@@ -77,7 +80,8 @@ impl Analyzer {
         Analyzer {
             jobs: Arc::new(SqliteJobs(db.clone())),
             store: Arc::new(SqliteStore(db.clone())),
-            db,
+            orders: Arc::new(SqliteOrders(db.clone())),
+            materials: Arc::new(SqliteMaterials(db.clone())),
             blobs,
             cipher,
             rules,
@@ -198,10 +202,7 @@ impl Analyzer {
 
     async fn analyse(&self, claim: &JobClaim) -> anyhow::Result<()> {
         let material_id = claim.material_id.as_str();
-        let Some(material) =
-            materials::material(&mut *crate::store::connection(&self.db).await?, material_id)
-                .await?
-        else {
+        let Some(material) = self.materials.get(material_id).await? else {
             return Ok(());
         };
         let kind = MaterialKind::parse(&material.kind).unwrap_or(MaterialKind::Other);
@@ -222,13 +223,10 @@ impl Analyzer {
             Ok((looked, copy)) => {
                 let stored = blobs::new_name();
                 self.blobs.put(&stored, copy.into()).await?;
-                let order = orders::get(
-                    &mut *crate::store::connection(&self.db).await?,
-                    &self.cipher,
-                    &material.order_id,
-                    None,
-                )
-                .await?;
+                let order = self
+                    .orders
+                    .get(&self.cipher, &material.order_id, None)
+                    .await?;
                 let typed = order
                     .map(|o| inspect::typed_for(&o.form, &material.person))
                     .unwrap_or_default();

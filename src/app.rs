@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
 use crate::store::blobs::{self, BlobStore, Blobs};
-use crate::store::{self, crypto::FieldCipher, faces, materials, retention};
+use crate::store::materials::Materials;
+use crate::store::{self, crypto::FieldCipher, faces, retention};
 use crate::vision::models::Models;
 
 pub struct Application {
@@ -196,7 +197,7 @@ pub async fn purge(
 /// ago: what a crash between a blob's write and its row's left behind. Nothing with
 /// `keep_originals`: the kept uploads are named by no row. Returns how many.
 pub async fn sweep_orphan_blobs(
-    db: &store::Db,
+    materials: &dyn Materials,
     blobs: &dyn BlobStore,
     config: &Config,
 ) -> anyhow::Result<usize> {
@@ -208,7 +209,7 @@ pub async fn sweep_orphan_blobs(
     if candidates.is_empty() {
         return Ok(0);
     }
-    let named = materials::blob_names(db).await?;
+    let named = materials.blob_names().await?;
     let mut removed = 0;
     for name in candidates.iter().filter(|name| !named.contains(*name)) {
         blobs.delete(name).await?;
@@ -250,7 +251,7 @@ async fn housekeeping(ctx: ApiContext) {
             }
             Err(e) => tracing::warn!(error = %e, "removing data past its retention failed"),
         }
-        match sweep_orphan_blobs(&ctx.db, ctx.blobs.as_ref(), &ctx.config).await {
+        match sweep_orphan_blobs(&*ctx.materials, ctx.blobs.as_ref(), &ctx.config).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "blobs no row names removed"),
             Err(e) => tracing::warn!(error = %e, "sweeping orphan blobs failed"),

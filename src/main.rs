@@ -346,7 +346,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             out!(
                 "deleted {faces} kept face frames and {materials} files of rejected or idle orders"
             );
-            let orphans = app::sweep_orphan_blobs(&db, blobs.as_ref(), &config).await?;
+            let orphans = app::sweep_orphan_blobs(
+                &beian::store::materials::SqliteMaterials(db.clone()),
+                blobs.as_ref(),
+                &config,
+            )
+            .await?;
             out!("deleted {orphans} blobs no row names (left by a crash)");
             db.close().await;
             Ok(())

@@ -24,7 +24,7 @@ use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
 use crate::service::decisions;
 use crate::service::sms_codes::{self, CodeAttempt, CodeCheck};
-use crate::store::{audit, materials, orders, verification};
+use crate::store::{audit, orders, verification};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -96,7 +96,9 @@ async fn decide_material(
 ) -> Result<Json<Value>> {
     body.check(&ctx, &["approve", "reject", "ask_again"])?;
     let actor = reviewer.0.actor();
-    let m = materials::material(&mut *ctx.conn().await?, &id)
+    let m = ctx
+        .materials
+        .get(&id)
         .await?
         .ok_or_else(|| Error::not_found("material"))?;
     if !m.state.is_standing() {
@@ -119,8 +121,10 @@ async fn decide_material(
     }
     let mut upload_session = None;
     if body.decision == "ask_again" {
-        let uploads_so_far =
-            materials::upload_count(&ctx.db, &m.order_id, &m.person, &m.kind).await?;
+        let uploads_so_far = ctx
+            .materials
+            .upload_count(&m.order_id, &m.person, &m.kind)
+            .await?;
         if uploads_so_far > ctx.config.max_resubmissions {
             return Err(Error::Conflict {
                 code: "resubmission_limit",

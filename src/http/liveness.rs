@@ -244,7 +244,9 @@ async fn receive(ctx: &ApiContext, session: &SessionRow, req: Request) -> Result
     .map_err(anyhow::Error::from)??;
     let material_id = store(ctx, session, &challenge, &report, kept).await?;
 
-    let m = materials::material(&mut *ctx.conn().await?, &material_id)
+    let m = ctx
+        .materials
+        .get(&material_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {material_id} vanished"))?;
     let verdict = m.current_verdict();

@@ -20,7 +20,7 @@ use super::ApiContext;
 use crate::filing::materials::{holder, MaterialKind};
 use crate::filing::upload_session::SessionState;
 use crate::store::blobs;
-use crate::store::materials::{self, MaterialRow, NewMaterial};
+use crate::store::materials::{MaterialRow, NewMaterial};
 use crate::store::sessions::{self, SessionRow};
 use crate::vision::decode;
 
@@ -45,7 +45,7 @@ async fn read(
     let session = sessions::session_by_id(&mut *ctx.conn().await?, &session.id)
         .await?
         .unwrap_or(session);
-    let latest = materials::latest_materials(&mut *ctx.conn().await?, &session.order_id).await?;
+    let latest = ctx.materials.latest(&session.order_id).await?;
     let materials: Vec<Value> = session
         .materials
         .iter()
@@ -193,9 +193,7 @@ async fn store_upload(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     if let Some(key) = &idempotency_key {
-        if let Some(existing) =
-            materials::material_by_idempotency_key(&ctx.db, &session.id, key).await?
-        {
+        if let Some(existing) = ctx.materials.by_idempotency_key(&session.id, key).await? {
             return Ok(accepted(&existing, true));
         }
     }
@@ -209,23 +207,24 @@ async fn store_upload(
     .await
     .map_err(anyhow::Error::from)?
     .map_err(Error::from)?;
-    if let Some(existing) = materials::material_by_content(
-        &ctx.db,
-        &session.order_id,
-        holder(&session.person, kind),
-        kind,
-        &sha256,
-    )
-    .await?
+    if let Some(existing) = ctx
+        .materials
+        .by_content(
+            &session.order_id,
+            holder(&session.person, kind),
+            kind,
+            &sha256,
+        )
+        .await?
     {
         return Ok(accepted(&existing, true));
     }
     let blob = blobs::new_name();
     ctx.blobs.put(&blob, bytes.clone()).await?;
     let id = uuid::Uuid::now_v7().to_string();
-    let inserted = materials::insert_material(
-        &ctx.db,
-        &NewMaterial {
+    let inserted = ctx
+        .materials
+        .insert(&NewMaterial {
             id: &id,
             order_id: &session.order_id,
             session_id: &session.id,
@@ -235,19 +234,16 @@ async fn store_upload(
             sha256: &sha256,
             bytes: bytes.len() as i64,
             idempotency_key: idempotency_key.as_deref(),
-        },
-    )
-    .await;
+        })
+        .await;
     if let Err(e) = inserted {
         // No row names the blob: remove it so nothing half-written stays.
         let _ = ctx.blobs.delete(&blob).await;
         if matches!(e, crate::store::StoreError::Duplicate(_)) {
-            if let Some(existing) = materials::material_by_idempotency_key(
-                &ctx.db,
-                &session.id,
-                idempotency_key.as_deref().unwrap_or_default(),
-            )
-            .await?
+            if let Some(existing) = ctx
+                .materials
+                .by_idempotency_key(&session.id, idempotency_key.as_deref().unwrap_or_default())
+                .await?
             {
                 return Ok(accepted(&existing, true));
             }
@@ -265,7 +261,9 @@ async fn store_upload(
     .await?;
     ctx.analysis_wake.notify_one();
     tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");
-    let m = materials::material(&mut *ctx.conn().await?, &id)
+    let m = ctx
+        .materials
+        .get(&id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("material {id} vanished"))?;
     Ok(accepted(&m, false))

@@ -36,6 +36,8 @@ use crate::store::blobs::Blobs;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{Challenges, SqliteChallenges};
 use crate::store::jobs::{JobQueue, SqliteJobs};
+use crate::store::materials::{Materials, SqliteMaterials};
+use crate::store::orders::{Orders, SqliteOrders};
 use crate::store::registry::{Registry, SqliteRegistry};
 use crate::store::sessions::{SqliteUploadLinks, UploadLinks};
 use crate::store::tx::{SqliteStore, Store};
@@ -67,6 +69,10 @@ pub struct ApiContext {
     /// Accounts and login tokens.
     /// Transactions for the business steps that write several tables at once.
     pub store: Arc<dyn Store>,
+    /// Orders created, edited, read and listed.
+    pub orders: Arc<dyn Orders>,
+    /// Uploaded materials recorded, found again, read and listed.
+    pub materials: Arc<dyn Materials>,
     pub users: Arc<dyn Users>,
     /// The operator's registry of existing filings.
     pub registry: Arc<dyn Registry>,
@@ -95,6 +101,8 @@ impl ApiContext {
         let cipher = Arc::new(cipher);
         ApiContext {
             store: Arc::new(SqliteStore(db.clone())),
+            orders: Arc::new(SqliteOrders(db.clone())),
+            materials: Arc::new(SqliteMaterials(db.clone())),
             users: Arc::new(SqliteUsers(db.clone())),
             registry: Arc::new(SqliteRegistry(db.clone())),
             challenges: Arc::new(SqliteChallenges(db.clone())),
@@ -132,7 +140,8 @@ impl ApiContext {
         id: &str,
         owner_id: Option<&str>,
     ) -> error::Result<crate::store::orders::OrderRecord> {
-        crate::store::orders::get(&mut *self.conn().await?, &self.cipher, id, owner_id)
+        self.orders
+            .get(&self.cipher, id, owner_id)
             .await?
             .ok_or_else(|| Error::not_found("order"))
     }
@@ -142,8 +151,7 @@ impl ApiContext {
         &self,
         record: &crate::store::orders::OrderRecord,
     ) -> error::Result<Vec<crate::service::readiness::MaterialStatus>> {
-        let latest =
-            crate::store::materials::latest_materials(&mut *self.conn().await?, &record.id).await?;
+        let latest = self.materials.latest(&record.id).await?;
         Ok(crate::service::readiness::material_status(
             &self.rules,
             record,

@@ -43,7 +43,7 @@ struct Reviewed {
 async fn review(ctx: &ApiContext, body: &Value, this_order: Option<&str>) -> Result<Reviewed> {
     let form = OrderForm::parse(body, &ctx.parse_context()).map_err(Error::invalid_fields)?;
     let facts =
-        service::registry::facts_for(&*ctx.registry, &ctx.db, &ctx.cipher, &form, this_order)
+        service::registry::facts_for(&*ctx.registry, &*ctx.orders, &ctx.cipher, &form, this_order)
             .await?;
     Ok(Reviewed {
         decision: filing_type::decide(&form, &facts),
@@ -87,22 +87,25 @@ async fn create(
     let reviewed = review(&ctx, &body, None).await?;
     let form_json = reviewed.form.to_json();
     let id = uuid::Uuid::now_v7().to_string();
-    orders::insert(
-        &ctx.db,
-        &ctx.cipher,
-        &id,
-        &user.user.id,
-        &user.actor(),
-        &write_of(&ctx, &reviewed, &form_json),
-    )
-    .await?;
+    ctx.orders
+        .insert(
+            &ctx.cipher,
+            &id,
+            &user.user.id,
+            &user.actor(),
+            &write_of(&ctx, &reviewed, &form_json),
+        )
+        .await?;
     tracing::info!(order = %id, filing_type = reviewed.decision.filing_type.as_str(), findings = reviewed.findings.len(), "order created");
     let record = load(&ctx, &user, &id).await?;
     Ok((StatusCode::CREATED, Json(view(&ctx, &record).await?)))
 }
 
 async fn list(State(ctx): State<ApiContext>, user: AuthUser) -> Result<Json<Value>> {
-    let records = orders::list_for_owner(&ctx.db, &ctx.cipher, &user.user.id).await?;
+    let records = ctx
+        .orders
+        .list_for_owner(&ctx.cipher, &user.user.id)
+        .await?;
     let items: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -149,7 +152,9 @@ async fn adopt_reading(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>> {
     load(&ctx, &user, &id).await?;
-    let material = materials::material(&mut *ctx.conn().await?, &material_id)
+    let material = ctx
+        .materials
+        .get(&material_id)
         .await?
         .filter(|m| m.order_id == id)
         .ok_or_else(|| Error::not_found("material"))?;
@@ -239,14 +244,15 @@ async fn apply_patch(
     merge_patch::apply(&mut merged, patch);
     let reviewed = review(ctx, &merged, Some(id)).await?;
     let form_json = reviewed.form.to_json();
-    if !orders::update(
-        &ctx.db,
-        &ctx.cipher,
-        id,
-        record.version,
-        &write_of(ctx, &reviewed, &form_json),
-    )
-    .await?
+    if !ctx
+        .orders
+        .update(
+            &ctx.cipher,
+            id,
+            record.version,
+            &write_of(ctx, &reviewed, &form_json),
+        )
+        .await?
     {
         return Err(Error::edit_conflict());
     }
@@ -269,12 +275,9 @@ async fn submit(
     }
     let reviewed = review(&ctx, &record.form, Some(&id)).await?;
     let mut findings = reviewed.findings.clone();
-    orders::set_findings(
-        &ctx.db,
-        &id,
-        &serde_json::to_value(&findings).unwrap_or_default(),
-    )
-    .await?;
+    ctx.orders
+        .set_findings(&id, &serde_json::to_value(&findings).unwrap_or_default())
+        .await?;
     // The required materials follow from the fresh findings.
     let record = load(&ctx, &user, &id).await?;
     let missing: Vec<RequiredMaterial> = ctx
@@ -363,7 +366,7 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
 /// reading raised: the PC shows it next to what was typed. ID numbers are masked.
 async fn prefilled(ctx: &ApiContext, order_id: &str) -> Result<Value> {
     let mut out = serde_json::Map::new();
-    for m in materials::latest_materials(&mut *ctx.conn().await?, order_id).await? {
+    for m in ctx.materials.latest(order_id).await? {
         let Some(stored) = &m.reading else {
             continue;
         };

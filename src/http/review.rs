@@ -20,7 +20,7 @@ use super::ApiContext;
 use crate::filing::materials::MaterialKind;
 use crate::filing::verdict::Verdict;
 use crate::inspect;
-use crate::store::{audit, materials, orders};
+use crate::store::{audit, materials};
 use crate::vision::{decode, gate};
 
 pub fn router() -> Router<ApiContext> {
@@ -63,7 +63,7 @@ async fn queue(
 ) -> Result<Json<Value>> {
     let province_ok = |p: &str| filter.province.as_deref().is_none_or(|f| f == p);
     let mut items: Vec<(chrono::DateTime<chrono::Utc>, Value)> = Vec::new();
-    for (m, province) in materials::flagged_materials(&ctx.db, QUEUE_LIMIT).await? {
+    for (m, province) in ctx.materials.flagged(QUEUE_LIMIT).await? {
         let reasons = m.verdict.as_ref().map_or(&[][..], |v| &v.reasons);
         let has_reason = filter
             .reason
@@ -77,7 +77,7 @@ async fn queue(
             ));
         }
     }
-    for o in orders::awaiting_review(&ctx.db, QUEUE_LIMIT).await? {
+    for o in ctx.orders.awaiting_review(QUEUE_LIMIT).await? {
         // Orders carry reasons as pre-review findings; a reason filter looks at those.
         let has_reason = filter.reason.as_deref().is_none_or(|r| {
             o.findings
@@ -121,7 +121,8 @@ async fn audit_request(
 }
 
 async fn load_material(ctx: &ApiContext, id: &str) -> Result<materials::MaterialRow> {
-    materials::material(&mut *ctx.conn().await?, id)
+    ctx.materials
+        .get(id)
         .await?
         .ok_or_else(|| Error::not_found("material"))
 }

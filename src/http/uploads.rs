@@ -22,7 +22,6 @@ use super::ApiContext;
 use crate::filing::materials::{service_index, MaterialKind};
 use crate::filing::state::OrderState;
 use crate::filing::upload_session::SessionState;
-use crate::store::materials;
 use crate::store::orders;
 use crate::store::sessions::{self, NewSession, Renewal, SessionRow};
 
@@ -226,7 +225,7 @@ async fn load(ctx: &ApiContext, user: &AuthUser, id: &str) -> Result<SessionRow>
 
 /// What the PC sees. The link (and so the token) is only in the answers that create it.
 async fn session_json(ctx: &ApiContext, s: &SessionRow, token: Option<&str>) -> Result<Value> {
-    let latest = materials::latest_materials(&mut *ctx.conn().await?, &s.order_id).await?;
+    let latest = ctx.materials.latest(&s.order_id).await?;
     let materials: Vec<Value> = s
         .materials
         .iter()

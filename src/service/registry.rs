@@ -19,9 +19,8 @@ use crate::filing::id_number::ResidentId;
 use crate::filing::order::OrderForm;
 use crate::filing::text::compact;
 use crate::store::crypto::FieldCipher;
-use crate::store::orders;
+use crate::store::orders::Orders;
 use crate::store::registry::{LoadReport, Registry, RegistryRecord};
-use crate::store::Db;
 
 /// The index key of a name: width-folded, without spaces.
 fn name_key(name: &str) -> String {
@@ -132,7 +131,7 @@ fn parse_csv(cipher: &FieldCipher, csv_text: &str) -> anyhow::Result<Vec<Registr
 /// Everything the registry and the other orders say about this form.
 pub async fn facts_for(
     registry: &dyn Registry,
-    db: &Db,
+    orders: &dyn Orders,
     cipher: &FieldCipher,
     form: &OrderForm,
     this_order: Option<&str>,
@@ -184,9 +183,9 @@ pub async fn facts_for(
     mobiles.sort_unstable();
     mobiles.dedup();
     for mobile in mobiles {
-        if let Some(other_submitted) =
-            orders::phone_conflicts(db, &cipher.blind_index(mobile), &cert_index, this_order)
-                .await?
+        if let Some(other_submitted) = orders
+            .phone_conflicts(&cipher.blind_index(mobile), &cert_index, this_order)
+            .await?
         {
             facts.phone_conflicts.push(PhoneConflict {
                 mobile: mobile.to_string(),

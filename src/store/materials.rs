@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{Conn, Db};
+use std::collections::HashSet;
+
+use super::{Conn, Db, RepoFuture};
 use crate::filing::materials::MaterialState;
 use crate::filing::verdict::Verdict;
 
@@ -72,8 +74,97 @@ pub struct NewMaterial<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// The material and its queued analysis job, in one transaction (the blob is already durable).
-pub async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> super::Result<()> {
+/// Uploaded materials outside the business steps that judge and decide them
+/// (`store::tx::Tx`): an upload recorded with its analysis job, found again by its
+/// idempotency key or its bytes, read, listed for an order or for the reviewers, counted, and
+/// the blob names for the orphan sweep. Held as `Arc<dyn Materials>`, one implementation per
+/// engine.
+pub trait Materials: Send + Sync {
+    /// The material and its queued analysis job, together (the blob is already durable);
+    /// `StoreError::Duplicate` when the idempotency key was used in the session.
+    fn insert<'a>(&'a self, m: &'a NewMaterial<'a>) -> RepoFuture<'a, ()>;
+    fn by_idempotency_key<'a>(
+        &'a self,
+        session_id: &'a str,
+        key: &'a str,
+    ) -> RepoFuture<'a, Option<MaterialRow>>;
+    /// The same bytes already uploaded as the same material of the same person.
+    fn by_content<'a>(
+        &'a self,
+        order_id: &'a str,
+        person: &'a str,
+        kind: &'a str,
+        sha256: &'a str,
+    ) -> RepoFuture<'a, Option<MaterialRow>>;
+    fn get<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<MaterialRow>>;
+    /// The newest material of each (person, kind) of the order.
+    fn latest<'a>(&'a self, order_id: &'a str) -> RepoFuture<'a, Vec<MaterialRow>>;
+    /// Flagged materials, oldest first, each with its order's province (the reviewers' queue).
+    fn flagged(&self, limit: i64) -> RepoFuture<'_, Vec<(MaterialRow, String)>>;
+    /// How many times a material of `kind` was uploaded for `person` of the order.
+    fn upload_count<'a>(
+        &'a self,
+        order_id: &'a str,
+        person: &'a str,
+        kind: &'a str,
+    ) -> RepoFuture<'a, i64>;
+    /// Every blob name a material row holds (the orphan sweep keeps these).
+    fn blob_names(&self) -> RepoFuture<'_, HashSet<String>>;
+}
+
+/// `Materials` on SQLite.
+pub struct SqliteMaterials(pub Db);
+
+impl Materials for SqliteMaterials {
+    fn insert<'a>(&'a self, m: &'a NewMaterial<'a>) -> RepoFuture<'a, ()> {
+        Box::pin(insert_material(&self.0, m))
+    }
+
+    fn by_idempotency_key<'a>(
+        &'a self,
+        session_id: &'a str,
+        key: &'a str,
+    ) -> RepoFuture<'a, Option<MaterialRow>> {
+        Box::pin(material_by_idempotency_key(&self.0, session_id, key))
+    }
+
+    fn by_content<'a>(
+        &'a self,
+        order_id: &'a str,
+        person: &'a str,
+        kind: &'a str,
+        sha256: &'a str,
+    ) -> RepoFuture<'a, Option<MaterialRow>> {
+        Box::pin(material_by_content(&self.0, order_id, person, kind, sha256))
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<MaterialRow>> {
+        Box::pin(async move { material(&mut *self.0.acquire().await?, id).await })
+    }
+
+    fn latest<'a>(&'a self, order_id: &'a str) -> RepoFuture<'a, Vec<MaterialRow>> {
+        Box::pin(async move { latest_materials(&mut *self.0.acquire().await?, order_id).await })
+    }
+
+    fn flagged(&self, limit: i64) -> RepoFuture<'_, Vec<(MaterialRow, String)>> {
+        Box::pin(flagged_materials(&self.0, limit))
+    }
+
+    fn upload_count<'a>(
+        &'a self,
+        order_id: &'a str,
+        person: &'a str,
+        kind: &'a str,
+    ) -> RepoFuture<'a, i64> {
+        Box::pin(upload_count(&self.0, order_id, person, kind))
+    }
+
+    fn blob_names(&self) -> RepoFuture<'_, HashSet<String>> {
+        Box::pin(blob_names(&self.0))
+    }
+}
+
+async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> super::Result<()> {
     let now = Utc::now();
     let mut tx = db.begin().await?;
     sqlx::query(
@@ -102,7 +193,7 @@ pub async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> super::Result<()> 
     Ok(tx.commit().await?)
 }
 
-pub async fn material_by_idempotency_key(
+async fn material_by_idempotency_key(
     db: &Db,
     session_id: &str,
     key: &str,
@@ -118,7 +209,7 @@ pub async fn material_by_idempotency_key(
 }
 
 /// The same bytes already uploaded as the same material of the same person.
-pub async fn material_by_content(
+async fn material_by_content(
     db: &Db,
     order_id: &str,
     person: &str,
@@ -137,7 +228,7 @@ pub async fn material_by_content(
     row.as_ref().map(material_from_row).transpose()
 }
 
-pub async fn material(conn: &mut Conn, id: &str) -> super::Result<Option<MaterialRow>> {
+pub(super) async fn material(conn: &mut Conn, id: &str) -> super::Result<Option<MaterialRow>> {
     let row = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials WHERE id = ?"
     ))
@@ -148,7 +239,7 @@ pub async fn material(conn: &mut Conn, id: &str) -> super::Result<Option<Materia
 }
 
 /// Flagged materials, oldest first, each with its order's province (the reviewers' queue).
-pub async fn flagged_materials(db: &Db, limit: i64) -> super::Result<Vec<(MaterialRow, String)>> {
+async fn flagged_materials(db: &Db, limit: i64) -> super::Result<Vec<(MaterialRow, String)>> {
     let columns = MATERIAL_COLUMNS
         .split(", ")
         .map(|c| format!("m.{c}"))
@@ -167,7 +258,10 @@ pub async fn flagged_materials(db: &Db, limit: i64) -> super::Result<Vec<(Materi
 }
 
 /// The newest material of each (person, kind) of the order.
-pub async fn latest_materials(conn: &mut Conn, order_id: &str) -> super::Result<Vec<MaterialRow>> {
+pub(super) async fn latest_materials(
+    conn: &mut Conn,
+    order_id: &str,
+) -> super::Result<Vec<MaterialRow>> {
     let rows = sqlx::query(&format!(
         "SELECT {MATERIAL_COLUMNS} FROM materials m WHERE order_id = ? AND created_at = (
              SELECT MAX(created_at) FROM materials n WHERE n.order_id = m.order_id AND n.person = m.person AND n.kind = m.kind)
@@ -219,7 +313,7 @@ pub async fn update_verdict(
 }
 
 /// How many times a material of `kind` was uploaded for `person` of the order.
-pub async fn upload_count(db: &Db, order_id: &str, person: &str, kind: &str) -> super::Result<i64> {
+async fn upload_count(db: &Db, order_id: &str, person: &str, kind: &str) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM materials WHERE order_id = ? AND person = ? AND kind = ?",
     )
@@ -231,7 +325,7 @@ pub async fn upload_count(db: &Db, order_id: &str, person: &str, kind: &str) -> 
 }
 
 /// Every blob name a material row holds (the orphan sweep keeps these).
-pub async fn blob_names(db: &Db) -> super::Result<std::collections::HashSet<String>> {
+async fn blob_names(db: &Db) -> super::Result<HashSet<String>> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT blob FROM materials")
         .fetch_all(db)
         .await?;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::{Connection, Row, Sqlite, Transaction};
 
 use super::crypto::FieldCipher;
-use super::{Conn, Db};
+use super::{Conn, Db, RepoFuture, StoreError};
 use crate::filing::state::{OrderState, Transition};
 
 /// What the store needs to write an order's form and what was derived from it.
@@ -48,8 +48,130 @@ pub struct OrderRecord {
     pub history: Vec<HistoryEntry>,
 }
 
-/// A new draft order; `actor` names who created it in the history.
-pub async fn insert(
+/// Orders outside the business steps that move them (`store::tx::Tx`): created, edited,
+/// read, listed, waiting for review, and the phone-number index the pre-review asks. Held as
+/// `Arc<dyn Orders>`, one implementation per engine.
+pub trait Orders: Send + Sync {
+    /// A new draft order; `actor` names who created it in the history.
+    fn insert<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        id: &'a str,
+        owner_id: &'a str,
+        actor: &'a str,
+        w: &'a OrderWrite<'a>,
+    ) -> RepoFuture<'a, ()>;
+    /// Replaces the form if the order is still at `version` and editable; false when another
+    /// write came first or the order left the editable states.
+    fn update<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        id: &'a str,
+        version: i64,
+        w: &'a OrderWrite<'a>,
+    ) -> RepoFuture<'a, bool>;
+    /// Fresh pre-review findings, the form untouched.
+    fn set_findings<'a>(&'a self, id: &'a str, findings: &'a Value) -> RepoFuture<'a, ()>;
+    /// The order, decrypted, if it exists and (with `owner_id`) belongs to that user.
+    fn get<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        id: &'a str,
+        owner_id: Option<&'a str>,
+    ) -> RepoFuture<'a, Option<OrderRecord>>;
+    /// The user's orders, newest first.
+    fn list_for_owner<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        owner_id: &'a str,
+    ) -> RepoFuture<'a, Vec<OrderRecord>>;
+    /// Orders submitted or in first review, the longest waiting first.
+    fn awaiting_review(&self, limit: i64) -> RepoFuture<'_, Vec<Awaiting>>;
+    /// Whether another subject's order carries the phone (by its blind index), and if so
+    /// whether one is past the draft stage.
+    fn phone_conflicts<'a>(
+        &'a self,
+        phone_index: &'a str,
+        certificate_index: &'a str,
+        exclude_order: Option<&'a str>,
+    ) -> RepoFuture<'a, Option<bool>>;
+}
+
+/// `Orders` on SQLite.
+pub struct SqliteOrders(pub Db);
+
+impl Orders for SqliteOrders {
+    fn insert<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        id: &'a str,
+        owner_id: &'a str,
+        actor: &'a str,
+        w: &'a OrderWrite<'a>,
+    ) -> RepoFuture<'a, ()> {
+        Box::pin(insert(&self.0, cipher, id, owner_id, actor, w))
+    }
+
+    fn update<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        id: &'a str,
+        version: i64,
+        w: &'a OrderWrite<'a>,
+    ) -> RepoFuture<'a, bool> {
+        Box::pin(update(&self.0, cipher, id, version, w))
+    }
+
+    fn set_findings<'a>(&'a self, id: &'a str, findings: &'a Value) -> RepoFuture<'a, ()> {
+        Box::pin(set_findings(&self.0, id, findings))
+    }
+
+    fn get<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        id: &'a str,
+        owner_id: Option<&'a str>,
+    ) -> RepoFuture<'a, Option<OrderRecord>> {
+        Box::pin(async move {
+            let mut conn = self.0.acquire().await?;
+            get(&mut conn, cipher, id, owner_id)
+                .await
+                .map_err(StoreError::Unreadable)
+        })
+    }
+
+    fn list_for_owner<'a>(
+        &'a self,
+        cipher: &'a FieldCipher,
+        owner_id: &'a str,
+    ) -> RepoFuture<'a, Vec<OrderRecord>> {
+        Box::pin(async move {
+            list_for_owner(&self.0, cipher, owner_id)
+                .await
+                .map_err(StoreError::Unreadable)
+        })
+    }
+
+    fn awaiting_review(&self, limit: i64) -> RepoFuture<'_, Vec<Awaiting>> {
+        Box::pin(awaiting_review(&self.0, limit))
+    }
+
+    fn phone_conflicts<'a>(
+        &'a self,
+        phone_index: &'a str,
+        certificate_index: &'a str,
+        exclude_order: Option<&'a str>,
+    ) -> RepoFuture<'a, Option<bool>> {
+        Box::pin(phone_conflicts(
+            &self.0,
+            phone_index,
+            certificate_index,
+            exclude_order,
+        ))
+    }
+}
+
+async fn insert(
     db: &Db,
     cipher: &FieldCipher,
     id: &str,
@@ -86,7 +208,7 @@ pub async fn insert(
 
 /// Replaces the form if the order is still at `version` and editable; false when another
 /// write came first or the order left the editable states.
-pub async fn update(
+async fn update(
     db: &Db,
     cipher: &FieldCipher,
     id: &str,
@@ -129,7 +251,7 @@ pub async fn update(
 }
 
 /// Stores fresh pre-review findings without touching the form (e.g. at submission).
-pub async fn set_findings(db: &Db, id: &str, findings: &Value) -> super::Result<()> {
+async fn set_findings(db: &Db, id: &str, findings: &Value) -> super::Result<()> {
     sqlx::query("UPDATE orders SET findings = ?, updated_at = ? WHERE id = ?")
         .bind(findings.to_string())
         .bind(Utc::now())
@@ -232,7 +354,7 @@ pub struct Awaiting {
 }
 
 /// Orders submitted or in first review, the longest waiting first.
-pub async fn awaiting_review(db: &Db, limit: i64) -> super::Result<Vec<Awaiting>> {
+async fn awaiting_review(db: &Db, limit: i64) -> super::Result<Vec<Awaiting>> {
     let rows = sqlx::query(
         "SELECT id, state, province, filing_type, findings, updated_at FROM orders
          WHERE state IN ('submitted', 'first_review') ORDER BY updated_at LIMIT ?",
@@ -256,7 +378,7 @@ pub async fn awaiting_review(db: &Db, limit: i64) -> super::Result<Vec<Awaiting>
 }
 
 /// The order, decrypted, if it exists and (when `owner_id` is given) belongs to that user.
-pub async fn get(
+pub(super) async fn get(
     conn: &mut Conn,
     cipher: &FieldCipher,
     id: &str,
@@ -291,7 +413,7 @@ pub async fn get(
 }
 
 /// The user's orders, newest first.
-pub async fn list_for_owner(
+async fn list_for_owner(
     db: &Db,
     cipher: &FieldCipher,
     owner_id: &str,
@@ -333,7 +455,7 @@ fn record_from_row(
 
 /// For each phone index: whether another subject's order carries it, and whether any such
 /// order is past the draft stage.
-pub async fn phone_conflicts(
+async fn phone_conflicts(
     db: &Db,
     phone_index: &str,
     certificate_index: &str,
