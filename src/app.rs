@@ -220,7 +220,7 @@ pub async fn sweep_orphan_blobs(
 
 /// Orders whose SMS code ran out unconfirmed go back to draft.
 async fn expire_sms_codes(ctx: &ApiContext) -> anyhow::Result<usize> {
-    let expired = crate::store::verification::expired(&ctx.db, chrono::Utc::now()).await?;
+    let expired = ctx.orders.sms_code_expired(chrono::Utc::now()).await?;
     for id in &expired {
         crate::service::sms_codes::void_code(
             ctx.store.as_ref(),

@@ -24,7 +24,7 @@ use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
 use crate::service::decisions;
 use crate::service::sms_codes::{self, CodeAttempt, CodeCheck};
-use crate::store::{audit, orders, verification};
+use crate::store::{audit, orders};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -419,7 +419,7 @@ async fn bureau(
 
 async fn order_answer(ctx: &ApiContext, id: &str) -> Result<Json<Value>> {
     let record = ctx.order(id, None).await?;
-    let number = verification::number_of(&ctx.db, id).await?;
+    let number = ctx.orders.filing_number(id).await?;
     Ok(Json(json!({
         "id": record.id,
         "state": record.state,

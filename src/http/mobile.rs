@@ -21,7 +21,7 @@ use crate::filing::materials::{holder, MaterialKind};
 use crate::filing::upload_session::SessionState;
 use crate::store::blobs;
 use crate::store::materials::{MaterialRow, NewMaterial};
-use crate::store::sessions::{self, SessionRow};
+use crate::store::sessions::SessionRow;
 use crate::vision::decode;
 
 pub fn router(upload_limit: usize) -> Router<ApiContext> {
@@ -42,7 +42,9 @@ async fn read(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (session, device) = session_for(&ctx, &token, &headers).await?;
-    let session = sessions::session_by_id(&mut *ctx.conn().await?, &session.id)
+    let session = ctx
+        .upload_links
+        .by_id(&session.id)
         .await?
         .unwrap_or(session);
     let latest = ctx.materials.latest(&session.order_id).await?;
@@ -251,14 +253,9 @@ async fn store_upload(
         return Err(e.into());
     }
     let idle = ctx.config.upload_idle_deadline(Utc::now());
-    sessions::touch_session(
-        &mut *ctx.conn().await?,
-        &session.id,
-        SessionState::Uploading,
-        None,
-        idle,
-    )
-    .await?;
+    ctx.upload_links
+        .touch(&session.id, SessionState::Uploading, None, idle)
+        .await?;
     ctx.analysis_wake.notify_one();
     tracing::info!(material = %id, kind = %kind, bytes = bytes.len(), "material uploaded");
     let m = ctx

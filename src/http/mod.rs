@@ -146,6 +146,21 @@ impl ApiContext {
             .ok_or_else(|| Error::not_found("order"))
     }
 
+    /// The order moved on its own (one transaction: the move and its history); false when
+    /// another request moved it first.
+    pub(crate) async fn move_order(
+        &self,
+        id: &str,
+        t: crate::filing::state::Transition,
+        actor: &str,
+        note: &str,
+    ) -> error::Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let moved = tx.transition(id, t, actor, Some(note)).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
     /// Each material the order requires, with its newest upload.
     pub(crate) async fn material_status(
         &self,
@@ -157,13 +172,6 @@ impl ApiContext {
             record,
             &latest,
         )?)
-    }
-
-    /// A connection from the pool, for repository functions that a step combines.
-    pub(crate) async fn conn(
-        &self,
-    ) -> error::Result<impl std::ops::DerefMut<Target = crate::store::Conn>> {
-        Ok(crate::store::connection(&self.db).await?)
     }
 }
 

@@ -20,7 +20,7 @@ use crate::filing::state::{IllegalTransition, OrderState};
 use crate::filing::today_in_china;
 use crate::service::{self, readiness};
 use crate::store::materials;
-use crate::store::orders::{self, OrderRecord, OrderWrite};
+use crate::store::orders::{OrderRecord, OrderWrite};
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -309,14 +309,14 @@ async fn submit(
     if record.state != OrderState::Ready {
         return Err(illegal(record.state, OrderState::Submitted));
     }
-    if !orders::transition(
-        &mut *ctx.conn().await?,
-        &id,
-        OrderState::Ready.move_to(OrderState::Submitted)?,
-        &user.actor(),
-        Some("submitted by the filer"),
-    )
-    .await?
+    if !ctx
+        .move_order(
+            &id,
+            OrderState::Ready.move_to(OrderState::Submitted)?,
+            &user.actor(),
+            "submitted by the filer",
+        )
+        .await?
     {
         return Err(Error::edit_conflict());
     }
@@ -343,7 +343,7 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
         .collect();
     let mut masked = r.form.clone();
     mask_form(&mut masked);
-    let number = crate::store::verification::number_of(&ctx.db, &r.id).await?;
+    let number = ctx.orders.filing_number(&r.id).await?;
     Ok(json!({
         "id": r.id,
         "state": r.state,

@@ -14,7 +14,7 @@ use super::auth::token_hash;
 use super::error::{Error, Result};
 use super::ApiContext;
 use crate::filing::upload_session::SessionState;
-use crate::store::sessions::{self, SessionRow};
+use crate::store::sessions::SessionRow;
 
 const DEVICE_COOKIE: &str = "beian_device";
 
@@ -89,14 +89,9 @@ async fn bind(ctx: &ApiContext, session: &SessionRow, device_hash: &str) -> Resu
         s => s,
     };
     let idle = ctx.config.upload_idle_deadline(Utc::now());
-    sessions::touch_session(
-        &mut *ctx.conn().await?,
-        &session.id,
-        state,
-        Some(device_hash),
-        idle,
-    )
-    .await?;
+    ctx.upload_links
+        .touch(&session.id, state, Some(device_hash), idle)
+        .await?;
     Ok(())
 }
 

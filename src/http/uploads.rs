@@ -22,7 +22,6 @@ use super::ApiContext;
 use crate::filing::materials::{service_index, MaterialKind};
 use crate::filing::state::OrderState;
 use crate::filing::upload_session::SessionState;
-use crate::store::orders;
 use crate::store::sessions::{self, NewSession, Renewal, SessionRow};
 
 pub fn router() -> Router<ApiContext> {
@@ -133,12 +132,11 @@ async fn create(
     kinds.dedup();
     let (id, token) = open_session(&ctx, &order_id, &body.person, &kinds).await?;
     if record.state == OrderState::Draft {
-        orders::transition(
-            &mut *ctx.conn().await?,
+        ctx.move_order(
             &order_id,
             OrderState::Draft.move_to(OrderState::CollectingMaterials)?,
             &user.actor(),
-            Some("upload session opened"),
+            "upload session opened",
         )
         .await?;
     }

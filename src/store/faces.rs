@@ -112,7 +112,7 @@ pub struct Template {
     pub embedding: String,
 }
 
-pub async fn insert_template<'e, E>(
+pub(super) async fn insert_template<'e, E>(
     executor: E,
     material_id: &str,
     order_id: &str,
@@ -139,7 +139,7 @@ where
 }
 
 /// The newest template of `source` for a person of an order.
-pub async fn latest_template(
+pub(super) async fn latest_template(
     conn: &mut Conn,
     order_id: &str,
     person: &str,
@@ -172,7 +172,7 @@ pub struct NewCapture<'a> {
 
 /// A judged liveness capture: the material (decided, so no analysis job) and its face
 /// template, in one transaction (the kept frame's blob is already durable).
-pub async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> super::Result<()> {
+pub(super) async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> super::Result<()> {
     let m = c.material;
     let now = Utc::now();
     let mut tx = conn.begin().await?;

@@ -143,7 +143,7 @@ async fn release(db: &Db, claim: &JobClaim) -> super::Result<bool> {
 /// Records the verdict (and the re-encoded blob that replaces the upload) and closes the job.
 /// `StoreError::LeaseLost` when `claim` no longer holds the job: nothing is written, and the
 /// holder of the job's current claim records its own verdict.
-pub async fn finish_analysis(
+pub(super) async fn finish_analysis(
     conn: &mut Conn,
     claim: &JobClaim,
     verdict: &Verdict,

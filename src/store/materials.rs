@@ -275,7 +275,7 @@ pub(super) async fn latest_materials(
 
 /// A material's verdict and reading after its cross-checks ran again (the filer changed what
 /// they typed). Only a material still `pass` or `flagged` is changed.
-pub async fn update_checked(
+pub(super) async fn update_checked(
     conn: &mut Conn,
     material_id: &str,
     verdict: &Verdict,
@@ -296,7 +296,7 @@ pub async fn update_checked(
 /// A material's new verdict (and the state it names) after it was judged again (a reviewer's
 /// decision, the face match changing). Only a material still `pass` or `flagged` changes;
 /// false when it was not.
-pub async fn update_verdict(
+pub(super) async fn update_verdict(
     conn: &mut Conn,
     material_id: &str,
     verdict: &Verdict,

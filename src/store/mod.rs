@@ -27,9 +27,9 @@ use sqlx::SqlitePool;
 
 pub type Db = SqlitePool;
 
-/// One connection to the store: what a repository function runs on when a business step puts
-/// several calls in one transaction (`&mut *tx`); from the pool, `&mut *db.acquire().await?`.
-pub type Conn = sqlx::SqliteConnection;
+/// One SQLite connection: what the table groups' functions run on, inside a `tx::SqliteTx`
+/// (several calls in one transaction) or on a connection from the pool.
+pub(crate) type Conn = sqlx::SqliteConnection;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -102,8 +102,3 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// One connection from the pool, for repository functions that take `&mut Conn`.
-pub async fn connection(db: &Db) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
-    Ok(db.acquire().await?)
-}

@@ -7,6 +7,7 @@ use serde_json::Value;
 use sqlx::{Connection, Row, Sqlite, Transaction};
 
 use super::crypto::FieldCipher;
+use super::verification::FilingNumber;
 use super::{Conn, Db, RepoFuture, StoreError};
 use crate::filing::state::{OrderState, Transition};
 
@@ -95,6 +96,10 @@ pub trait Orders: Send + Sync {
         certificate_index: &'a str,
         exclude_order: Option<&'a str>,
     ) -> RepoFuture<'a, Option<bool>>;
+    /// The filing number an approved order was given.
+    fn filing_number<'a>(&'a self, order_id: &'a str) -> RepoFuture<'a, Option<FilingNumber>>;
+    /// The orders whose SMS code ran out unconfirmed at `now`.
+    fn sms_code_expired(&self, now: DateTime<Utc>) -> RepoFuture<'_, Vec<String>>;
 }
 
 /// `Orders` on SQLite.
@@ -168,6 +173,14 @@ impl Orders for SqliteOrders {
             certificate_index,
             exclude_order,
         ))
+    }
+
+    fn filing_number<'a>(&'a self, order_id: &'a str) -> RepoFuture<'a, Option<FilingNumber>> {
+        Box::pin(super::verification::number_of(&self.0, order_id))
+    }
+
+    fn sms_code_expired(&self, now: DateTime<Utc>) -> RepoFuture<'_, Vec<String>> {
+        Box::pin(super::verification::expired(&self.0, now))
     }
 }
 
@@ -263,7 +276,7 @@ async fn set_findings(db: &Db, id: &str, findings: &Value) -> super::Result<()> 
 
 /// Makes the move if the order is still where it starts; records it. False when another
 /// request moved the order first.
-pub async fn transition(
+pub(super) async fn transition(
     conn: &mut Conn,
     id: &str,
     t: Transition,

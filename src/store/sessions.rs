@@ -112,6 +112,16 @@ pub trait UploadLinks: Send + Sync {
     fn sealed_link<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<String>>;
     /// A new token for the session: the old one stops working at once.
     fn renew<'a>(&'a self, id: &'a str, renewal: &'a Renewal<'a>) -> RepoFuture<'a, ()>;
+    fn by_id<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<SessionRow>>;
+    /// The phone is at work on the session: its state (and, the first time, the phone's
+    /// hash) and its idle deadline.
+    fn touch<'a>(
+        &'a self,
+        id: &'a str,
+        state: SessionState,
+        device_hash: Option<&'a str>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> RepoFuture<'a, ()>;
 }
 
 /// A session's new link (`UploadLinks::renew`).
@@ -209,9 +219,26 @@ impl UploadLinks for SqliteUploadLinks {
             Ok(())
         })
     }
+
+    fn by_id<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<SessionRow>> {
+        Box::pin(async move { session_by_id(&mut *self.0.acquire().await?, id).await })
+    }
+
+    fn touch<'a>(
+        &'a self,
+        id: &'a str,
+        state: SessionState,
+        device_hash: Option<&'a str>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> RepoFuture<'a, ()> {
+        Box::pin(async move {
+            let mut conn = self.0.acquire().await?;
+            touch_session(&mut conn, id, state, device_hash, idle_expires_at).await
+        })
+    }
 }
 
-pub async fn session_by_id(conn: &mut Conn, id: &str) -> super::Result<Option<SessionRow>> {
+pub(super) async fn session_by_id(conn: &mut Conn, id: &str) -> super::Result<Option<SessionRow>> {
     let row = sqlx::query(&format!(
         "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.id = ?"
     ))
@@ -222,7 +249,7 @@ pub async fn session_by_id(conn: &mut Conn, id: &str) -> super::Result<Option<Se
 }
 
 /// Records the session's new state, device binding and idle deadline.
-pub async fn touch_session(
+pub(super) async fn touch_session(
     conn: &mut Conn,
     id: &str,
     state: SessionState,
@@ -241,7 +268,7 @@ pub async fn touch_session(
     Ok(())
 }
 
-pub async fn set_session_state(
+pub(super) async fn set_session_state(
     conn: &mut Conn,
     id: &str,
     state: SessionState,

@@ -13,7 +13,7 @@ pub struct Pending {
 }
 
 /// Replaces the order's pending code.
-pub async fn start(
+pub(super) async fn start(
     conn: &mut Conn,
     order_id: &str,
     code_index: &str,
@@ -32,7 +32,7 @@ pub async fn start(
     Ok(())
 }
 
-pub async fn pending(conn: &mut Conn, order_id: &str) -> super::Result<Option<Pending>> {
+pub(super) async fn pending(conn: &mut Conn, order_id: &str) -> super::Result<Option<Pending>> {
     let row = sqlx::query(
         "SELECT code_index, expires_at, attempts FROM sms_verifications WHERE order_id = ?",
     )
@@ -50,7 +50,7 @@ pub async fn pending(conn: &mut Conn, order_id: &str) -> super::Result<Option<Pe
 }
 
 /// Counts a wrong code; returns the attempts so far.
-pub async fn count_attempt(conn: &mut Conn, order_id: &str) -> super::Result<i64> {
+pub(super) async fn count_attempt(conn: &mut Conn, order_id: &str) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE sms_verifications SET attempts = attempts + 1 WHERE order_id = ? RETURNING attempts",
     )
@@ -59,7 +59,7 @@ pub async fn count_attempt(conn: &mut Conn, order_id: &str) -> super::Result<i64
     .await?)
 }
 
-pub async fn finish(conn: &mut Conn, order_id: &str) -> super::Result<()> {
+pub(super) async fn finish(conn: &mut Conn, order_id: &str) -> super::Result<()> {
     sqlx::query("DELETE FROM sms_verifications WHERE order_id = ?")
         .bind(order_id)
         .execute(conn)
@@ -68,7 +68,7 @@ pub async fn finish(conn: &mut Conn, order_id: &str) -> super::Result<()> {
 }
 
 /// Orders whose code expired unconfirmed.
-pub async fn expired(db: &Db, now: DateTime<Utc>) -> super::Result<Vec<String>> {
+pub(super) async fn expired(db: &Db, now: DateTime<Utc>) -> super::Result<Vec<String>> {
     Ok(
         sqlx::query_scalar("SELECT order_id FROM sms_verifications WHERE expires_at <= ?")
             .bind(now)
@@ -85,7 +85,7 @@ pub struct FilingNumber {
 /// Gives the order the next number of its prefix and year: `京ICP备2026000001号`, and each of
 /// its `websites` websites the same with `-1`, `-2`, ... One transaction, so two approvals
 /// cannot take the same serial.
-pub async fn issue_number(
+pub(super) async fn issue_number(
     conn: &mut Conn,
     order_id: &str,
     prefix: &str,
@@ -123,7 +123,7 @@ pub async fn issue_number(
     })
 }
 
-pub async fn number_of(db: &Db, order_id: &str) -> super::Result<Option<FilingNumber>> {
+pub(super) async fn number_of(db: &Db, order_id: &str) -> super::Result<Option<FilingNumber>> {
     let row = sqlx::query("SELECT number, websites FROM filing_numbers WHERE order_id = ?")
         .bind(order_id)
         .fetch_optional(db)
