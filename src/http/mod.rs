@@ -66,13 +66,13 @@ pub struct ApiContext {
     pub upload_permits: Arc<tokio::sync::Semaphore>,
     /// The OCR and face models, loaded once.
     pub models: Arc<Models>,
-    /// Accounts and login tokens.
     /// Transactions for the business steps that write several tables at once.
     pub store: Arc<dyn Store>,
     /// Orders created, edited, read and listed.
     pub orders: Arc<dyn Orders>,
     /// Uploaded materials recorded, found again, read and listed.
     pub materials: Arc<dyn Materials>,
+    /// Accounts and login tokens.
     pub users: Arc<dyn Users>,
     /// The operator's registry of existing filings.
     pub registry: Arc<dyn Registry>,

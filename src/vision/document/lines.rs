@@ -10,6 +10,7 @@
 //! polarity (one side brighter all along, as a card's rim is; a checked cloth's lines change
 //! polarity at every check). The frame's own borders are lines too, so a card cut off by the
 //! frame still has its quadrilateral.
+
 use image::GrayImage;
 
 use super::sobel::sobel;
