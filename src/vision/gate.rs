@@ -263,11 +263,11 @@ fn judge_inner(
     let whole_quad = |q: &Quad| edge_margin(q, sw, sh) >= t.min_edge_margin;
     let whole = |f: &document::Found| whole_quad(&f.quad);
     // Big enough to pass: the document's share of the frame and its long side in the
-    // uploaded image's pixels, as the checks below measure them.
+    // uploaded image's pixels, measured by the same `document_box` the checks below read.
     let to_original = ow as f32 / sw as f32;
     let big_enough = |f: &document::Found| {
-        f64::from(f.quad.area()) / f64::from(sw * sh) >= t.min_fill
-            && f64::from(f.quad.scaled(to_original).side_lengths().0) >= t.min_document_px
+        let d = document_box(&f.quad.scaled(to_original), ow, oh);
+        d.fill >= t.min_fill && d.long_side_px >= t.min_document_px
     };
     let by_rim = search.best();
     // The print is asked when the rim finds nothing, and when what it finds touches the
