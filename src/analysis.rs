@@ -23,13 +23,13 @@ use crate::inspect::{self, Conclusion};
 use crate::service::verification::{self, Judged};
 use crate::store::blobs::{self, Blobs};
 use crate::store::crypto::FieldCipher;
-use crate::store::jobs::{JobClaim, JobQueue, SqliteJobs};
-use crate::store::materials::{Materials, SqliteMaterials};
-use crate::store::orders::{Orders, SqliteOrders};
-use crate::store::tx::{SqliteStore, Store};
+use crate::store::jobs::{JobClaim, JobQueue};
+use crate::store::materials::Materials;
+use crate::store::orders::Orders;
+use crate::store::tx::Store;
 use crate::store::{faces, materials};
-use crate::store::{Db, StoreError};
-use crate::vision::decode::{self, IntakeLimits};
+use crate::store::{Repositories, StoreError};
+use crate::vision::decode::{self, IntakeLimits, Photo};
 use crate::vision::gate::Thresholds;
 use crate::vision::models::Models;
 
@@ -70,7 +70,7 @@ impl Analyzer {
     /// job.
     pub fn new(
         config: &Config,
-        db: Db,
+        repos: &Repositories,
         blobs: Blobs,
         cipher: Arc<FieldCipher>,
         rules: Arc<RuleBook>,
@@ -78,10 +78,10 @@ impl Analyzer {
         wake: Arc<Notify>,
     ) -> Self {
         Analyzer {
-            jobs: Arc::new(SqliteJobs(db.clone())),
-            store: Arc::new(SqliteStore(db.clone())),
-            orders: Arc::new(SqliteOrders(db.clone())),
-            materials: Arc::new(SqliteMaterials(db.clone())),
+            jobs: repos.jobs.clone(),
+            store: repos.store.clone(),
+            orders: repos.orders.clone(),
+            materials: repos.materials.clone(),
             blobs,
             cipher,
             rules,
@@ -209,14 +209,17 @@ impl Analyzer {
         let bytes = self.blobs.get(&material.blob).await?;
         let (limits, thresholds, models) = (self.limits, self.thresholds, self.models.clone());
         let looked = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let looked = match inspect::look(&bytes, kind, &limits, &thresholds, &models)? {
-                Ok(looked) => looked,
+            // The stored copy: full resolution, re-encoded without metadata, from the one
+            // decode the judging uses too.
+            let mut copy = Vec::new();
+            let photo = match Photo::decode_with(&bytes, &limits, |full| {
+                copy = decode::reencode_jpeg(full, STORED_QUALITY)
+            }) {
+                Ok(photo) => photo,
                 Err(e) => return Ok(Err(e)),
             };
-            // The stored copy: full resolution, re-encoded without metadata.
-            let probe = decode::probe(&bytes, &limits)?;
-            let image = decode::decode_full(&bytes, &probe, &limits)?;
-            Ok(Ok((looked, decode::reencode_jpeg(&image, STORED_QUALITY))))
+            let looked = inspect::look_at(photo, kind, &thresholds, &models)?;
+            Ok(Ok((looked, copy)))
         })
         .await??;
         let (conclusion, stored, portrait) = match looked {

@@ -14,19 +14,22 @@ use crate::config::Config;
 use crate::filing::rules::RuleBook;
 use crate::http::{self, ApiContext};
 use crate::store::blobs::{self, BlobStore, Blobs};
+use crate::store::crypto::FieldCipher;
 use crate::store::materials::Materials;
-use crate::store::{self, crypto::FieldCipher, faces, retention};
+use crate::store::retention::Retention;
+use crate::store::Repositories;
 use crate::vision::models::Models;
 
 pub struct Application {
     listener: TcpListener,
     ctx: ApiContext,
+    repos: Repositories,
 }
 
 /// What every process of the service opens: the database (migrations applied), the key, the
 /// rules, the blob store and the models.
 struct Parts {
-    db: store::Db,
+    repos: Repositories,
     cipher: FieldCipher,
     rules: RuleBook,
     blobs: Blobs,
@@ -35,7 +38,7 @@ struct Parts {
 
 impl Parts {
     async fn open(config: &Config) -> anyhow::Result<Parts> {
-        let db = store::open(&config.data_dir).await?;
+        let repos = Repositories::open_sqlite(&config.data_dir).await?;
         let cipher = load_cipher(config)?;
         let rules = match &config.rules_dir {
             Some(dir) => RuleBook::load(dir)
@@ -51,7 +54,7 @@ impl Parts {
         let models =
             tokio::task::spawn_blocking(move || Models::shared(&dir, ocr, threads)).await??;
         Ok(Parts {
-            db,
+            repos,
             cipher,
             rules,
             blobs,
@@ -73,13 +76,17 @@ impl Application {
         }
         let ctx = ApiContext::new(
             config,
-            parts.db,
+            parts.repos.clone(),
             parts.cipher,
             parts.rules,
             parts.blobs,
             parts.models,
         );
-        Ok(Application { listener, ctx })
+        Ok(Application {
+            listener,
+            ctx,
+            repos: parts.repos,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -94,11 +101,10 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let db = self.ctx.db.clone();
         let housekeeping = tokio::spawn(housekeeping(self.ctx.clone()));
         let analyzer = Analyzer::new(
             &self.ctx.config,
-            self.ctx.db.clone(),
+            &self.repos,
             self.ctx.blobs.clone(),
             self.ctx.cipher.clone(),
             self.ctx.rules.clone(),
@@ -115,7 +121,7 @@ impl Application {
             .await?;
         housekeeping.abort();
         stop_workers(workers, &analyzer).await;
-        db.close().await;
+        self.repos.store.close().await?;
         Ok(())
     }
 }
@@ -127,10 +133,9 @@ pub async fn run_worker(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let parts = Parts::open(&config).await?;
-    let db = parts.db.clone();
     let analyzer = Analyzer::new(
         &config,
-        parts.db,
+        &parts.repos,
         parts.blobs,
         Arc::new(parts.cipher),
         Arc::new(parts.rules),
@@ -145,7 +150,7 @@ pub async fn run_worker(
     tracing::info!(workers = workers.len(), "beian analysis worker running");
     shutdown.await;
     stop_workers(workers, &analyzer).await;
-    db.close().await;
+    parts.repos.store.close().await?;
     Ok(())
 }
 
@@ -172,21 +177,17 @@ pub fn load_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
 /// kept frames after `face_data_days`, and every material of an order rejected or left with
 /// the filer for `idle_order_days`. Returns the counts of files deleted.
 pub async fn purge(
-    db: &store::Db,
+    retention: &dyn Retention,
     blobs: &dyn BlobStore,
     config: &Config,
 ) -> anyhow::Result<(usize, usize)> {
     let now = chrono::Utc::now();
-    let faces = faces::purge_before(
-        db,
-        now - chrono::Duration::days(i64::from(config.face_data_days)),
-    )
-    .await?;
-    let idle = retention::purge_idle_orders(
-        db,
-        now - chrono::Duration::days(i64::from(config.idle_order_days)),
-    )
-    .await?;
+    let faces = retention
+        .purge_face_data(now - chrono::Duration::days(i64::from(config.face_data_days)))
+        .await?;
+    let idle = retention
+        .purge_idle_orders(now - chrono::Duration::days(i64::from(config.idle_order_days)))
+        .await?;
     for b in faces.iter().chain(&idle) {
         blobs.delete(b).await?;
     }
@@ -244,7 +245,7 @@ async fn housekeeping(ctx: ApiContext) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiring SMS verifications failed"),
         }
-        match purge(&ctx.db, ctx.blobs.as_ref(), &ctx.config).await {
+        match purge(&*ctx.retention, ctx.blobs.as_ref(), &ctx.config).await {
             Ok((0, 0)) => {}
             Ok((faces, materials)) => {
                 tracing::info!(faces, materials, "data past its retention removed")

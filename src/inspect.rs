@@ -2,7 +2,7 @@
 //! cross-checks against itself and what the filer typed. The analysis workers and
 //! `beian check` both run this, so the CLI prints exactly what an upload would get.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use serde_json::{json, Value};
@@ -11,7 +11,7 @@ use crate::filing::crosscheck::{self, Outcome, Typed};
 use crate::filing::division::Divisions;
 use crate::filing::materials::{self, MaterialKind, MaterialState};
 use crate::filing::verdict::Verdict;
-use crate::vision::decode::{IntakeError, IntakeLimits};
+use crate::vision::decode::{IntakeError, IntakeLimits, Photo};
 use crate::vision::face::{self, Embedding, Face, PhotoRules};
 use crate::vision::gate::{self, Judgement, Thresholds};
 use crate::vision::models::Models;
@@ -40,23 +40,42 @@ pub fn look(
     thresholds: &Thresholds,
     models: &Models,
 ) -> anyhow::Result<Result<Looked, IntakeError>> {
-    let judged = gate::judge_with_text(bytes, kind, limits, thresholds, |img| {
-        models.ocr.text_boxes(img)
-    })?;
-    let mut judgement = match judged {
-        Ok(j) => j,
-        Err(e) => return Ok(Err(e)),
-    };
+    match Photo::decode(bytes, limits) {
+        Ok(photo) => look_at(photo, kind, thresholds, models).map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// `look` at a photo already decoded (the analysis worker keeps a stored copy of it first).
+pub fn look_at(
+    photo: Photo,
+    kind: MaterialKind,
+    thresholds: &Thresholds,
+    models: &Models,
+) -> anyhow::Result<Looked> {
+    let mut judgement =
+        gate::judge_with_text(&photo, kind, thresholds, |img| models.ocr.text_boxes(img))?;
     let face_photo = if kind == MaterialKind::Face {
         Some(look_at_face(&mut judgement, thresholds, models)?)
     } else {
         None
     };
     // A photo sent back for its quality is not worth reading.
-    let reading = if judgement.verdict.verdict == "pass" {
-        read::read(&models.ocr, kind, &judgement, bytes, limits)?
-    } else {
-        None
+    let start = Instant::now();
+    let flat = match judgement.verdict.verdict {
+        "pass" => read::flatten(kind, &judgement, &photo),
+        _ => None,
+    };
+    let rectify = start.elapsed();
+    // OCR reads the flattened document: the photo is let go before it runs.
+    drop(photo);
+    let reading = match flat {
+        Some(flat) => {
+            let mut reading = read::read_flat(&models.ocr, flat)?;
+            reading.timings.rectify = rectify;
+            Some(reading)
+        }
+        None => None,
     };
     let portrait = match (&reading, kind) {
         (Some(r), MaterialKind::IdCardFront) => match r.portrait {
@@ -65,13 +84,13 @@ pub fn look(
         },
         _ => None,
     };
-    Ok(Ok(Looked {
+    Ok(Looked {
         kind,
         judgement,
         reading,
         portrait,
         face_photo,
-    }))
+    })
 }
 
 /// A single face photo: the face first (`no_face`, `multiple_faces`, `face_too_small`, ...),

@@ -15,7 +15,7 @@ use beian::filing::today_in_china;
 use beian::inspect;
 use beian::service;
 use beian::store;
-use beian::store::registry::SqliteRegistry;
+use beian::store::Repositories;
 #[cfg(feature = "synth")]
 use beian::synth;
 use beian::vision::decode::IntakeLimits;
@@ -340,32 +340,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Purge => {
-            let db = store::open(&config.data_dir).await?;
+            let repos = Repositories::open_sqlite(&config.data_dir).await?;
             let blobs = beian::store::blobs::open(&config).await?;
-            let (faces, materials) = app::purge(&db, blobs.as_ref(), &config).await?;
+            let (faces, materials) = app::purge(&*repos.retention, blobs.as_ref(), &config).await?;
             out!(
                 "deleted {faces} kept face frames and {materials} files of rejected or idle orders"
             );
-            let orphans = app::sweep_orphan_blobs(
-                &beian::store::materials::SqliteMaterials(db.clone()),
-                blobs.as_ref(),
-                &config,
-            )
-            .await?;
+            let orphans =
+                app::sweep_orphan_blobs(&*repos.materials, blobs.as_ref(), &config).await?;
             out!("deleted {orphans} blobs no row names (left by a crash)");
-            db.close().await;
+            repos.store.close().await?;
             Ok(())
         }
         Command::Reviewer {
             command: ReviewerCommand::Add { name },
         } => {
-            let db = store::open(&config.data_dir).await?;
-            let (user, password) = beian::service::accounts::create_reviewer(
-                &beian::store::users::SqliteUsers(db.clone()),
-                &beian::store::audit::SqliteAuditLog(db.clone()),
-                &name,
-            )
-            .await?;
+            let repos = Repositories::open_sqlite(&config.data_dir).await?;
+            let (user, password) =
+                beian::service::accounts::create_reviewer(&*repos.users, &*repos.audit, &name)
+                    .await?;
             out!("reviewer {} created (id {})", user.username, user.id);
             out!("password (shown this once): {password}");
             Ok(())
@@ -373,11 +366,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Registry {
             command: RegistryCommand::Load { file },
         } => {
-            let db = store::open(&config.data_dir).await?;
+            let repos = Repositories::open_sqlite(&config.data_dir).await?;
             let cipher = app::load_cipher(&config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let report = service::registry::load_csv(&SqliteRegistry(db), &cipher, &text).await?;
+            let report = service::registry::load_csv(&*repos.registry, &cipher, &text).await?;
             out!(
                 "loaded {} subjects, {} websites, {} domain registrants",
                 report.subjects,

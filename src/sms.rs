@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::filing::mobile::MobileNumber;
 use crate::store::crypto::FieldCipher;
-use crate::store::{verification, Db};
+use crate::store::verification::Outbox;
 
 pub type Sending<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
@@ -17,18 +17,18 @@ pub trait SmsGateway: Send + Sync {
 }
 
 /// The default gateway: the outbox table stands in for the carrier.
-pub struct Outbox {
-    pub db: Db,
+pub struct OutboxGateway {
+    pub outbox: Arc<dyn Outbox>,
     pub cipher: Arc<FieldCipher>,
 }
 
-impl SmsGateway for Outbox {
+impl SmsGateway for OutboxGateway {
     fn send<'a>(&'a self, to: &'a MobileNumber, body: &'a str) -> Sending<'a> {
         Box::pin(async move {
             let sealed = self
                 .cipher
                 .encrypt(to.as_str().as_bytes(), "sms_outbox.recipient");
-            verification::queue_message(&self.db, &sealed, &to.masked(), body).await?;
+            self.outbox.queue(&sealed, &to.masked(), body).await?;
             tracing::info!(to = %to.masked(), "text message queued in the outbox");
             Ok(())
         })

@@ -31,18 +31,19 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::config::Config;
 use crate::filing::order::ParseContext;
 use crate::filing::rules::RuleBook;
-use crate::store::audit::{AuditLog, SqliteAuditLog};
+use crate::store::audit::AuditLog;
 use crate::store::blobs::Blobs;
 use crate::store::crypto::FieldCipher;
-use crate::store::faces::{Challenges, SqliteChallenges};
-use crate::store::jobs::{JobQueue, SqliteJobs};
-use crate::store::materials::{Materials, SqliteMaterials};
-use crate::store::orders::{Orders, SqliteOrders};
-use crate::store::registry::{Registry, SqliteRegistry};
-use crate::store::sessions::{SqliteUploadLinks, UploadLinks};
-use crate::store::tx::{SqliteStore, Store};
-use crate::store::users::{SqliteUsers, Users};
-use crate::store::Db;
+use crate::store::faces::Challenges;
+use crate::store::jobs::JobQueue;
+use crate::store::materials::Materials;
+use crate::store::orders::Orders;
+use crate::store::registry::Registry;
+use crate::store::retention::Retention;
+use crate::store::sessions::UploadLinks;
+use crate::store::tx::Store;
+use crate::store::users::Users;
+use crate::store::Repositories;
 use crate::vision::decode::IntakeLimits;
 use crate::vision::models::Models;
 use auth::LoginThrottle;
@@ -53,7 +54,6 @@ use tokio::sync::Notify;
 #[derive(Clone)]
 pub struct ApiContext {
     pub config: Arc<Config>,
-    pub db: Db,
     pub cipher: Arc<FieldCipher>,
     pub rules: Arc<RuleBook>,
     pub metrics: Arc<Metrics>,
@@ -84,6 +84,8 @@ pub struct ApiContext {
     pub upload_links: Arc<dyn UploadLinks>,
     /// The liveness challenges issued to phones.
     pub challenges: Arc<dyn Challenges>,
+    /// What the retention rules delete (the hourly housekeeping).
+    pub retention: Arc<dyn Retention>,
     /// Where text messages go (the outbox table unless a carrier's gateway is plugged in).
     pub sms: Arc<dyn crate::sms::SmsGateway>,
 }
@@ -91,7 +93,7 @@ pub struct ApiContext {
 impl ApiContext {
     pub fn new(
         config: Config,
-        db: Db,
+        repos: Repositories,
         cipher: FieldCipher,
         rules: RuleBook,
         blobs: Blobs,
@@ -100,19 +102,20 @@ impl ApiContext {
         let lockout = Duration::from_secs(u64::from(config.login_lockout_minutes) * 60);
         let cipher = Arc::new(cipher);
         ApiContext {
-            store: Arc::new(SqliteStore(db.clone())),
-            orders: Arc::new(SqliteOrders(db.clone())),
-            materials: Arc::new(SqliteMaterials(db.clone())),
-            users: Arc::new(SqliteUsers(db.clone())),
-            registry: Arc::new(SqliteRegistry(db.clone())),
-            challenges: Arc::new(SqliteChallenges(db.clone())),
-            audit: Arc::new(SqliteAuditLog(db.clone())),
-            jobs: Arc::new(SqliteJobs(db.clone())),
-            upload_links: Arc::new(SqliteUploadLinks(db.clone())),
-            sms: Arc::new(crate::sms::Outbox {
-                db: db.clone(),
+            sms: Arc::new(crate::sms::OutboxGateway {
+                outbox: repos.outbox,
                 cipher: cipher.clone(),
             }),
+            store: repos.store,
+            orders: repos.orders,
+            materials: repos.materials,
+            users: repos.users,
+            registry: repos.registry,
+            challenges: repos.challenges,
+            audit: repos.audit,
+            jobs: repos.jobs,
+            upload_links: repos.upload_links,
+            retention: repos.retention,
             models,
             blobs,
             intake_limits: IntakeLimits::default(),
@@ -122,7 +125,6 @@ impl ApiContext {
             )),
             login_throttle: Arc::new(LoginThrottle::new(config.login_max_failures, lockout)),
             config: Arc::new(config),
-            db,
             cipher,
             rules: Arc::new(rules),
             metrics: Arc::new(Metrics::default()),

@@ -23,7 +23,7 @@ async fn healthz() -> Json<serde_json::Value> {
 /// Ready when the database answers. (The models are loaded before the port opens: a service
 /// that answers has them.)
 async fn readyz(State(ctx): State<ApiContext>) -> impl IntoResponse {
-    let database = crate::store::answers(&ctx.db).await;
+    let database = ctx.store.answers().await.is_ok();
     let status = if database {
         StatusCode::OK
     } else {

@@ -21,7 +21,8 @@ use crate::filing::materials::MaterialKind;
 use crate::filing::verdict::Verdict;
 use crate::inspect;
 use crate::store::{audit, materials};
-use crate::vision::{decode, gate};
+use crate::vision::decode::{self, Photo};
+use crate::vision::gate;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -218,13 +219,13 @@ async fn image(
             return Ok(Some(bytes));
         }
         // The document is found as the upload's judging found it, the text cue included.
-        let judged = gate::judge_with_text(&bytes, kind, &limits, &Default::default(), |img| {
+        let Ok(photo) = Photo::decode(&bytes, &limits) else {
+            return Ok(None);
+        };
+        let judged = gate::judge_with_text(&photo, kind, &Default::default(), |img| {
             models.ocr.text_boxes(img)
         })?;
-        Ok(judged
-            .ok()
-            .and_then(|j| j.document)
-            .map(|d| decode::reencode_jpeg(&d, 90)))
+        Ok(judged.document.map(|d| decode::reencode_jpeg(&d, 90)))
     })
     .await
     .map_err(anyhow::Error::from)??

@@ -140,6 +140,14 @@ mod tests {
         fn begin(&self) -> RepoFuture<'_, Box<dyn Tx>> {
             Box::pin(async move { Ok(Box::new(FailingTx(self.0.begin().await?)) as Box<dyn Tx>) })
         }
+
+        fn answers(&self) -> RepoFuture<'_, ()> {
+            self.0.answers()
+        }
+
+        fn close(&self) -> RepoFuture<'_, ()> {
+            self.0.close()
+        }
     }
 
     impl Tx for FailingTx {

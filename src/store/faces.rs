@@ -199,30 +199,3 @@ pub(super) async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> super
     }
     Ok(tx.commit().await?)
 }
-
-/// Deletes the face data decided before `cutoff`: every face template, and each face
-/// capture's kept frame (the material keeps its verdict and numbers, its blob name goes).
-/// Returns the blob names to delete from the blob store (after the commit: a crash in
-/// between leaves an orphan file, never a row naming a missing one).
-pub async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> super::Result<Vec<String>> {
-    let mut tx = db.begin().await?;
-    let blobs: Vec<String> = sqlx::query(
-        "SELECT blob FROM materials WHERE kind = 'face' AND blob != '' AND analyzed_at < ?",
-    )
-    .bind(cutoff)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| r.try_get("blob"))
-    .collect::<Result<_, _>>()?;
-    sqlx::query("DELETE FROM face_templates WHERE created_at < ?")
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE materials SET blob = '' WHERE kind = 'face' AND analyzed_at < ?")
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(blobs)
-}

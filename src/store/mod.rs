@@ -1,5 +1,5 @@
-//! Persistence: SQLite through sqlx (repositories per table group) and field encryption.
-//! Nothing above this module writes SQL.
+//! Persistence: repositories per table group behind traits (`Repositories`), SQLite through
+//! sqlx as their implementation, and field encryption. Nothing above this module writes SQL.
 
 pub mod audit;
 pub mod blobs;
@@ -19,6 +19,7 @@ pub mod verification;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -26,6 +27,48 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub type Db = SqlitePool;
+
+/// Every repository on one engine: what a process opens once and hands to the HTTP state,
+/// the analysis workers and the CLI. A new engine is one more constructor beside `sqlite`.
+#[derive(Clone)]
+pub struct Repositories {
+    /// Transactions for the business steps that write several tables at once.
+    pub store: Arc<dyn tx::Store>,
+    pub orders: Arc<dyn orders::Orders>,
+    pub materials: Arc<dyn materials::Materials>,
+    pub users: Arc<dyn users::Users>,
+    pub registry: Arc<dyn registry::Registry>,
+    pub audit: Arc<dyn audit::AuditLog>,
+    pub jobs: Arc<dyn jobs::JobQueue>,
+    pub upload_links: Arc<dyn sessions::UploadLinks>,
+    pub challenges: Arc<dyn faces::Challenges>,
+    pub retention: Arc<dyn retention::Retention>,
+    pub outbox: Arc<dyn verification::Outbox>,
+}
+
+impl Repositories {
+    /// Every repository on the SQLite database `db`.
+    pub fn sqlite(db: Db) -> Repositories {
+        Repositories {
+            store: Arc::new(tx::SqliteStore(db.clone())),
+            orders: Arc::new(orders::SqliteOrders(db.clone())),
+            materials: Arc::new(materials::SqliteMaterials(db.clone())),
+            users: Arc::new(users::SqliteUsers(db.clone())),
+            registry: Arc::new(registry::SqliteRegistry(db.clone())),
+            audit: Arc::new(audit::SqliteAuditLog(db.clone())),
+            jobs: Arc::new(jobs::SqliteJobs(db.clone())),
+            upload_links: Arc::new(sessions::SqliteUploadLinks(db.clone())),
+            challenges: Arc::new(faces::SqliteChallenges(db.clone())),
+            retention: Arc::new(retention::SqliteRetention(db.clone())),
+            outbox: Arc::new(verification::SqliteOutbox(db)),
+        }
+    }
+
+    /// The SQLite database in `data_dir`, opened (and migrated) by `open`.
+    pub async fn open_sqlite(data_dir: &Path) -> anyhow::Result<Repositories> {
+        Ok(Self::sqlite(open(data_dir).await?))
+    }
+}
 
 /// One SQLite connection: what the table groups' functions run on, inside a `tx::SqliteTx`
 /// (several calls in one transaction) or on a connection from the pool.
@@ -56,11 +99,6 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
         .with_context(|| format!("opening {}", path.display()))?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     Ok(pool)
-}
-
-/// True when the database answers.
-pub async fn answers(db: &Db) -> bool {
-    sqlx::query("SELECT 1").execute(db).await.is_ok()
 }
 
 /// What a repository trait's methods return: asynchronous and boxed, so the service can hold

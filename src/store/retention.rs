@@ -1,31 +1,74 @@
-//! Retention of uploads: what goes when an order has lain idle long enough.
+//! Retention: face data past its days, and the uploads of orders left idle long enough.
 
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 
-use super::Db;
+use super::{Db, RepoFuture};
 
 /// States of an order nobody is working on: rejected, or still with the filer.
 const IDLE_ORDER_STATES: &str = "('rejected', 'draft', 'collecting_materials', 'ready')";
 
-/// Deletes every material of the orders rejected, or left with the filer, since before
-/// `cutoff` (their jobs and face templates go with them). Returns the blob names to delete
-/// after the commit.
-pub async fn purge_idle_orders(db: &Db, cutoff: DateTime<Utc>) -> super::Result<Vec<String>> {
-    let mut tx = db.begin().await?;
-    let blobs: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT m.blob FROM materials m JOIN orders o ON o.id = m.order_id
-         WHERE o.state IN {IDLE_ORDER_STATES} AND o.updated_at < ? AND m.blob != ''"
-    ))
-    .bind(cutoff)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query(&format!(
-        "DELETE FROM materials WHERE order_id IN
-         (SELECT id FROM orders WHERE state IN {IDLE_ORDER_STATES} AND updated_at < ?)"
-    ))
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(blobs)
+/// What the retention rules delete. Each call is one transaction and returns the blob names
+/// to delete from the blob store after it commits (a crash in between leaves an orphan file,
+/// never a row naming a missing one). Held as `Arc<dyn Retention>`, one implementation per
+/// engine.
+pub trait Retention: Send + Sync {
+    /// The face data decided before `cutoff`: every face template, and each face capture's
+    /// kept frame (the material keeps its verdict and numbers, its blob name goes).
+    fn purge_face_data(&self, cutoff: DateTime<Utc>) -> RepoFuture<'_, Vec<String>>;
+    /// Every material of the orders rejected, or left with the filer, since before `cutoff`
+    /// (their jobs and face templates go with them).
+    fn purge_idle_orders(&self, cutoff: DateTime<Utc>) -> RepoFuture<'_, Vec<String>>;
+}
+
+/// `Retention` on SQLite.
+pub struct SqliteRetention(pub Db);
+
+impl Retention for SqliteRetention {
+    fn purge_face_data(&self, cutoff: DateTime<Utc>) -> RepoFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let mut tx = self.0.begin().await?;
+            let blobs: Vec<String> = sqlx::query(
+                "SELECT blob FROM materials WHERE kind = 'face' AND blob != '' AND analyzed_at < ?",
+            )
+            .bind(cutoff)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("blob"))
+            .collect::<Result<_, _>>()?;
+            sqlx::query("DELETE FROM face_templates WHERE created_at < ?")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE materials SET blob = '' WHERE kind = 'face' AND analyzed_at < ?")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(blobs)
+        })
+    }
+
+    fn purge_idle_orders(&self, cutoff: DateTime<Utc>) -> RepoFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let mut tx = self.0.begin().await?;
+            let blobs: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT m.blob FROM materials m JOIN orders o ON o.id = m.order_id
+                 WHERE o.state IN {IDLE_ORDER_STATES} AND o.updated_at < ? AND m.blob != ''"
+            ))
+            .bind(cutoff)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "DELETE FROM materials WHERE order_id IN
+                 (SELECT id FROM orders WHERE state IN {IDLE_ORDER_STATES} AND updated_at < ?)"
+            ))
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(blobs)
+        })
+    }
 }

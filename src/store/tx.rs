@@ -23,6 +23,10 @@ use crate::filing::verdict::Verdict;
 /// engine.
 pub trait Store: Send + Sync {
     fn begin(&self) -> RepoFuture<'_, Box<dyn Tx>>;
+    /// Ok when the database answers (the readiness check).
+    fn answers(&self) -> RepoFuture<'_, ()>;
+    /// Closes the connections, waiting for those in use to be given back.
+    fn close(&self) -> RepoFuture<'_, ()>;
 }
 
 /// The repository calls the transactional business steps make, all inside one transaction.
@@ -137,6 +141,20 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let tx = self.0.begin_with("BEGIN IMMEDIATE").await?;
             Ok(Box::new(SqliteTx(tx)) as Box<dyn Tx>)
+        })
+    }
+
+    fn answers(&self) -> RepoFuture<'_, ()> {
+        Box::pin(async move {
+            sqlx::query("SELECT 1").execute(&self.0).await?;
+            Ok(())
+        })
+    }
+
+    fn close(&self) -> RepoFuture<'_, ()> {
+        Box::pin(async move {
+            self.0.close().await;
+            Ok(())
         })
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row};
 
-use super::{Conn, Db};
+use super::{Conn, Db, RepoFuture};
 
 pub struct Pending {
     pub code_index: String,
@@ -138,21 +138,39 @@ pub(super) async fn number_of(db: &Db, order_id: &str) -> super::Result<Option<F
     .transpose()
 }
 
-/// A text message in the outbox that stands in for the carrier; `recipient` is ciphertext.
-pub async fn queue_message(
-    db: &Db,
-    recipient: &str,
-    recipient_masked: &str,
-    body: &str,
-) -> super::Result<()> {
-    sqlx::query(
-        "INSERT INTO sms_outbox (recipient, recipient_masked, body, created_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(recipient)
-    .bind(recipient_masked)
-    .bind(body)
-    .bind(Utc::now())
-    .execute(db)
-    .await?;
-    Ok(())
+/// The outbox table that stands in for the carrier. Held as `Arc<dyn Outbox>`, one
+/// implementation per engine.
+pub trait Outbox: Send + Sync {
+    /// A text message queued; `recipient` is ciphertext.
+    fn queue<'a>(
+        &'a self,
+        recipient: &'a str,
+        recipient_masked: &'a str,
+        body: &'a str,
+    ) -> RepoFuture<'a, ()>;
+}
+
+/// `Outbox` on SQLite.
+pub struct SqliteOutbox(pub Db);
+
+impl Outbox for SqliteOutbox {
+    fn queue<'a>(
+        &'a self,
+        recipient: &'a str,
+        recipient_masked: &'a str,
+        body: &'a str,
+    ) -> RepoFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO sms_outbox (recipient, recipient_masked, body, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(recipient)
+            .bind(recipient_masked)
+            .bind(body)
+            .bind(Utc::now())
+            .execute(&self.0)
+            .await?;
+            Ok(())
+        })
+    }
 }

@@ -13,7 +13,7 @@ use ab_glyph::FontArc;
 use super::desk::{Family, Photos};
 use super::{card, font, identity::Identity};
 use crate::filing::materials::MaterialKind;
-use crate::vision::decode::{reencode_jpeg, IntakeLimits};
+use crate::vision::decode::{reencode_jpeg, IntakeLimits, Photo};
 use crate::vision::gate::{self, Thresholds, Verdict};
 use crate::vision::ocr::OcrEngine;
 
@@ -201,13 +201,16 @@ pub fn evaluate(
     let mut by_family: BTreeMap<(Family, Label), Row> = BTreeMap::new();
     let mut verdicts = Vec::new();
     let verdicts_of = parallel_map(samples, |s| {
-        let judged = match ocr {
-            Some(ocr) => gate::judge_with_text(&s.jpeg, s.kind, &limits, thresholds, |img| {
-                ocr.text_boxes(img)
-            })?,
-            None => gate::judge(&s.jpeg, s.kind, &limits, thresholds),
+        let Ok(photo) = Photo::decode(&s.jpeg, &limits) else {
+            return anyhow::Ok(None);
         };
-        anyhow::Ok(judged.ok().map(|j| j.verdict))
+        let judged = match ocr {
+            Some(ocr) => {
+                gate::judge_with_text(&photo, s.kind, thresholds, |img| ocr.text_boxes(img))?
+            }
+            None => gate::judge(&photo, s.kind, thresholds),
+        };
+        anyhow::Ok(Some(judged.verdict))
     })
     .into_iter()
     .collect::<anyhow::Result<Vec<_>>>()?;

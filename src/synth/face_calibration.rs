@@ -18,14 +18,13 @@ use anyhow::Context;
 use rand::SeedableRng;
 
 use crate::filing::materials::MaterialKind;
+use crate::inspect;
 use crate::synth::{card, face, font, identity, scene};
 use crate::vision::decode::IntakeLimits;
 use crate::vision::face::capture;
 use crate::vision::face::liveness::{Action, Thresholds};
 use crate::vision::face::{self as faces, Face, SAME_PERSON};
-use crate::vision::gate;
 use crate::vision::models::Models;
-use crate::vision::read;
 
 /// The fixtures with one frontal face (the cameraman is in profile: a `face_turned` case).
 pub const PEOPLE: [&str; 2] = ["astronaut", "grace_hopper"];
@@ -88,30 +87,18 @@ pub fn card_photo_of(
     Ok(crate::vision::decode::reencode_jpeg(&shot.image, 90))
 }
 
-/// The embedding of the portrait on a card photo, the way an upload gets it.
+/// The embedding of the portrait on a card photo, the way an upload gets it (none when the
+/// photo is sent back or its portrait is not found).
 pub fn card_embedding(models: &Models, jpeg: &[u8]) -> anyhow::Result<Option<faces::Embedding>> {
-    let limits = IntakeLimits::default();
-    let judgement = gate::judge(
+    let looked = inspect::look(
         jpeg,
         MaterialKind::IdCardFront,
-        &limits,
+        &IntakeLimits::default(),
         &Default::default(),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let Some(reading) = read::read(
-        &models.ocr,
-        MaterialKind::IdCardFront,
-        &judgement,
-        jpeg,
-        &limits,
+        models,
     )?
-    else {
-        return Ok(None);
-    };
-    let Some(region) = reading.portrait else {
-        return Ok(None);
-    };
-    Ok(faces::portrait_embedding(&models.face, &reading.flat, region)?.map(|(_, e)| e))
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(looked.portrait.map(|(_, e)| e))
 }
 
 /// The frames of `person` performing `challenge`, `spacing_ms` apart.

@@ -4,8 +4,9 @@
 //! `image::Limits`, the EXIF orientation applied, and a metadata-free re-encoded copy.
 
 use std::io::Cursor;
+use std::time::{Duration, Instant};
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use image::{ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 #[derive(Debug, Clone, Copy)]
 pub struct IntakeLimits {
@@ -225,6 +226,69 @@ fn map_image_error(e: image::ImageError, limits: &IntakeLimits) -> IntakeError {
     }
 }
 
+/// The long side of the copy a decoded photo keeps: the most any stage looks at (a page's
+/// print is read at it, and the gate looks for a far-off card's print at it).
+pub const WORKING_LONG_SIDE: u32 = 2048;
+
+/// An uploaded photo decoded once: what its header says, and its pixels, oriented, at most
+/// `WORKING_LONG_SIDE` on the long side. The gate, the reader and the stored copy all take
+/// what they need from this one decode (a smaller copy is a SIMD resize, much cheaper than
+/// decoding again); the full-size pixels are let go as soon as the copy is made, so judging
+/// and reading run beside 12 MB rather than a 12 MP photo's 36 (or a 50 MP one's 150).
+pub struct Photo {
+    pub probe: Probe,
+    pub image: RgbImage,
+    pub timings: DecodeTimings,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeTimings {
+    pub probe: Duration,
+    /// Decoding and resizing to the working copy.
+    pub decode: Duration,
+}
+
+impl Photo {
+    /// Probes `bytes` (every cap checked before a pixel is decoded), then decodes them.
+    pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Photo, IntakeError> {
+        Self::decode_with(bytes, limits, |_| {})
+    }
+
+    /// The same, showing the full-size image to `full` before it is let go (the stored copy
+    /// is re-encoded from it).
+    pub fn decode_with(
+        bytes: &[u8],
+        limits: &IntakeLimits,
+        full: impl FnOnce(&RgbImage),
+    ) -> Result<Photo, IntakeError> {
+        let start = Instant::now();
+        let probe = probe(bytes, limits)?;
+        let probed = start.elapsed();
+        let decoded = decode_full(bytes, &probe, limits)?;
+        let decode = start.elapsed() - probed;
+        full(&decoded);
+        let start = Instant::now();
+        let image = if decoded.width().max(decoded.height()) > WORKING_LONG_SIDE {
+            resize_to_long_side(&decoded, WORKING_LONG_SIDE)
+        } else {
+            decoded
+        };
+        Ok(Photo {
+            probe,
+            image,
+            timings: DecodeTimings {
+                probe: probed,
+                decode: decode + start.elapsed(),
+            },
+        })
+    }
+
+    /// The photo with at most `long_side` pixels on its long side.
+    pub fn at_long_side(&self, long_side: u32) -> RgbImage {
+        resize_to_long_side(&self.image, long_side)
+    }
+}
+
 /// The whole image, oriented, as RGB.
 pub fn decode_full(
     bytes: &[u8],
@@ -236,85 +300,6 @@ pub fn decode_full(
     let mut img = reader.decode().map_err(|e| map_image_error(e, limits))?;
     img.apply_orientation(probe.orientation);
     Ok(img.into_rgb8())
-}
-
-/// The image at about `long_side` pixels on its long side (never larger than stored),
-/// oriented: what the quality gate looks at. JPEGs are decoded at 1/2, 1/4 or 1/8 scale by
-/// the IDCT itself, which is several times faster than decoding everything and resizing.
-pub fn decode_for_gate(
-    bytes: &[u8],
-    probe: &Probe,
-    long_side: u32,
-    limits: &IntakeLimits,
-) -> Result<RgbImage, IntakeError> {
-    let img = match probe.format {
-        Format::Jpeg => decode_jpeg_scaled(bytes, probe, long_side)?,
-        _ => {
-            let full = decode_full(
-                bytes,
-                &Probe {
-                    orientation: image::metadata::Orientation::NoTransforms,
-                    ..*probe
-                },
-                limits,
-            )?;
-            return Ok(orient(resize_to_long_side(&full, long_side), probe));
-        }
-    };
-    Ok(orient(resize_to_long_side(&img, long_side), probe))
-}
-
-fn orient(img: RgbImage, probe: &Probe) -> RgbImage {
-    let mut d = DynamicImage::ImageRgb8(img);
-    d.apply_orientation(probe.orientation);
-    d.into_rgb8()
-}
-
-fn decode_jpeg_scaled(
-    bytes: &[u8],
-    probe: &Probe,
-    long_side: u32,
-) -> Result<RgbImage, IntakeError> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.read_info().map_err(map_jpeg_error)?;
-    let long = probe.width.max(probe.height).max(1);
-    let factor = f64::from(long_side) / f64::from(long);
-    let want_w = ((f64::from(probe.width) * factor).ceil() as u32).clamp(1, u32::from(u16::MAX));
-    let want_h = ((f64::from(probe.height) * factor).ceil() as u32).clamp(1, u32::from(u16::MAX));
-    let (w, h) = decoder
-        .scale(want_w as u16, want_h as u16)
-        .map_err(map_jpeg_error)?;
-    let pixels = decoder.decode().map_err(map_jpeg_error)?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| IntakeError::Corrupt("no frame header".into()))?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    let rgb: Vec<u8> = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => pixels,
-        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&g| [g, g, g]).collect(),
-        jpeg_decoder::PixelFormat::L16 => pixels
-            .chunks_exact(2)
-            .flat_map(|c| [c[0], c[0], c[0]])
-            .collect(),
-        jpeg_decoder::PixelFormat::CMYK32 => pixels
-            .chunks_exact(4)
-            .flat_map(|c| {
-                let k = u16::from(c[3]);
-                [c[0], c[1], c[2]].map(|v| ((u16::from(v) * k) / 255) as u8)
-            })
-            .collect(),
-    };
-    RgbImage::from_raw(w, h, rgb)
-        .ok_or_else(|| IntakeError::Corrupt("decoded size does not match the header".into()))
-}
-
-fn map_jpeg_error(e: jpeg_decoder::Error) -> IntakeError {
-    match e {
-        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            IntakeError::Truncated
-        }
-        other => IntakeError::Corrupt(other.to_string()),
-    }
 }
 
 /// Resizes (area-averaging, SIMD) so the long side is at most `long_side`.
@@ -551,8 +536,9 @@ mod tests {
         let p = probe(&webp, &limits).unwrap();
         assert_eq!((p.format, p.width, p.height), (Format::Webp, 320, 240));
         assert_eq!(
-            decode_for_gate(&webp, &p, 160, &limits)
+            Photo::decode(&webp, &limits)
                 .unwrap()
+                .at_long_side(160)
                 .dimensions(),
             (160, 120)
         );
@@ -606,14 +592,17 @@ mod tests {
     }
 
     #[test]
-    fn scaled_jpeg_decoding_matches_the_requested_size() {
-        let bytes = jpeg(2000, 1500);
+    fn a_photo_is_decoded_once_and_keeps_a_working_copy_that_smaller_ones_come_from() {
         let limits = IntakeLimits::default();
-        let p = probe(&bytes, &limits).unwrap();
-        let small = decode_for_gate(&bytes, &p, 1000, &limits).unwrap();
-        assert_eq!(small.dimensions(), (1000, 750));
-        let full = decode_full(&bytes, &p, &limits).unwrap();
-        assert_eq!(full.dimensions(), (2000, 1500));
+        let mut full = (0, 0);
+        let photo =
+            Photo::decode_with(&jpeg(3000, 2000), &limits, |f| full = f.dimensions()).unwrap();
+        assert_eq!(full, (3000, 2000));
+        assert_eq!(photo.image.dimensions(), (WORKING_LONG_SIDE, 1365));
+        assert_eq!(photo.at_long_side(1000).dimensions(), (1000, 666));
+        let small = Photo::decode(&jpeg(2000, 1500), &limits).unwrap();
+        assert_eq!(small.image.dimensions(), (2000, 1500));
+        assert_eq!(small.at_long_side(4000).dimensions(), (2000, 1500));
     }
 
     /// A JPEG with an EXIF block whose orientation tag says "rotate 90° clockwise" (6).
@@ -648,8 +637,9 @@ mod tests {
             (400, 640)
         );
         assert_eq!(
-            decode_for_gate(&bytes, &p, 320, &limits)
+            Photo::decode(&bytes, &limits)
                 .unwrap()
+                .at_long_side(320)
                 .dimensions(),
             (200, 320)
         );

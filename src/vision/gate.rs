@@ -1,17 +1,17 @@
 //! The quality gate: from uploaded bytes to a verdict with reason codes and the numbers
-//! behind them, in well under a second and without decoding more than it needs.
+//! behind them, in well under a second, from the photo decoded once (`decode::Photo`).
 
 use std::time::{Duration, Instant};
 
 use image::{GrayImage, RgbImage};
 use serde::Serialize;
 
-use super::decode::{self, IntakeError, IntakeLimits};
+use super::decode::{self, Photo};
 use super::document::{self, DocShape, PrintLayout, Quad, TextBox};
 use super::quality::{self, Measures};
 use crate::filing::materials::MaterialKind;
 
-/// Long side of the image the gate looks at (JPEGs are decoded straight to about this size).
+/// Long side of the image the gate looks at (resized from the decoded photo).
 pub const GATE_LONG_SIDE: u32 = 1024;
 /// Long side of the image the document outline is searched in.
 pub const DETECT_LONG_SIDE: u32 = 512;
@@ -20,7 +20,7 @@ pub const DETECT_LONG_SIDE: u32 = 512;
 /// 1024, under what the detector finds; at 2048, in four tiles the detector takes at about
 /// its own input size, most are found (diagnosis seed 1357, checked cloth: 9 of the 12 small
 /// cards that were `not_a_document` are then `too_small`).
-const FINE_PRINT_LONG_SIDE: u32 = 2048;
+const FINE_PRINT_LONG_SIDE: u32 = decode::WORKING_LONG_SIDE;
 /// Long side of the flattened document the measures are taken on.
 pub const MEASURE_LONG_SIDE: u32 = 640;
 
@@ -177,33 +177,27 @@ fn print_layout(kind: MaterialKind) -> Option<PrintLayout> {
     }
 }
 
-/// Judges one uploaded photo. An unreadable or hostile file is an `IntakeError`, not a verdict.
-pub fn judge(
-    bytes: &[u8],
-    kind: MaterialKind,
-    limits: &IntakeLimits,
-    t: &Thresholds,
-) -> Result<Judgement, IntakeError> {
-    judge_inner(bytes, kind, limits, t, &mut |_| Vec::new())
+/// Judges one decoded photo (an unreadable or hostile file was refused by `Photo::decode`).
+pub fn judge(photo: &Photo, kind: MaterialKind, t: &Thresholds) -> Judgement {
+    judge_inner(photo, kind, t, &mut |_| Vec::new())
 }
 
 /// The same, asking `text` for the text detector's boxes in the image it is given when no
 /// document outline stands out from the surface on its own, or the one that does touches
 /// the frame: the print inside an outline then decides (`document::Search::best_with_text`),
 /// or the print measures the outline out itself (`document::outline_from_print`). The
-/// detector runs only on such photos: on the decoded photo, once more on the smaller image
+/// detector runs only on such photos: on the gate's image, once more on the smaller image
 /// the outline is searched in when it finds no print there (a blurred card's print is found
 /// at the smaller scale, where its blur spans fewer pixels), and on four quarters of the
-/// photo at twice the decoded scale when neither shows print (a card far off).
+/// photo at twice the gate's scale when neither shows print (a card far off).
 pub fn judge_with_text<E>(
-    bytes: &[u8],
+    photo: &Photo,
     kind: MaterialKind,
-    limits: &IntakeLimits,
     t: &Thresholds,
     mut text: impl FnMut(&RgbImage) -> Result<Vec<TextBox>, E>,
-) -> Result<Result<Judgement, IntakeError>, E> {
+) -> Result<Judgement, E> {
     let mut failed = None;
-    let judged = judge_inner(bytes, kind, limits, t, &mut |img| {
+    let judged = judge_inner(photo, kind, t, &mut |img| {
         if failed.is_some() {
             return Vec::new();
         }
@@ -219,21 +213,20 @@ pub fn judge_with_text<E>(
 }
 
 fn judge_inner(
-    bytes: &[u8],
+    photo: &Photo,
     kind: MaterialKind,
-    limits: &IntakeLimits,
     t: &Thresholds,
     text: &mut dyn FnMut(&RgbImage) -> Vec<TextBox>,
-) -> Result<Judgement, IntakeError> {
-    let mut timings = Timings::default();
+) -> Judgement {
+    let mut timings = Timings {
+        probe: photo.timings.probe,
+        ..Timings::default()
+    };
     let start = Instant::now();
-    let probe = decode::probe(bytes, limits)?;
-    timings.probe = start.elapsed();
+    let work = photo.at_long_side(GATE_LONG_SIDE);
+    timings.decode = photo.timings.decode + start.elapsed();
 
-    let start = Instant::now();
-    let work = decode::decode_for_gate(bytes, &probe, GATE_LONG_SIDE, limits)?;
-    timings.decode = start.elapsed();
-
+    let probe = &photo.probe;
     let (ow, oh) = probe.oriented_size();
     let image = ImageInfo {
         format: probe.format.as_str(),
@@ -246,13 +239,13 @@ fn judge_inner(
         let gray = quality::luma(&decode::resize_to_long_side(&work, DETECT_LONG_SIDE));
         let checks = frame_exposure_checks(&gray, t);
         timings.measure = start.elapsed();
-        return Ok(Judgement {
+        return Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
             work,
             quad: None,
             timings,
-        });
+        };
     };
 
     let start = Instant::now();
@@ -279,7 +272,7 @@ fn judge_inner(
         (Some(f), _) if whole(&f) && big_enough(&f) => Some(f),
         (by_rim, None) => by_rim,
         (by_rim, Some(layout)) => {
-            let boxes = print_boxes(bytes, &probe, limits, &work, &small, text)?;
+            let boxes = print_boxes(photo, &work, &small, text);
             // An outline that reaches the frame may have closed on the card's shadow or a
             // line of the surface beside its rim: pulled in onto the rim, it is whole.
             let pull_in = |f: document::Found| {
@@ -341,13 +334,13 @@ fn judge_inner(
             quality::edge_crispness(&quality::luma(&work)),
             t.min_frame_crispness,
         ));
-        return Ok(Judgement {
+        return Judgement {
             verdict: verdict_of(kind, checks, None, image),
             document: None,
             work,
             quad: None,
             timings,
-        });
+        };
     };
 
     let start = Instant::now();
@@ -390,26 +383,24 @@ fn judge_inner(
         m.colourfulness,
         t.min_colourfulness,
     ));
-    Ok(Judgement {
+    Judgement {
         verdict: verdict_of(kind, checks, Some(doc), image),
         document: Some(crop),
         work,
         quad: Some(quad_work),
         timings,
-    })
+    }
 }
 
 /// The text detector's boxes in `small`'s pixels: found in `work`, else in `small` (a blurred
 /// card's print is found where its blur spans fewer pixels), else in tiles of the photo
 /// decoded at `FINE_PRINT_LONG_SIDE` (a card far from the camera).
 fn print_boxes(
-    bytes: &[u8],
-    probe: &decode::Probe,
-    limits: &IntakeLimits,
+    photo: &Photo,
     work: &RgbImage,
     small: &RgbImage,
     text: &mut dyn FnMut(&RgbImage) -> Vec<TextBox>,
-) -> Result<Vec<TextBox>, IntakeError> {
+) -> Vec<TextBox> {
     let in_small = |boxes: Vec<TextBox>, from: &RgbImage| -> Vec<TextBox> {
         let s = small.width() as f32 / from.width() as f32;
         boxes
@@ -419,20 +410,20 @@ fn print_boxes(
     };
     let boxes = in_small(text(work), work);
     if document::print_direction(&boxes).is_some() {
-        return Ok(boxes);
+        return boxes;
     }
     let boxes = text(small);
-    let (w, h) = probe.oriented_size();
+    let (w, h) = photo.probe.oriented_size();
     if document::print_direction(&boxes).is_some() || w.max(h) <= work.width().max(work.height()) {
-        return Ok(boxes);
+        return boxes;
     }
-    let fine = decode::decode_for_gate(bytes, probe, FINE_PRINT_LONG_SIDE, limits)?;
+    let fine = photo.at_long_side(FINE_PRINT_LONG_SIDE);
     let tiled = in_small(text_in_tiles(&fine, text), &fine);
-    Ok(if document::print_direction(&tiled).is_some() {
+    if document::print_direction(&tiled).is_some() {
         tiled
     } else {
         boxes
-    })
+    }
 }
 
 /// The text boxes in `img`, asked of four overlapping quarters (a tenth of the frame shared

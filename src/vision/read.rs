@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
-use super::decode::{self, IntakeLimits};
+use super::decode::{self, Photo};
 use super::document::{self, DocShape};
 use super::gate::{self, Judgement};
 use super::ocr::card;
@@ -16,9 +16,9 @@ use crate::filing::reading::{Document, Fields};
 /// Long side of a flattened card for OCR: an ID card's smallest print (the address, 3.2 mm)
 /// is then about 30 px high, well inside what the detector and the recogniser read.
 pub const CARD_OCR_LONG_SIDE: u32 = 960;
-/// A page's print is small (a licence's fields are about 4 mm high): it is decoded again at
-/// twice the gate's resolution and flattened at this long side.
-pub const PAGE_OCR_LONG_SIDE: u32 = 2048;
+/// A page's print is small (a licence's fields are about 4 mm high): it is flattened from the
+/// photo at twice the gate's resolution.
+pub const PAGE_OCR_LONG_SIDE: u32 = decode::WORKING_LONG_SIDE;
 
 #[derive(Debug, Clone)]
 pub struct Reading {
@@ -51,27 +51,19 @@ pub fn is_readable(kind: MaterialKind) -> bool {
     )
 }
 
-/// Reads the document the gate found. `None` when the kind is not read or no document was
-/// found.
-pub fn read(
-    ocr: &OcrEngine,
-    kind: MaterialKind,
-    judgement: &Judgement,
-    bytes: &[u8],
-    limits: &IntakeLimits,
-) -> anyhow::Result<Option<Reading>> {
+/// The document the gate found, flattened at the resolution OCR reads it at: a card from the gate's image, a page (smaller print) from the photo. `None` when the
+/// kind is not read or no document was found.
+pub fn flatten(kind: MaterialKind, judgement: &Judgement, photo: &Photo) -> Option<RgbImage> {
     let (Some(quad), Some(shape), true) = (judgement.quad, gate::shape_of(kind), is_readable(kind))
     else {
-        return Ok(None);
+        return None;
     };
-    let start = Instant::now();
-    let flat = match shape {
+    Some(match shape {
         DocShape::Card => {
             document::rectify(&judgement.work, &quad, shape.crop_size(CARD_OCR_LONG_SIDE))
         }
         DocShape::Page | DocShape::Any => {
-            let probe = decode::probe(bytes, limits)?;
-            let large = decode::decode_for_gate(bytes, &probe, PAGE_OCR_LONG_SIDE, limits)?;
+            let large = photo.at_long_side(PAGE_OCR_LONG_SIDE);
             let scale = large.width() as f32 / judgement.work.width() as f32;
             document::rectify(
                 &large,
@@ -79,11 +71,7 @@ pub fn read(
                 shape.crop_size(PAGE_OCR_LONG_SIDE),
             )
         }
-    };
-    let rectify = start.elapsed();
-    let mut reading = read_flat(ocr, flat)?;
-    reading.timings.rectify = rectify;
-    Ok(Some(reading))
+    })
 }
 
 /// Reads a flattened document: OCR, which document it is, its fields (looking again where
