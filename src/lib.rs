@@ -6,6 +6,7 @@ pub mod config;
 pub mod filing;
 pub mod http;
 pub mod inspect;
+pub mod memory;
 pub mod service;
 pub mod sms;
 pub mod store;

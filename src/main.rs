@@ -167,6 +167,7 @@ macro_rules! out {
 }
 
 fn main() -> ExitCode {
+    beian::memory::hold_mmap_threshold();
     let cli = Cli::parse();
     let config = match Config::layer(&cli.overrides) {
         Ok(c) => c,
