@@ -9,8 +9,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{Duration, Utc};
-use rand::Rng;
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,11 +19,10 @@ use super::extract::ApiJson;
 use super::uploads::open_session;
 use super::ApiContext;
 use crate::filing::materials::MaterialState;
-use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
-use crate::service::decisions;
+use crate::service::decisions::{self, FirstReviewResult};
 use crate::service::sms_codes::{self, CodeAttempt, CodeCheck};
-use crate::store::{audit, orders};
+use crate::store::audit;
 
 pub fn router() -> Router<ApiContext> {
     Router::new()
@@ -214,47 +212,39 @@ async fn decide_order(
         return Err(not_now(record.state, "be decided in first review"));
     }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
-    if body.decision == "approve" {
-        let open: Vec<String> = ctx
-            .material_status(&record)
-            .await?
-            .iter()
-            .filter(|s| !s.passed())
-            .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
-            .collect();
-        if !open.is_empty() {
-            return Err(Error::Conflict {
-                code: "materials_not_approved",
-                message: "every required material must pass first".into(),
-                details: json!({"materials": open}),
-            });
-        }
-    }
-    let note = reasons_note(&body.reasons);
-    let code = (body.decision == "approve")
-        .then(|| SmsCode::new(&ctx, &record))
-        .transpose()?;
-    let outcome = match &code {
-        Some(code) => decisions::FirstReviewOutcome::Pass {
-            code_index: &code.index,
-            code_expires_at: code.expires_at,
-        },
-        None => decisions::FirstReviewOutcome::Reject { note: &note },
-    };
     let (target, source) = (format!("order:{id}"), peer.ip().to_string());
-    let decision = decisions::OrderDecision {
-        order: &record,
-        outcome,
-        actor: &actor,
-        audit: audit_entry(&actor, "order_decision", &target, &detail, &source),
+    let audit = audit_entry(&actor, "order_decision", &target, &detail, &source);
+    let result = if body.decision == "approve" {
+        let ports = decisions::PassPorts {
+            materials: &*ctx.materials,
+            sms: &*ctx.sms,
+            cipher: &ctx.cipher,
+            rules: &ctx.rules,
+            code_valid_hours: ctx.config.sms_confirm_hours,
+        };
+        decisions::pass_first_review(ctx.store.as_ref(), &ports, &record, &actor, audit).await?
+    } else {
+        let note = reasons_note(&body.reasons);
+        let decision = decisions::OrderDecision {
+            order: &record,
+            outcome: decisions::FirstReviewOutcome::Reject { note: &note },
+            actor: &actor,
+            audit,
+        };
+        match decisions::decide_first_review(ctx.store.as_ref(), &decision).await? {
+            true => FirstReviewResult::Decided,
+            false => FirstReviewResult::MovedMeanwhile,
+        }
     };
-    if !decisions::decide_first_review(ctx.store.as_ref(), &decision).await? {
-        return Err(Error::edit_conflict());
+    match result {
+        FirstReviewResult::Decided => order_answer(&ctx, &id).await,
+        FirstReviewResult::MovedMeanwhile => Err(Error::edit_conflict()),
+        FirstReviewResult::MaterialsOpen(open) => Err(Error::Conflict {
+            code: "materials_not_approved",
+            message: "every required material must pass first".into(),
+            details: json!({"materials": open}),
+        }),
     }
-    if let Some(code) = code {
-        code.send(&ctx).await?;
-    }
-    order_answer(&ctx, &id).await
 }
 
 /// The audit entry of a decision, recorded in the decision's transaction.
@@ -276,41 +266,6 @@ fn audit_entry<'a>(
 
 fn reasons_note(reasons: &[String]) -> String {
     format!("reasons: {}", reasons.join(", "))
-}
-
-/// A six-digit code for the principal's mobile, kept only as a keyed hash (`index`) for
-/// `sms_confirm_hours`.
-struct SmsCode {
-    code: String,
-    mobile: MobileNumber,
-    index: String,
-    expires_at: chrono::DateTime<Utc>,
-}
-
-impl SmsCode {
-    fn new(ctx: &ApiContext, record: &orders::OrderRecord) -> Result<SmsCode> {
-        let mobile = record.form["subject"]["principal"]["mobile"]
-            .as_str()
-            .and_then(|m| MobileNumber::parse(m).ok())
-            .ok_or_else(|| anyhow::anyhow!("order {} has no valid principal mobile", record.id))?;
-        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
-        Ok(SmsCode {
-            index: ctx.cipher.blind_index(&format!("sms:{}:{code}", record.id)),
-            expires_at: Utc::now() + Duration::hours(i64::from(ctx.config.sms_confirm_hours)),
-            code,
-            mobile,
-        })
-    }
-
-    /// Sent once its hash is recorded.
-    async fn send(self, ctx: &ApiContext) -> Result<()> {
-        let body = format!(
-            "【ICP备案】您的备案短信核验码为{}，请在{}小时内登录备案系统完成核验。",
-            self.code, ctx.config.sms_confirm_hours
-        );
-        ctx.sms.send(&self.mobile, &body).await?;
-        Ok(())
-    }
 }
 
 #[derive(Deserialize)]

@@ -9,14 +9,16 @@ use chrono::{DateTime, Datelike, Utc};
 use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
 use crate::filing::verdict::Verdict;
+use crate::sms::SmsGateway;
 use crate::store::audit;
 use crate::store::crypto::FieldCipher;
-use crate::store::materials::MaterialRow;
+use crate::store::materials::{MaterialRow, Materials};
 use crate::store::orders::OrderRecord;
 use crate::store::tx::{Store, Tx};
 use crate::store::verification::FilingNumber;
 
 use super::readiness;
+use super::sms_codes::SmsCode;
 
 /// A reviewer's decision on one material of `order`.
 pub struct MaterialDecision<'a> {
@@ -140,6 +142,64 @@ pub struct OrderDecision<'a> {
     pub outcome: FirstReviewOutcome<'a>,
     pub actor: &'a str,
     pub audit: audit::NewEntry<'a>,
+}
+
+/// What a first review's decision came to.
+#[derive(Debug, PartialEq)]
+pub enum FirstReviewResult {
+    /// Recorded (and on a pass, the code sent).
+    Decided,
+    /// A pass asked for while these required materials (`person:kind`) have not passed:
+    /// nothing was written.
+    MaterialsOpen(Vec<String>),
+    /// Another request moved the order first: nothing was written.
+    MovedMeanwhile,
+}
+
+/// What a first review's pass needs besides the store: the materials to check, the gateway
+/// the code goes out through, and how long it is valid.
+pub struct PassPorts<'a> {
+    pub materials: &'a dyn Materials,
+    pub sms: &'a dyn SmsGateway,
+    pub cipher: &'a FieldCipher,
+    pub rules: &'a RuleBook,
+    pub code_valid_hours: u32,
+}
+
+/// The first review passes `order` when every required material has passed: a code is
+/// drawn, the decision recorded with its keyed hash (`decide_first_review`), and the code
+/// sent to the principal once that has committed.
+pub async fn pass_first_review(
+    store: &dyn Store,
+    ports: &PassPorts<'_>,
+    order: &OrderRecord,
+    actor: &str,
+    audit: audit::NewEntry<'_>,
+) -> anyhow::Result<FirstReviewResult> {
+    let latest = ports.materials.latest(&order.id).await?;
+    let open: Vec<String> = readiness::material_status(ports.rules, order, &latest)?
+        .iter()
+        .filter(|s| !s.passed())
+        .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
+        .collect();
+    if !open.is_empty() {
+        return Ok(FirstReviewResult::MaterialsOpen(open));
+    }
+    let code = SmsCode::draw(ports.cipher, order, ports.code_valid_hours)?;
+    let decision = OrderDecision {
+        order,
+        outcome: FirstReviewOutcome::Pass {
+            code_index: &code.index,
+            code_expires_at: code.expires_at,
+        },
+        actor,
+        audit,
+    };
+    if !decide_first_review(store, &decision).await? {
+        return Ok(FirstReviewResult::MovedMeanwhile);
+    }
+    code.send(ports.sms).await?;
+    Ok(FirstReviewResult::Decided)
 }
 
 /// Records the first review's decision on an order: the review started if it had not, the

@@ -1,13 +1,58 @@
-//! The SMS verification step: a code the filer enters checked, and its two ends, the code
-//! confirmed or void.
+//! The SMS verification step: a code drawn and sent, a code the filer enters checked, and
+//! its two ends, the code confirmed or void.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
 use serde_json::json;
 
+use crate::filing::mobile::MobileNumber;
 use crate::filing::state::OrderState;
+use crate::sms::SmsGateway;
 use crate::store::audit;
 use crate::store::crypto::FieldCipher;
+use crate::store::orders::OrderRecord;
 use crate::store::tx::{Store, Tx};
+
+/// A six-digit code for the principal's mobile, kept only as a keyed hash (`index`) for
+/// `valid_hours`.
+pub struct SmsCode {
+    code: String,
+    mobile: MobileNumber,
+    pub index: String,
+    pub expires_at: DateTime<Utc>,
+    valid_hours: u32,
+}
+
+impl SmsCode {
+    /// A fresh code for `order`'s principal.
+    pub fn draw(
+        cipher: &FieldCipher,
+        order: &OrderRecord,
+        valid_hours: u32,
+    ) -> anyhow::Result<Self> {
+        let mobile = order.form["subject"]["principal"]["mobile"]
+            .as_str()
+            .and_then(|m| MobileNumber::parse(m).ok())
+            .ok_or_else(|| anyhow::anyhow!("order {} has no valid principal mobile", order.id))?;
+        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+        Ok(SmsCode {
+            index: cipher.blind_index(&format!("sms:{}:{code}", order.id)),
+            expires_at: Utc::now() + Duration::hours(i64::from(valid_hours)),
+            code,
+            mobile,
+            valid_hours,
+        })
+    }
+
+    /// Sent once its hash is recorded.
+    pub async fn send(self, sms: &dyn SmsGateway) -> anyhow::Result<()> {
+        let body = format!(
+            "【ICP备案】您的备案短信核验码为{}，请在{}小时内登录备案系统完成核验。",
+            self.code, self.valid_hours
+        );
+        sms.send(&self.mobile, &body).await
+    }
+}
 
 /// A code the filer entered, and who entered it from where (for the audit log).
 pub struct CodeAttempt<'a> {

@@ -889,3 +889,54 @@ async fn a_fault_in_a_first_review_decision_leaves_the_order_as_it_was() {
     let order = order_until(&app, &filer, &id, |_| true).await;
     assert_eq!(order["state"], "draft", "{order}");
 }
+
+#[tokio::test]
+async fn the_first_review_cannot_pass_an_order_while_a_required_material_has_not_passed() {
+    let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    let back = material(&order, "id_card_back")["material_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/review/materials/{back}/decision"),
+            Some(&reviewer),
+            Some(&json!({"decision": "reject", "reasons": ["blurry"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/review/orders/{id}/decision"),
+            Some(&reviewer),
+            Some(&json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("materials_not_approved")),
+        "{body}"
+    );
+    let open: Vec<&str> = body["error"]["details"]["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !open.is_empty() && open.iter().all(|m| m.ends_with(":id_card_back")),
+        "{body}"
+    );
+    let order = order_until(&app, &filer, &id, |_| true).await;
+    assert_eq!(order["state"], "first_review", "{order}");
+    let db = beian::store::open(dir.path()).await.unwrap();
+    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sms_outbox")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(sent, 0, "no code goes out for a refused pass");
+}
