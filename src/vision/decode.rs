@@ -229,15 +229,22 @@ fn map_image_error(e: image::ImageError, limits: &IntakeLimits) -> IntakeError {
 /// The long side of the copy a decoded photo keeps: the most any stage looks at (a page's
 /// print is read at it, and the gate looks for a far-off card's print at it).
 pub const WORKING_LONG_SIDE: u32 = 2048;
+/// The long side of the image the quality gate looks at.
+pub const GATE_LONG_SIDE: u32 = 1024;
 
 /// An uploaded photo decoded once: what its header says, and its pixels, oriented, at most
-/// `WORKING_LONG_SIDE` on the long side. The gate, the reader and the stored copy all take
-/// what they need from this one decode (a smaller copy is a SIMD resize, much cheaper than
-/// decoding again); the full-size pixels are let go as soon as the copy is made, so judging
-/// and reading run beside 12 MB rather than a 12 MP photo's 36 (or a 50 MP one's 150).
+/// `WORKING_LONG_SIDE` on the long side, and at most `GATE_LONG_SIDE`. The gate, the reader
+/// and the stored copy all take what they need from this one decode (a smaller copy is a SIMD
+/// resize, much cheaper than decoding again); the full-size pixels are let go as soon as the
+/// copies are made, so judging and reading run beside 15 MB rather than a 12 MP photo's 36
+/// (or a 50 MP one's 150).
 pub struct Photo {
     pub probe: Probe,
     pub image: RgbImage,
+    /// Resized from the full-size pixels, not from `image`: two box filters in a row soften
+    /// an edge more than one, and the gate's sharpness and colour thresholds were fitted on
+    /// images filtered once.
+    pub gate: RgbImage,
     pub timings: DecodeTimings,
 }
 
@@ -268,6 +275,7 @@ impl Photo {
         let decode = start.elapsed() - probed;
         full(&decoded);
         let start = Instant::now();
+        let gate = resize_to_long_side(&decoded, GATE_LONG_SIDE);
         let image = if decoded.width().max(decoded.height()) > WORKING_LONG_SIDE {
             resize_to_long_side(&decoded, WORKING_LONG_SIDE)
         } else {
@@ -276,6 +284,7 @@ impl Photo {
         Ok(Photo {
             probe,
             image,
+            gate,
             timings: DecodeTimings {
                 probe: probed,
                 decode: decode + start.elapsed(),
@@ -283,9 +292,15 @@ impl Photo {
         })
     }
 
-    /// The photo with at most `long_side` pixels on its long side.
+    /// The photo with at most `long_side` pixels on its long side, from the smallest copy
+    /// that has them.
     pub fn at_long_side(&self, long_side: u32) -> RgbImage {
-        resize_to_long_side(&self.image, long_side)
+        let source = if long_side <= GATE_LONG_SIDE {
+            &self.gate
+        } else {
+            &self.image
+        };
+        resize_to_long_side(source, long_side)
     }
 }
 
@@ -599,7 +614,9 @@ mod tests {
             Photo::decode_with(&jpeg(3000, 2000), &limits, |f| full = f.dimensions()).unwrap();
         assert_eq!(full, (3000, 2000));
         assert_eq!(photo.image.dimensions(), (WORKING_LONG_SIDE, 1365));
+        assert_eq!(photo.gate.dimensions(), (GATE_LONG_SIDE, 682));
         assert_eq!(photo.at_long_side(1000).dimensions(), (1000, 666));
+        assert_eq!(photo.at_long_side(1500).dimensions(), (1500, 999));
         let small = Photo::decode(&jpeg(2000, 1500), &limits).unwrap();
         assert_eq!(small.image.dimensions(), (2000, 1500));
         assert_eq!(small.at_long_side(4000).dimensions(), (2000, 1500));

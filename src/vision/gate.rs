@@ -11,8 +11,6 @@ use super::document::{self, DocShape, PrintLayout, Quad, TextBox};
 use super::quality::{self, Measures};
 use crate::filing::materials::MaterialKind;
 
-/// Long side of the image the gate looks at (resized from the decoded photo).
-pub const GATE_LONG_SIDE: u32 = 1024;
 /// Long side of the image the document outline is searched in.
 pub const DETECT_LONG_SIDE: u32 = 512;
 /// Long side the photo is decoded at when the detector finds no print at the gate's scale:
@@ -145,7 +143,7 @@ pub struct Judgement {
     pub verdict: Verdict,
     /// The flattened document at the measuring scale (for the reviewer).
     pub document: Option<RgbImage>,
-    /// The decoded image the gate worked on (long side about `GATE_LONG_SIDE`)...
+    /// The decoded image the gate worked on (`decode::Photo::gate`, long side at most `decode::GATE_LONG_SIDE`)...
     pub work: RgbImage,
     /// ... and the document's corners in it, when one was found (OCR flattens it again at
     /// the resolution it needs).
@@ -223,7 +221,7 @@ fn judge_inner(
         ..Timings::default()
     };
     let start = Instant::now();
-    let work = photo.at_long_side(GATE_LONG_SIDE);
+    let work = photo.gate.clone();
     timings.decode = photo.timings.decode + start.elapsed();
 
     let probe = &photo.probe;
