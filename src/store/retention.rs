@@ -1,7 +1,6 @@
 //! Retention: face data past its days, and the uploads of orders left idle long enough.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::{Db, RepoFuture};
 
@@ -28,15 +27,12 @@ impl Retention for SqliteRetention {
     fn purge_face_data(&self, cutoff: DateTime<Utc>) -> RepoFuture<'_, Vec<String>> {
         Box::pin(async move {
             let mut tx = self.0.begin().await?;
-            let blobs: Vec<String> = sqlx::query(
+            let blobs: Vec<String> = sqlx::query_scalar(
                 "SELECT blob FROM materials WHERE kind = 'face' AND blob != '' AND analyzed_at < ?",
             )
             .bind(cutoff)
             .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("blob"))
-            .collect::<Result<_, _>>()?;
+            .await?;
             sqlx::query("DELETE FROM face_templates WHERE created_at < ?")
                 .bind(cutoff)
                 .execute(&mut *tx)

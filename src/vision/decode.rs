@@ -232,19 +232,19 @@ pub const WORKING_LONG_SIDE: u32 = 2048;
 /// The long side of the image the quality gate looks at.
 pub const GATE_LONG_SIDE: u32 = 1024;
 
-/// An uploaded photo probed once and decoded at full size once: what its header says, and its
-/// pixels, oriented, at most `WORKING_LONG_SIDE` on the long side, and at most
-/// `GATE_LONG_SIDE`. The reader and the stored copy take what they need from the one full
+/// An uploaded photo probed once and decoded at full size once, kept as two oriented copies:
+/// `image` (at most `WORKING_LONG_SIDE` on the long side) and `gate` (at most
+/// `GATE_LONG_SIDE`). The reader and the stored copy take what they need from the one full
 /// decode (a smaller copy is a SIMD resize, much cheaper than decoding again); the full-size
 /// pixels are let go as soon as the copies are made, so judging and reading run beside 15 MB
 /// rather than a 12 MP photo's 36 (or a 50 MP one's 150).
 pub struct Photo {
     pub probe: Probe,
     pub image: RgbImage,
-    /// A JPEG's is decoded a second time, straight to about this size by the IDCT's own 1/2,
-    /// 1/4, 1/8 scaling, as the gate's thresholds were fitted on: resized from the full
-    /// decode with a box filter instead, a fresh held-out seed (4321, 800 photos) passed
-    /// fewer good photos (see docs/quality-calibration.md). Other formats: resized from the
+    /// For a JPEG, decoded a second time straight to about this size by the IDCT's own 1/2,
+    /// 1/4, 1/8 scaling, which the gate's thresholds were fitted on (resized from the full
+    /// decode with a box filter instead, a fresh held-out seed, 4321 with 800 photos, passed
+    /// fewer good photos: docs/quality-calibration.md). Other formats: resized from the
     /// full-size pixels.
     pub gate: RgbImage,
     pub timings: DecodeTimings,
@@ -253,7 +253,7 @@ pub struct Photo {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DecodeTimings {
     pub probe: Duration,
-    /// Decoding and resizing to the working copy.
+    /// The full decode and making both copies (for a JPEG, the gate's own scaled decode).
     pub decode: Duration,
 }
 
