@@ -232,39 +232,66 @@ pub const WORKING_LONG_SIDE: u32 = 2048;
 /// The long side of the image the quality gate looks at.
 pub const GATE_LONG_SIDE: u32 = 1024;
 
-/// An uploaded photo probed once and decoded at full size once, kept as two oriented copies:
-/// `image` (at most `WORKING_LONG_SIDE` on the long side) and `gate` (at most
-/// `GATE_LONG_SIDE`). The reader and the stored copy take what they need from the one full
-/// decode (a smaller copy is a SIMD resize, much cheaper than decoding again); the full-size
-/// pixels are let go as soon as the copies are made, so judging and reading run beside 15 MB
-/// rather than a 12 MP photo's 36 (or a 50 MP one's 150).
+/// An uploaded photo, probed once, with the oriented copies the stages look at: `gate` (at
+/// most `GATE_LONG_SIDE` on the long side) and a working copy (at most `WORKING_LONG_SIDE`),
+/// which the page reader and the gate's search for a far-off card's print use. The full-size
+/// pixels are decoded at most once and let go as soon as the copies are made, so judging and
+/// reading run beside 15 MB rather than a 12 MP photo's 36 (or a 50 MP one's 150).
+///
+/// `decode_with` (the worker, which re-encodes the stored copy from the full-size pixels)
+/// makes both copies at once. `decode` (the gate alone: `beian check`, calibration, the
+/// benchmark) decodes a JPEG only at the gate's scale and makes the working copy the first
+/// time a stage asks for it, which most photos never do.
 pub struct Photo {
     pub probe: Probe,
-    pub image: RgbImage,
-    /// For a JPEG, decoded a second time straight to about this size by the IDCT's own 1/2,
-    /// 1/4, 1/8 scaling, which the gate's thresholds were fitted on (resized from the full
-    /// decode with a box filter instead, a fresh held-out seed, 4321 with 800 photos, passed
-    /// fewer good photos: docs/quality-calibration.md). Other formats: resized from the
-    /// full-size pixels.
+    /// For a JPEG, decoded straight to about this size by the IDCT's own 1/2, 1/4, 1/8
+    /// scaling, which the gate's thresholds were fitted on (resized from the full decode
+    /// with a box filter instead, a fresh held-out seed, 4321 with 800 photos, passed fewer
+    /// good photos: docs/quality-calibration.md). Other formats: resized from the full-size
+    /// pixels.
     pub gate: RgbImage,
+    working: std::sync::OnceLock<Result<RgbImage, IntakeError>>,
+    /// The file, while the working copy is still to be made from it.
+    bytes: Option<Vec<u8>>,
+    limits: IntakeLimits,
     pub timings: DecodeTimings,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DecodeTimings {
     pub probe: Duration,
-    /// The full decode and making both copies (for a JPEG, the gate's own scaled decode).
+    /// The decoding done before the photo was handed on: for a JPEG, the gate's scaled
+    /// decode (and in `decode_with` the full one and the working copy); otherwise the full
+    /// decode and both copies. A working copy made later is not counted.
     pub decode: Duration,
 }
 
 impl Photo {
-    /// Probes `bytes` (every cap checked before a pixel is decoded), then decodes them.
+    /// Probes `bytes` (every cap checked before a pixel is decoded), then decodes what the
+    /// gate looks at; the working copy waits until a stage asks for it.
     pub fn decode(bytes: &[u8], limits: &IntakeLimits) -> Result<Photo, IntakeError> {
-        Self::decode_with(bytes, limits, |_| {})
+        let start = Instant::now();
+        let probe = probe(bytes, limits)?;
+        let probed = start.elapsed();
+        if probe.format != Format::Jpeg {
+            return Self::decode_with(bytes, limits, |_| {});
+        }
+        let gate = jpeg_gate_image(bytes, &probe)?;
+        Ok(Photo {
+            probe,
+            gate,
+            working: std::sync::OnceLock::new(),
+            bytes: Some(bytes.to_vec()),
+            limits: *limits,
+            timings: DecodeTimings {
+                probe: probed,
+                decode: start.elapsed() - probed,
+            },
+        })
     }
 
-    /// The same, showing the full-size image to `full` before it is let go (the stored copy
-    /// is re-encoded from it).
+    /// Probes and decodes `bytes` at full size, shows the full-size image to `full` before
+    /// it is let go (the stored copy is re-encoded from it), and makes both copies.
     pub fn decode_with(
         bytes: &[u8],
         limits: &IntakeLimits,
@@ -274,44 +301,59 @@ impl Photo {
         let probe = probe(bytes, limits)?;
         let probed = start.elapsed();
         let decoded = decode_full(bytes, &probe, limits)?;
-        let decode = start.elapsed() - probed;
         full(&decoded);
-        let start = Instant::now();
         let gate = match probe.format {
-            Format::Jpeg => orient(
-                resize_to_long_side(
-                    &decode_jpeg_scaled(bytes, &probe, GATE_LONG_SIDE)?,
-                    GATE_LONG_SIDE,
-                ),
-                &probe,
-            ),
+            Format::Jpeg => jpeg_gate_image(bytes, &probe)?,
             _ => resize_to_long_side(&decoded, GATE_LONG_SIDE),
-        };
-        let image = if decoded.width().max(decoded.height()) > WORKING_LONG_SIDE {
-            resize_to_long_side(&decoded, WORKING_LONG_SIDE)
-        } else {
-            decoded
         };
         Ok(Photo {
             probe,
-            image,
             gate,
+            working: std::sync::OnceLock::from(Ok(working_copy(decoded))),
+            bytes: None,
+            limits: *limits,
             timings: DecodeTimings {
                 probe: probed,
-                decode: decode + start.elapsed(),
+                decode: start.elapsed() - probed,
             },
         })
     }
 
     /// The photo with at most `long_side` pixels on its long side, from the smallest copy
-    /// that has them.
-    pub fn at_long_side(&self, long_side: u32) -> RgbImage {
-        let source = if long_side <= GATE_LONG_SIDE {
-            &self.gate
-        } else {
-            &self.image
-        };
-        resize_to_long_side(source, long_side)
+    /// that has them (the working copy made now if it was not yet).
+    pub fn at_long_side(&self, long_side: u32) -> Result<RgbImage, IntakeError> {
+        if long_side <= GATE_LONG_SIDE {
+            return Ok(resize_to_long_side(&self.gate, long_side));
+        }
+        let working = self.working.get_or_init(|| {
+            let bytes = self.bytes.as_deref().unwrap_or_default();
+            decode_full(bytes, &self.probe, &self.limits).map(working_copy)
+        });
+        Ok(resize_to_long_side(
+            working.as_ref().map_err(Clone::clone)?,
+            long_side,
+        ))
+    }
+}
+
+/// A JPEG's image for the gate: decoded at the IDCT's scale nearest above `GATE_LONG_SIDE`,
+/// then resized to it and oriented.
+fn jpeg_gate_image(bytes: &[u8], probe: &Probe) -> Result<RgbImage, IntakeError> {
+    Ok(orient(
+        resize_to_long_side(
+            &decode_jpeg_scaled(bytes, probe, GATE_LONG_SIDE)?,
+            GATE_LONG_SIDE,
+        ),
+        probe,
+    ))
+}
+
+/// The working copy of the full-size pixels: at most `WORKING_LONG_SIDE` on the long side.
+fn working_copy(full: RgbImage) -> RgbImage {
+    if full.width().max(full.height()) > WORKING_LONG_SIDE {
+        resize_to_long_side(&full, WORKING_LONG_SIDE)
+    } else {
+        full
     }
 }
 
@@ -618,6 +660,7 @@ mod tests {
             Photo::decode(&webp, &limits)
                 .unwrap()
                 .at_long_side(160)
+                .unwrap()
                 .dimensions(),
             (160, 120)
         );
@@ -674,16 +717,22 @@ mod tests {
     fn a_photo_is_decoded_once_and_keeps_a_working_copy_that_smaller_ones_come_from() {
         let limits = IntakeLimits::default();
         let mut full = (0, 0);
-        let photo =
-            Photo::decode_with(&jpeg(3000, 2000), &limits, |f| full = f.dimensions()).unwrap();
+        let bytes = jpeg(3000, 2000);
+        let photo = Photo::decode_with(&bytes, &limits, |f| full = f.dimensions()).unwrap();
         assert_eq!(full, (3000, 2000));
-        assert_eq!(photo.image.dimensions(), (WORKING_LONG_SIDE, 1365));
         assert_eq!(photo.gate.dimensions(), (GATE_LONG_SIDE, 682));
-        assert_eq!(photo.at_long_side(1000).dimensions(), (1000, 666));
-        assert_eq!(photo.at_long_side(1500).dimensions(), (1500, 999));
+        let working = photo.at_long_side(WORKING_LONG_SIDE).unwrap();
+        assert_eq!(working.dimensions(), (WORKING_LONG_SIDE, 1365));
+        assert_eq!(photo.at_long_side(1000).unwrap().dimensions(), (1000, 666));
+        assert_eq!(photo.at_long_side(1500).unwrap().dimensions(), (1500, 999));
+
+        // Decoded for the gate alone, the same copies: the working one made when asked for.
+        let lazy = Photo::decode(&bytes, &limits).unwrap();
+        assert_eq!(lazy.gate, photo.gate);
+        assert!(lazy.working.get().is_none(), "no full decode for the gate");
+        assert_eq!(lazy.at_long_side(WORKING_LONG_SIDE).unwrap(), working);
         let small = Photo::decode(&jpeg(2000, 1500), &limits).unwrap();
-        assert_eq!(small.image.dimensions(), (2000, 1500));
-        assert_eq!(small.at_long_side(4000).dimensions(), (2000, 1500));
+        assert_eq!(small.at_long_side(4000).unwrap().dimensions(), (2000, 1500));
     }
 
     /// A JPEG with an EXIF block whose orientation tag says "rotate 90° clockwise" (6).
@@ -721,8 +770,18 @@ mod tests {
             Photo::decode(&bytes, &limits)
                 .unwrap()
                 .at_long_side(320)
+                .unwrap()
                 .dimensions(),
             (200, 320)
+        );
+        assert_eq!(
+            Photo::decode(&bytes, &limits)
+                .unwrap()
+                .at_long_side(GATE_LONG_SIDE + 1)
+                .unwrap()
+                .dimensions(),
+            (400, 640),
+            "the working copy made later is oriented too"
         );
         let stored = reencode_jpeg(&decode_full(&bytes, &p, &limits).unwrap(), 90);
         assert!(

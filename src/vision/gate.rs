@@ -415,7 +415,9 @@ fn print_boxes(
     if document::print_direction(&boxes).is_some() || w.max(h) <= work.width().max(work.height()) {
         return boxes;
     }
-    let fine = photo.at_long_side(FINE_PRINT_LONG_SIDE);
+    let Ok(fine) = photo.at_long_side(FINE_PRINT_LONG_SIDE) else {
+        return boxes;
+    };
     let tiled = in_small(text_in_tiles(&fine, text), &fine);
     if document::print_direction(&tiled).is_some() {
         tiled

@@ -51,8 +51,9 @@ pub fn is_readable(kind: MaterialKind) -> bool {
     )
 }
 
-/// The document the gate found, flattened at the resolution OCR reads it at: a card from the gate's image, a page (smaller print) from the photo. `None` when the
-/// kind is not read or no document was found.
+/// The document the gate found, flattened at the resolution OCR reads it at: a card from the
+/// gate's image, a page (smaller print) from the photo's working copy. `None` when the kind
+/// is not read, no document was found, or the working copy could not be decoded.
 pub fn flatten(kind: MaterialKind, judgement: &Judgement, photo: &Photo) -> Option<RgbImage> {
     let (Some(quad), Some(shape), true) = (judgement.quad, gate::shape_of(kind), is_readable(kind))
     else {
@@ -63,7 +64,7 @@ pub fn flatten(kind: MaterialKind, judgement: &Judgement, photo: &Photo) -> Opti
             document::rectify(&judgement.work, &quad, shape.crop_size(CARD_OCR_LONG_SIDE))
         }
         DocShape::Page | DocShape::Any => {
-            let large = photo.at_long_side(PAGE_OCR_LONG_SIDE);
+            let large = photo.at_long_side(PAGE_OCR_LONG_SIDE).ok()?;
             let scale = large.width() as f32 / judgement.work.width() as f32;
             document::rectify(
                 &large,
