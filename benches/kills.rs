@@ -1,5 +1,6 @@
 //! The kill series: two `serve --workers 0` instances and two `beian worker` processes on one
-//! data directory and one S3 bucket (s3s-fs from scripts/setup), phones uploading through
+//! PostgreSQL database (scripts/postgres) and one S3 bucket (s3s-fs from scripts/setup), the
+//! scaled-out shape, phones uploading through
 //! either instance, and 20 times one of the four processes killed with SIGKILL and started
 //! again. Once everything is analysed, what the stores hold is checked against what was
 //! acknowledged. `cargo bench --bench kills` prints the uploads acknowledged and lost, the
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
+use common::postgres::PostgresServer;
 use common::{base_photos, beian, s3, sessions, unique, Process};
 
 const PHONES: usize = 24;
@@ -27,6 +29,7 @@ const BETWEEN_KILLS: Duration = Duration::from_millis(1500);
 struct Fleet {
     dir: std::path::PathBuf,
     config: String,
+    postgres: PostgresServer,
     s3: s3::S3Server,
     processes: Vec<Option<Process>>,
     /// The serving instances' current addresses (a restarted one gets a new port).
@@ -38,6 +41,7 @@ impl Fleet {
         let process = if slot < 2 {
             let (process, addr) = beian(
                 &self.dir,
+                Some(&self.postgres),
                 Some(&self.s3),
                 &["--config", &self.config, "serve", "--workers", "0"],
                 "addr=",
@@ -56,6 +60,7 @@ impl Fleet {
         } else {
             beian(
                 &self.dir,
+                Some(&self.postgres),
                 Some(&self.s3),
                 &["--config", &self.config, "worker", "--workers", "1"],
                 "never logged",
@@ -81,6 +86,7 @@ async fn main() {
     let mut fleet = Fleet {
         dir: dir.path().to_path_buf(),
         config: config.to_string_lossy().into_owned(),
+        postgres: PostgresServer::start(),
         s3: s3::S3Server::start(),
         processes: (0..4).map(|_| None).collect(),
         addrs: Arc::new(Mutex::new(vec![String::new(); 2])),
@@ -166,12 +172,9 @@ async fn main() {
         phone.await.expect("phone");
     }
 
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("beian.db").display()
-    ))
-    .await
-    .expect("database");
+    let db = beian::store::connect(Some(&fleet.postgres.url), dir.path())
+        .await
+        .expect("database");
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let open: i64 =
@@ -190,13 +193,14 @@ async fn main() {
     let mut lost = 0;
     let mut twice = 0;
     for (session, kind) in &acknowledged {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM materials WHERE session_id = ? AND kind = ?")
-                .bind(session)
-                .bind(kind)
-                .fetch_one(&db)
-                .await
-                .expect("materials");
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM materials WHERE session_id = $1 AND kind = $2",
+        )
+        .bind(session)
+        .bind(kind)
+        .fetch_one(&db)
+        .await
+        .expect("materials");
         match n {
             0 => lost += 1,
             1 => {}
@@ -234,7 +238,7 @@ async fn main() {
 
     println!(
         "kill series: {PHONES} phones x {} photos through 2 serve instances, 2 worker processes, \
-         one SQLite file and one S3 bucket (s3s-fs), on 127.0.0.1\n",
+         one PostgreSQL database and one S3 bucket (s3s-fs), on 127.0.0.1\n",
         KINDS.len()
     );
     println!("| kills (serve / worker) | uploads acknowledged | refused | lost | stored twice | rows without their object | objects no row names (the sweep's) | jobs done / all | jobs run more than once | most attempts | materials without a verdict | analysis_failed | took (s) |");

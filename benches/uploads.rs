@@ -2,7 +2,8 @@
 //! real `beian serve` on 127.0.0.1 (a child process, so its memory is its own), in each
 //! shape the service runs in: analysis inside `serve`; `serve --workers 0` with one and with
 //! two `beian worker` processes (one worker each, side by side: does throughput grow with
-//! processes on this machine?); and the blobs in an S3 bucket (s3s-fs from scripts/setup).
+//! processes on this machine?); the blobs in an S3 bucket (s3s-fs from scripts/setup); and
+//! the scaled-out store, PostgreSQL (Debian's server, scripts/postgres) with the S3 bucket.
 //! `cargo bench --bench uploads` prints per shape the 202 latency (p50/p95), the analysis
 //! throughput and the processes' peak resident sets; every request is bounded in count and
 //! time.
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::postgres::PostgresServer;
 use common::{base_photos, beian, peak_rss_mib, s3, sessions, unique, Process};
 
 #[allow(dead_code)] // shared with the kill series, which kills processes too
@@ -31,32 +33,44 @@ struct Shape {
     /// `beian worker --workers 1` processes beside it.
     worker_processes: usize,
     s3: bool,
+    postgres: bool,
 }
 
-const SHAPES: [Shape; 4] = [
+const SHAPES: [Shape; 5] = [
     Shape {
         name: "serve (2 workers inside)",
         serve_workers: None,
         worker_processes: 0,
         s3: false,
+        postgres: false,
     },
     Shape {
         name: "serve --workers 0 + 1 worker process",
         serve_workers: Some(0),
         worker_processes: 1,
         s3: false,
+        postgres: false,
     },
     Shape {
         name: "serve --workers 0 + 2 worker processes",
         serve_workers: Some(0),
         worker_processes: 2,
         s3: false,
+        postgres: false,
     },
     Shape {
         name: "serve (2 workers inside), blobs on S3",
         serve_workers: None,
         worker_processes: 0,
         s3: true,
+        postgres: false,
+    },
+    Shape {
+        name: "serve (2 workers inside), PostgreSQL + S3",
+        serve_workers: None,
+        worker_processes: 0,
+        s3: true,
+        postgres: true,
     },
 ];
 
@@ -80,12 +94,19 @@ async fn main() {
 async fn run(shape: &Shape, photos: &[Vec<u8>]) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let s3 = shape.s3.then(s3::S3Server::start);
+    let postgres = shape.postgres.then(PostgresServer::start);
     let workers = shape.serve_workers.map(|n| n.to_string());
     let serve_args: Vec<&str> = match &workers {
         Some(n) => vec!["serve", "--workers", n],
         None => vec!["serve"],
     };
-    let (server, addr) = beian(dir.path(), s3.as_ref(), &serve_args, "addr=");
+    let (server, addr) = beian(
+        dir.path(),
+        postgres.as_ref(),
+        s3.as_ref(),
+        &serve_args,
+        "addr=",
+    );
     let addr = addr
         .recv_timeout(Duration::from_secs(60))
         .expect("the service logs its address");
@@ -99,6 +120,7 @@ async fn run(shape: &Shape, photos: &[Vec<u8>]) -> String {
         .map(|_| {
             let (worker, running) = beian(
                 dir.path(),
+                postgres.as_ref(),
                 s3.as_ref(),
                 &["worker", "--workers", "1"],
                 "analysis worker running",

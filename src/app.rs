@@ -38,7 +38,7 @@ struct Parts {
 
 impl Parts {
     async fn open(config: &Config) -> anyhow::Result<Parts> {
-        let repos = Repositories::open_sqlite(&config.data_dir).await?;
+        let repos = Repositories::open(config.database_url.as_deref(), &config.data_dir).await?;
         let cipher = load_cipher(config)?;
         let rules = match &config.rules_dir {
             Some(dir) => RuleBook::load(dir)

@@ -18,6 +18,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Holds beian.db, the blob directory and (by default) the master key file.
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of `<data_dir>/beian.db`: `postgres://user:password@host/database`.
+    pub database_url: Option<String>,
     /// Master key file; default `<data_dir>/secret.key`, created on first start.
     pub key_file: Option<PathBuf>,
     /// A directory with provinces.toml, naming.toml, reasons.toml and pre_approvals.toml that
@@ -85,6 +87,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
+            database_url: None,
             key_file: None,
             rules_dir: None,
             token_ttl_hours: 12,
@@ -138,6 +141,9 @@ pub struct Overrides {
     /// Base URL phones reach the service at, put in QR codes [default: http://<listen>].
     #[arg(long, env = "BEIAN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Database: postgres://user:password@host/database [default: <data dir>/beian.db].
+    #[arg(long, env = "BEIAN_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Blob store: s3://bucket/prefix [default: <data dir>/blobs].
     #[arg(long, env = "BEIAN_BLOB_STORE")]
     pub blob_store: Option<String>,
@@ -169,6 +175,9 @@ impl Config {
         }
         if let Some(v) = &overrides.public_url {
             config.public_url = Some(v.clone());
+        }
+        if let Some(v) = &overrides.database_url {
+            config.database_url = Some(v.clone());
         }
         if let Some(v) = &overrides.blob_store {
             config.blob_store = Some(v.clone());

@@ -225,8 +225,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             app::run_worker(config, app::shutdown_signal()).await
         }
         Command::Migrate => {
-            store::open(&config.data_dir).await?;
-            out!("database in {} is up to date", config.data_dir.display());
+            store::connect(config.database_url.as_deref(), &config.data_dir).await?;
+            out!("the database is up to date");
             Ok(())
         }
         Command::Check {
@@ -341,7 +341,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Purge => {
-            let repos = Repositories::open_sqlite(&config.data_dir).await?;
+            let repos =
+                Repositories::open(config.database_url.as_deref(), &config.data_dir).await?;
             let blobs = beian::store::blobs::open(&config).await?;
             let (faces, materials) = app::purge(&*repos.retention, blobs.as_ref(), &config).await?;
             out!(
@@ -356,7 +357,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Reviewer {
             command: ReviewerCommand::Add { name },
         } => {
-            let repos = Repositories::open_sqlite(&config.data_dir).await?;
+            let repos =
+                Repositories::open(config.database_url.as_deref(), &config.data_dir).await?;
             let (user, password) =
                 beian::service::accounts::create_reviewer(&*repos.users, &*repos.audit, &name)
                     .await?;
@@ -367,7 +369,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Registry {
             command: RegistryCommand::Load { file },
         } => {
-            let repos = Repositories::open_sqlite(&config.data_dir).await?;
+            let repos =
+                Repositories::open(config.database_url.as_deref(), &config.data_dir).await?;
             let cipher = app::load_cipher(&config)?;
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;

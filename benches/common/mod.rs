@@ -1,5 +1,5 @@
 //! What the load benchmarks share: the photos the phones send, `beian` child processes over
-//! a data directory (and an S3 bucket), their peak memory.
+//! a data directory (and PostgreSQL, an S3 bucket), their peak memory.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -15,6 +15,10 @@ use rand::SeedableRng;
 #[allow(dead_code)] // the tests' S3 server; the benches need its start and environment
 #[path = "../../tests/api/s3.rs"]
 pub mod s3;
+
+#[allow(dead_code)] // the tests' PostgreSQL server; the benches need its start and URL
+#[path = "../../tests/api/postgres.rs"]
+pub mod postgres;
 
 /// A few distinct ~3 MB photos; each upload gets its own bytes by a JPEG comment (COM)
 /// segment, so no two uploads are byte-identical (the service would recognise those).
@@ -80,6 +84,7 @@ impl Process {
 /// log that contain `watch` come through the receiver.
 pub fn beian(
     dir: &Path,
+    postgres: Option<&postgres::PostgresServer>,
     s3: Option<&s3::S3Server>,
     args: &[&str],
     watch: &'static str,
@@ -96,6 +101,9 @@ pub fn beian(
         .arg(dir)
         .arg("--models-dir")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/models"));
+    if let Some(postgres) = postgres {
+        command.args(["--database-url", &postgres.url]);
+    }
     if let Some(s3) = s3 {
         command
             .args(["--blob-store", &format!("s3://{}/bench", s3::BUCKET)])

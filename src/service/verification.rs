@@ -127,12 +127,12 @@ mod tests {
     use crate::store::materials::NewMaterial;
     use crate::store::orders::OrderRecord;
     use crate::store::sessions::SessionRow;
-    use crate::store::tx::SqliteStore;
+    use crate::store::tx::SqlStore;
     use crate::store::verification::{FilingNumber, Pending};
     use crate::store::{test_rows, RepoFuture, StoreError};
 
     /// SQLite's store whose transactions fail when the order is read.
-    struct FailsReadingTheOrder(SqliteStore);
+    struct FailsReadingTheOrder(SqlStore);
 
     struct FailingTx(Box<dyn Tx>);
 
@@ -268,7 +268,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(dir.path()).await.unwrap();
         test_rows::an_order_waiting_for_a_face(&db).await;
-        let store = FailsReadingTheOrder(SqliteStore(db.clone()));
+        let store = FailsReadingTheOrder(SqlStore(db.clone()));
         let cipher = FieldCipher::new(&[7; 32]);
         let verdict = Verdict::new(MaterialState::Pass, Vec::<String>::new());
         let material = NewMaterial {

@@ -1,22 +1,43 @@
-//! The audit log (migrations/0005_audit.sql): append-only, read by reviewers.
+//! The audit log (migrations/sqlite/0005_audit.sql): append-only, read by reviewers.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Sqlite;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row};
 
 use super::{Db, RepoFuture};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
     pub target: Option<String>,
-    #[sqlx(json(nullable))]
     pub detail: Option<Value>,
     pub source: Option<String>,
+}
+
+impl sqlx::FromRow<'_, AnyRow> for Entry {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        let detail: Option<String> = r.try_get("detail")?;
+        Ok(Entry {
+            id: r.try_get("id")?,
+            at: super::time_at(r, "at")?,
+            actor: r.try_get("actor")?,
+            action: r.try_get("action")?,
+            target: r.try_get("target")?,
+            detail: detail
+                .map(|d| serde_json::from_str(&d))
+                .transpose()
+                .map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "detail".into(),
+                    source: e.into(),
+                })?,
+            source: r.try_get("source")?,
+        })
+    }
 }
 
 pub struct NewEntry<'a> {
@@ -43,10 +64,10 @@ pub trait AuditLog: Send + Sync {
     ) -> RepoFuture<'a, Vec<Entry>>;
 }
 
-/// `AuditLog` on SQLite.
-pub struct SqliteAuditLog(pub Db);
+/// `AuditLog` in SQL, on either engine.
+pub struct SqlAuditLog(pub Db);
 
-impl AuditLog for SqliteAuditLog {
+impl AuditLog for SqlAuditLog {
     fn append<'a>(&'a self, e: &'a NewEntry<'a>) -> RepoFuture<'a, ()> {
         Box::pin(record(&self.0, e))
     }
@@ -60,8 +81,8 @@ impl AuditLog for SqliteAuditLog {
         Box::pin(async move {
             Ok(sqlx::query_as(
                 "SELECT id, at, actor, action, target, detail, source FROM audit_log
-                 WHERE (? IS NULL OR target = ?) AND (? IS NULL OR id < ?)
-                 ORDER BY id DESC LIMIT ?",
+                 WHERE ($1 IS NULL OR target = $2) AND ($3 IS NULL OR id < $4)
+                 ORDER BY id DESC LIMIT $5",
             )
             .bind(target)
             .bind(target)
@@ -77,12 +98,12 @@ impl AuditLog for SqliteAuditLog {
 /// Appends an entry, inside whatever transaction or pool `executor` is.
 pub async fn record<'e, E>(executor: E, e: &NewEntry<'_>) -> super::Result<()>
 where
-    E: sqlx::Executor<'e, Database = Sqlite>,
+    E: sqlx::Executor<'e, Database = Any>,
 {
     sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, target, detail, source) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (at, actor, action, target, detail, source) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(Utc::now())
+    .bind(super::at(Utc::now()))
     .bind(e.actor)
     .bind(e.action)
     .bind(e.target)

@@ -1,6 +1,7 @@
-//! Liveness challenges and face templates (migrations/0004_faces.sql).
+//! Liveness challenges and face templates (migrations/sqlite/0004_faces.sql).
 
 use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
 use sqlx::{Connection, Row};
 
 use super::{Conn, Db, RepoFuture};
@@ -8,16 +9,32 @@ use crate::filing::verdict::Verdict;
 
 /// A liveness challenge: the actions asked for, issued to one upload session, answered by
 /// at most one capture.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Challenge {
     pub id: String,
     pub session_id: String,
-    #[sqlx(json)]
     pub actions: Vec<String>,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// When a capture answered it.
     pub used_at: Option<DateTime<Utc>>,
+}
+
+impl sqlx::FromRow<'_, AnyRow> for Challenge {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        let actions: String = r.try_get("actions")?;
+        Ok(Challenge {
+            id: r.try_get("id")?,
+            session_id: r.try_get("session_id")?,
+            actions: serde_json::from_str(&actions).map_err(|e| sqlx::Error::ColumnDecode {
+                index: "actions".into(),
+                source: e.into(),
+            })?,
+            issued_at: super::time_at(r, "issued_at")?,
+            expires_at: super::time_at(r, "expires_at")?,
+            used_at: super::maybe_time_at(r, "used_at")?,
+        })
+    }
 }
 
 /// Liveness challenges: the repository the liveness capture holds (`Arc<dyn Challenges>`),
@@ -37,10 +54,10 @@ pub trait Challenges: Send + Sync {
     fn use_up<'a>(&'a self, id: &'a str, now: DateTime<Utc>) -> RepoFuture<'a, bool>;
 }
 
-/// `Challenges` on SQLite.
-pub struct SqliteChallenges(pub Db);
+/// `Challenges` in SQL, on either engine.
+pub struct SqlChallenges(pub Db);
 
-impl Challenges for SqliteChallenges {
+impl Challenges for SqlChallenges {
     fn open<'a>(
         &'a self,
         session_id: &'a str,
@@ -48,11 +65,11 @@ impl Challenges for SqliteChallenges {
     ) -> RepoFuture<'a, Option<Challenge>> {
         Box::pin(async move {
             Ok(sqlx::query_as(
-                "SELECT * FROM liveness_challenges WHERE session_id = ? AND used_at IS NULL AND expires_at > ?
+                "SELECT * FROM liveness_challenges WHERE session_id = $1 AND used_at IS NULL AND expires_at > $2
                  ORDER BY issued_at DESC LIMIT 1",
             )
             .bind(session_id)
-            .bind(now)
+            .bind(super::at(now))
             .fetch_optional(&self.0)
             .await?)
         })
@@ -61,13 +78,13 @@ impl Challenges for SqliteChallenges {
     fn insert<'a>(&'a self, c: &'a Challenge) -> RepoFuture<'a, ()> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO liveness_challenges (id, session_id, actions, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO liveness_challenges (id, session_id, actions, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&c.id)
             .bind(&c.session_id)
-            .bind(sqlx::types::Json(&c.actions))
-            .bind(c.issued_at)
-            .bind(c.expires_at)
+            .bind(serde_json::Value::from(c.actions.clone()).to_string())
+            .bind(super::at(c.issued_at))
+            .bind(super::at(c.expires_at))
             .execute(&self.0)
             .await?;
             Ok(())
@@ -77,7 +94,7 @@ impl Challenges for SqliteChallenges {
     fn get<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<Challenge>> {
         Box::pin(async move {
             Ok(
-                sqlx::query_as("SELECT * FROM liveness_challenges WHERE id = ?")
+                sqlx::query_as("SELECT * FROM liveness_challenges WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.0)
                     .await?,
@@ -88,12 +105,12 @@ impl Challenges for SqliteChallenges {
     fn use_up<'a>(&'a self, id: &'a str, now: DateTime<Utc>) -> RepoFuture<'a, bool> {
         Box::pin(async move {
             let done = sqlx::query(
-                "UPDATE liveness_challenges SET used_at = ?, consented_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+                "UPDATE liveness_challenges SET used_at = $1, consented_at = $2 WHERE id = $3 AND used_at IS NULL AND expires_at > $4",
             )
-            .bind(now)
-            .bind(now)
+            .bind(super::at(now))
+            .bind(super::at(now))
             .bind(id)
-            .bind(now)
+            .bind(super::at(now))
             .execute(&self.0)
             .await?;
             Ok(done.rows_affected() == 1)
@@ -121,18 +138,20 @@ pub(super) async fn insert_template<'e, E>(
     embedding: &str,
 ) -> super::Result<()>
 where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
-        "INSERT OR REPLACE INTO face_templates (material_id, order_id, person, source, embedding, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO face_templates (material_id, order_id, person, source, embedding, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (material_id) DO UPDATE SET order_id = excluded.order_id, person = excluded.person,
+             source = excluded.source, embedding = excluded.embedding, created_at = excluded.created_at",
     )
     .bind(material_id)
     .bind(order_id)
     .bind(person)
     .bind(source)
     .bind(embedding)
-    .bind(Utc::now())
+    .bind(super::at(Utc::now()))
     .execute(executor)
     .await?;
     Ok(())
@@ -146,7 +165,7 @@ pub(super) async fn latest_template(
     source: &str,
 ) -> super::Result<Option<Template>> {
     let row = sqlx::query(
-        "SELECT material_id, embedding FROM face_templates WHERE order_id = ? AND person = ? AND source = ?
+        "SELECT material_id, embedding FROM face_templates WHERE order_id = $1 AND person = $2 AND source = $3
          ORDER BY created_at DESC LIMIT 1",
     )
     .bind(order_id)
@@ -178,7 +197,7 @@ pub(super) async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> super
     let mut tx = conn.begin().await?;
     sqlx::query(
         "INSERT INTO materials (id, order_id, session_id, person, kind, state, blob, sha256, bytes, verdict, created_at, analyzed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(m.id)
     .bind(m.order_id)
@@ -190,8 +209,8 @@ pub(super) async fn insert_capture(conn: &mut Conn, c: &NewCapture<'_>) -> super
     .bind(m.sha256)
     .bind(m.bytes)
     .bind(c.verdict.to_value().to_string())
-    .bind(now)
-    .bind(now)
+    .bind(super::at(now))
+    .bind(super::at(now))
     .execute(&mut *tx)
     .await?;
     if let Some(template) = c.template {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Connection, Row};
 
-use super::{Conn, Db, RepoFuture};
+use super::{Conn, Db, Engine, RepoFuture};
 use crate::filing::materials::MaterialState;
 use crate::filing::verdict::Verdict;
 
@@ -45,10 +45,10 @@ pub trait JobQueue: Send + Sync {
     fn unfinished(&self) -> RepoFuture<'_, i64>;
 }
 
-/// `JobQueue` on SQLite.
-pub struct SqliteJobs(pub Db);
+/// `JobQueue` in SQL, on either engine.
+pub struct SqlJobs(pub Db);
 
-impl JobQueue for SqliteJobs {
+impl JobQueue for SqlJobs {
     fn claim(&self, lease: Duration) -> RepoFuture<'_, Option<JobClaim>> {
         Box::pin(claim_job(&self.0, lease))
     }
@@ -86,18 +86,25 @@ async fn claim_job(db: &Db, lease: Duration) -> super::Result<Option<JobClaim>> 
     let now = Utc::now();
     let claim = uuid::Uuid::new_v4().simple().to_string();
     let until = leased_until(now, lease);
-    let row = sqlx::query(
-        "UPDATE analysis_jobs SET state = 'running', attempts = attempts + 1, claimed_at = ?,
-             claim = ?, lease_until = ?
+    // SQLite runs one writer at a time, so the job picked is still free when it is updated.
+    // PostgreSQL runs claims side by side: the picked row is locked, and a row another
+    // worker's claim holds locked is passed over rather than waited for (and claimed twice).
+    let lock = match Engine::of(db) {
+        Engine::Sqlite => "",
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
+    let row = sqlx::query(&format!(
+        "UPDATE analysis_jobs SET state = 'running', attempts = attempts + 1, claimed_at = $1,
+             claim = $2, lease_until = $3
          WHERE material_id = (SELECT material_id FROM analysis_jobs
-             WHERE state = 'queued' OR (state = 'running' AND (lease_until IS NULL OR lease_until < ?))
-             ORDER BY queued_at LIMIT 1)
+             WHERE state = 'queued' OR (state = 'running' AND (lease_until IS NULL OR lease_until < $4))
+             ORDER BY queued_at LIMIT 1 {lock})
          RETURNING material_id",
-    )
-    .bind(now)
+    ))
+    .bind(super::at(now))
     .bind(&claim)
-    .bind(until)
-    .bind(now)
+    .bind(super::at(until))
+    .bind(super::at(now))
     .fetch_optional(db)
     .await?;
     Ok(row
@@ -116,10 +123,10 @@ fn leased_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
 
 async fn renew_lease(db: &Db, claim: &JobClaim, lease: Duration) -> super::Result<bool> {
     let done = sqlx::query(
-        "UPDATE analysis_jobs SET lease_until = ?
-         WHERE material_id = ? AND claim = ? AND state = 'running'",
+        "UPDATE analysis_jobs SET lease_until = $1
+         WHERE material_id = $2 AND claim = $3 AND state = 'running'",
     )
-    .bind(leased_until(Utc::now(), lease))
+    .bind(super::at(leased_until(Utc::now(), lease)))
     .bind(&claim.material_id)
     .bind(&claim.claim)
     .execute(db)
@@ -131,7 +138,7 @@ async fn release(db: &Db, claim: &JobClaim) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE analysis_jobs SET state = 'queued', attempts = attempts - 1, claim = NULL,
              lease_until = NULL
-         WHERE material_id = ? AND claim = ? AND state = 'running'",
+         WHERE material_id = $1 AND claim = $2 AND state = 'running'",
     )
     .bind(&claim.material_id)
     .bind(&claim.claim)
@@ -153,10 +160,10 @@ pub(super) async fn finish_analysis(
     let now = Utc::now();
     let mut tx = conn.begin().await?;
     let closed = sqlx::query(
-        "UPDATE analysis_jobs SET state = 'done', finished_at = ?
-         WHERE material_id = ? AND claim = ? AND state = 'running'",
+        "UPDATE analysis_jobs SET state = 'done', finished_at = $1
+         WHERE material_id = $2 AND claim = $3 AND state = 'running'",
     )
-    .bind(now)
+    .bind(super::at(now))
     .bind(&claim.material_id)
     .bind(&claim.claim)
     .execute(&mut *tx)
@@ -165,13 +172,13 @@ pub(super) async fn finish_analysis(
         return Err(super::StoreError::LeaseLost);
     }
     sqlx::query(
-        "UPDATE materials SET state = ?, verdict = ?, reading = ?, blob = ?, analyzed_at = ? WHERE id = ?",
+        "UPDATE materials SET state = $1, verdict = $2, reading = $3, blob = $4, analyzed_at = $5 WHERE id = $6",
     )
     .bind(verdict.verdict.as_str())
     .bind(verdict.to_value().to_string())
     .bind(reading)
     .bind(blob)
-    .bind(now)
+    .bind(super::at(now))
     .bind(&claim.material_id)
     .execute(&mut *tx)
     .await?;
@@ -187,7 +194,7 @@ async fn fail_job(
     let material_id = claim.material_id.as_str();
     let mut tx = db.begin().await?;
     let attempts: Option<i64> = sqlx::query(
-        "SELECT attempts FROM analysis_jobs WHERE material_id = ? AND claim = ? AND state = 'running'",
+        "SELECT attempts FROM analysis_jobs WHERE material_id = $1 AND claim = $2 AND state = 'running'",
     )
     .bind(material_id)
     .bind(&claim.claim)
@@ -200,11 +207,11 @@ async fn fail_job(
     };
     let give_up = attempts >= max_attempts;
     sqlx::query(
-        "UPDATE analysis_jobs SET state = ?, finished_at = ?, claim = NULL, lease_until = NULL
-         WHERE material_id = ?",
+        "UPDATE analysis_jobs SET state = $1, finished_at = $2, claim = NULL, lease_until = NULL
+         WHERE material_id = $3",
     )
     .bind(if give_up { "done" } else { "queued" })
-    .bind(Utc::now())
+    .bind(super::at(Utc::now()))
     .bind(material_id)
     .execute(&mut *tx)
     .await?;
@@ -212,10 +219,10 @@ async fn fail_job(
         let verdict = Verdict::new(MaterialState::Flagged, ["analysis_failed"])
             .with("error", Value::from(error));
         sqlx::query(
-            "UPDATE materials SET state = 'flagged', verdict = ?, analyzed_at = ? WHERE id = ?",
+            "UPDATE materials SET state = 'flagged', verdict = $1, analyzed_at = $2 WHERE id = $3",
         )
         .bind(verdict.to_value().to_string())
-        .bind(Utc::now())
+        .bind(super::at(Utc::now()))
         .bind(material_id)
         .execute(&mut *tx)
         .await?;
@@ -234,8 +241,8 @@ mod tests {
     async fn a_lone_job() -> (
         tempfile::TempDir,
         Db,
-        SqliteJobs,
-        sqlx::pool::PoolConnection<sqlx::Sqlite>,
+        SqlJobs,
+        sqlx::pool::PoolConnection<sqlx::Any>,
     ) {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(dir.path()).await.unwrap();
@@ -245,13 +252,13 @@ mod tests {
             .await
             .unwrap();
         sqlx::query(
-            "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ('m1', 'queued', ?)",
+            "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ('m1', 'queued', $1)",
         )
-        .bind(Utc::now())
+        .bind(crate::store::at(Utc::now()))
         .execute(&mut *conn)
         .await
         .unwrap();
-        (dir, db.clone(), SqliteJobs(db), conn)
+        (dir, db.clone(), SqlJobs(db), conn)
     }
 
     async fn job_state(db: &Db) -> (String, i64) {
@@ -276,8 +283,8 @@ mod tests {
         assert!(jobs.renew(&first, lease).await.unwrap());
 
         // The first worker went quiet (killed): its lease runs out.
-        sqlx::query("UPDATE analysis_jobs SET lease_until = ?")
-            .bind(Utc::now() - chrono::Duration::seconds(1))
+        sqlx::query("UPDATE analysis_jobs SET lease_until = $1")
+            .bind(crate::store::at(Utc::now() - chrono::Duration::seconds(1)))
             .execute(&db)
             .await
             .unwrap();

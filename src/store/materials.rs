@@ -1,7 +1,7 @@
 //! Uploaded materials: the photo's row, its verdict and what was read.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use std::collections::HashSet;
@@ -40,7 +40,7 @@ pub fn reading_context(material_id: &str) -> String {
     format!("materials.reading:{material_id}")
 }
 
-fn material_from_row(r: &SqliteRow) -> super::Result<MaterialRow> {
+fn material_from_row(r: &AnyRow) -> super::Result<MaterialRow> {
     let verdict: Option<String> = r.try_get("verdict")?;
     Ok(MaterialRow {
         id: r.try_get("id")?,
@@ -55,7 +55,7 @@ fn material_from_row(r: &SqliteRow) -> super::Result<MaterialRow> {
         sha256: r.try_get("sha256")?,
         verdict: verdict.and_then(|v| serde_json::from_str(&v).ok()),
         reading: r.try_get("reading")?,
-        created_at: r.try_get("created_at")?,
+        created_at: super::time_at(r, "created_at")?,
     })
 }
 
@@ -112,10 +112,10 @@ pub trait Materials: Send + Sync {
     fn blob_names(&self) -> RepoFuture<'_, HashSet<String>>;
 }
 
-/// `Materials` on SQLite.
-pub struct SqliteMaterials(pub Db);
+/// `Materials` in SQL, on either engine.
+pub struct SqlMaterials(pub Db);
 
-impl Materials for SqliteMaterials {
+impl Materials for SqlMaterials {
     fn insert<'a>(&'a self, m: &'a NewMaterial<'a>) -> RepoFuture<'a, ()> {
         Box::pin(insert_material(&self.0, m))
     }
@@ -169,7 +169,7 @@ async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> super::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO materials (id, order_id, session_id, person, kind, state, blob, sha256, bytes, idempotency_key, created_at)
-         VALUES (?, ?, ?, ?, ?, 'analyzing', ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, 'analyzing', $6, $7, $8, $9, $10)",
     )
     .bind(m.id)
     .bind(m.order_id)
@@ -180,14 +180,14 @@ async fn insert_material(db: &Db, m: &NewMaterial<'_>) -> super::Result<()> {
     .bind(m.sha256)
     .bind(m.bytes)
     .bind(m.idempotency_key)
-    .bind(now)
+    .bind(super::at(now))
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES (?, 'queued', ?)",
+        "INSERT INTO analysis_jobs (material_id, state, queued_at) VALUES ($1, 'queued', $2)",
     )
     .bind(m.id)
-    .bind(now)
+    .bind(super::at(now))
     .execute(&mut *tx)
     .await?;
     Ok(tx.commit().await?)
@@ -199,7 +199,7 @@ async fn material_by_idempotency_key(
     key: &str,
 ) -> super::Result<Option<MaterialRow>> {
     let row = sqlx::query(&format!(
-        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE session_id = ? AND idempotency_key = ?"
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE session_id = $1 AND idempotency_key = $2"
     ))
     .bind(session_id)
     .bind(key)
@@ -217,7 +217,7 @@ async fn material_by_content(
     sha256: &str,
 ) -> super::Result<Option<MaterialRow>> {
     let row = sqlx::query(&format!(
-        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE order_id = ? AND person = ? AND kind = ? AND sha256 = ? ORDER BY created_at DESC LIMIT 1"
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE order_id = $1 AND person = $2 AND kind = $3 AND sha256 = $4 ORDER BY created_at DESC LIMIT 1"
     ))
     .bind(order_id)
     .bind(person)
@@ -230,7 +230,7 @@ async fn material_by_content(
 
 pub(super) async fn material(conn: &mut Conn, id: &str) -> super::Result<Option<MaterialRow>> {
     let row = sqlx::query(&format!(
-        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE id = ?"
+        "SELECT {MATERIAL_COLUMNS} FROM materials WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -247,7 +247,7 @@ async fn flagged_materials(db: &Db, limit: i64) -> super::Result<Vec<(MaterialRo
         .join(", ");
     let rows = sqlx::query(&format!(
         "SELECT {columns}, o.province FROM materials m JOIN orders o ON o.id = m.order_id
-         WHERE m.state = 'flagged' ORDER BY m.created_at LIMIT ?"
+         WHERE m.state = 'flagged' ORDER BY m.created_at LIMIT $1"
     ))
     .bind(limit)
     .fetch_all(db)
@@ -263,7 +263,7 @@ pub(super) async fn latest_materials(
     order_id: &str,
 ) -> super::Result<Vec<MaterialRow>> {
     let rows = sqlx::query(&format!(
-        "SELECT {MATERIAL_COLUMNS} FROM materials m WHERE order_id = ? AND created_at = (
+        "SELECT {MATERIAL_COLUMNS} FROM materials m WHERE order_id = $1 AND created_at = (
              SELECT MAX(created_at) FROM materials n WHERE n.order_id = m.order_id AND n.person = m.person AND n.kind = m.kind)
          ORDER BY created_at"
     ))
@@ -282,7 +282,7 @@ pub(super) async fn update_checked(
     reading: &str,
 ) -> super::Result<()> {
     sqlx::query(
-        "UPDATE materials SET state = ?, verdict = ?, reading = ? WHERE id = ? AND state IN ('pass', 'flagged')",
+        "UPDATE materials SET state = $1, verdict = $2, reading = $3 WHERE id = $4 AND state IN ('pass', 'flagged')",
     )
     .bind(verdict.verdict.as_str())
     .bind(verdict.to_value().to_string())
@@ -302,7 +302,7 @@ pub(super) async fn update_verdict(
     verdict: &Verdict,
 ) -> super::Result<bool> {
     let done = sqlx::query(
-        "UPDATE materials SET state = ?, verdict = ? WHERE id = ? AND state IN ('pass', 'flagged')",
+        "UPDATE materials SET state = $1, verdict = $2 WHERE id = $3 AND state IN ('pass', 'flagged')",
     )
     .bind(verdict.verdict.as_str())
     .bind(verdict.to_value().to_string())
@@ -315,7 +315,7 @@ pub(super) async fn update_verdict(
 /// How many times a material of `kind` was uploaded for `person` of the order.
 async fn upload_count(db: &Db, order_id: &str, person: &str, kind: &str) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM materials WHERE order_id = ? AND person = ? AND kind = ?",
+        "SELECT COUNT(*) FROM materials WHERE order_id = $1 AND person = $2 AND kind = $3",
     )
     .bind(order_id)
     .bind(person)

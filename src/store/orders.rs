@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{Connection, Row, Sqlite, Transaction};
+use sqlx::{Any, Connection, Row, Transaction};
 
 use super::crypto::FieldCipher;
 use super::verification::FilingNumber;
@@ -102,10 +102,10 @@ pub trait Orders: Send + Sync {
     fn sms_code_expired(&self, now: DateTime<Utc>) -> RepoFuture<'_, Vec<String>>;
 }
 
-/// `Orders` on SQLite.
-pub struct SqliteOrders(pub Db);
+/// `Orders` in SQL, on either engine.
+pub struct SqlOrders(pub Db);
 
-impl Orders for SqliteOrders {
+impl Orders for SqlOrders {
     fn insert<'a>(
         &'a self,
         cipher: &'a FieldCipher,
@@ -198,7 +198,7 @@ async fn insert(
     sqlx::query(
         "INSERT INTO orders (id, owner_id, state, filing_type, province, subject_kind, certificate_index,
                              form_cipher, filing_decision, findings, version, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12)",
     )
     .bind(id)
     .bind(owner_id)
@@ -210,8 +210,8 @@ async fn insert(
     .bind(sealed)
     .bind(w.decision.to_string())
     .bind(w.findings.to_string())
-    .bind(now)
-    .bind(now)
+    .bind(super::at(now))
+    .bind(super::at(now))
     .execute(&mut *tx)
     .await?;
     write_indexes(&mut tx, id, w).await?;
@@ -231,9 +231,9 @@ async fn update(
     let sealed = cipher.encrypt(w.form.to_string().as_bytes(), id);
     let mut tx = db.begin().await?;
     let done = sqlx::query(
-        "UPDATE orders SET filing_type = ?, province = ?, subject_kind = ?, certificate_index = ?,
-                form_cipher = ?, filing_decision = ?, findings = ?, version = version + 1, updated_at = ?
-         WHERE id = ? AND version = ? AND state IN ('draft', 'collecting_materials', 'ready')",
+        "UPDATE orders SET filing_type = $1, province = $2, subject_kind = $3, certificate_index = $4,
+                form_cipher = $5, filing_decision = $6, findings = $7, version = version + 1, updated_at = $8
+         WHERE id = $9 AND version = $10 AND state IN ('draft', 'collecting_materials', 'ready')",
     )
     .bind(w.filing_type)
     .bind(w.province)
@@ -242,7 +242,7 @@ async fn update(
     .bind(sealed)
     .bind(w.decision.to_string())
     .bind(w.findings.to_string())
-    .bind(Utc::now())
+    .bind(super::at(Utc::now()))
     .bind(id)
     .bind(version)
     .execute(&mut *tx)
@@ -250,11 +250,11 @@ async fn update(
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM order_phones WHERE order_id = ?")
+    sqlx::query("DELETE FROM order_phones WHERE order_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM order_domains WHERE order_id = ?")
+    sqlx::query("DELETE FROM order_domains WHERE order_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -265,9 +265,9 @@ async fn update(
 
 /// Stores fresh pre-review findings without touching the form (e.g. at submission).
 async fn set_findings(db: &Db, id: &str, findings: &Value) -> super::Result<()> {
-    sqlx::query("UPDATE orders SET findings = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE orders SET findings = $1, updated_at = $2 WHERE id = $3")
         .bind(findings.to_string())
-        .bind(Utc::now())
+        .bind(super::at(Utc::now()))
         .bind(id)
         .execute(db)
         .await?;
@@ -284,9 +284,9 @@ pub(super) async fn transition(
     note: Option<&str>,
 ) -> super::Result<bool> {
     let mut tx = conn.begin().await?;
-    let done = sqlx::query("UPDATE orders SET state = ?, version = version + 1, updated_at = ? WHERE id = ? AND state = ?")
+    let done = sqlx::query("UPDATE orders SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND state = $4")
         .bind(t.to().as_str())
-        .bind(Utc::now())
+        .bind(super::at(Utc::now()))
         .bind(id)
         .bind(t.from().as_str())
         .execute(&mut *tx)
@@ -300,42 +300,44 @@ pub(super) async fn transition(
 }
 
 async fn write_indexes(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: &str,
     w: &OrderWrite<'_>,
 ) -> super::Result<()> {
     for phone in &w.phone_indexes {
-        sqlx::query("INSERT OR IGNORE INTO order_phones (order_id, phone_index) VALUES (?, ?)")
+        sqlx::query("INSERT INTO order_phones (order_id, phone_index) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(phone)
             .execute(&mut **tx)
             .await?;
     }
     for domain in &w.domains {
-        sqlx::query("INSERT OR IGNORE INTO order_domains (order_id, domain) VALUES (?, ?)")
-            .bind(id)
-            .bind(domain)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO order_domains (order_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(domain)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
 
 async fn record_history(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: &str,
     from: Option<OrderState>,
     to: OrderState,
     actor: &str,
     note: Option<&str>,
 ) -> super::Result<()> {
-    sqlx::query("INSERT INTO order_history (order_id, from_state, to_state, actor, note, at) VALUES (?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO order_history (order_id, from_state, to_state, actor, note, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(id)
         .bind(from.map(OrderState::as_str))
         .bind(to.as_str())
         .bind(actor)
         .bind(note)
-        .bind(Utc::now())
+        .bind(super::at(Utc::now()))
         .execute(&mut **tx)
         .await?;
     // Every state change is in the audit log too, in the same transaction.
@@ -370,7 +372,7 @@ pub struct Awaiting {
 async fn awaiting_review(db: &Db, limit: i64) -> super::Result<Vec<Awaiting>> {
     let rows = sqlx::query(
         "SELECT id, state, province, filing_type, findings, updated_at FROM orders
-         WHERE state IN ('submitted', 'first_review') ORDER BY updated_at LIMIT ?",
+         WHERE state IN ('submitted', 'first_review') ORDER BY updated_at LIMIT $1",
     )
     .bind(limit)
     .fetch_all(db)
@@ -384,7 +386,7 @@ async fn awaiting_review(db: &Db, limit: i64) -> super::Result<Vec<Awaiting>> {
                 filing_type: r.try_get("filing_type")?,
                 findings: serde_json::from_str(&r.try_get::<String, _>("findings")?)
                     .unwrap_or_default(),
-                since: r.try_get("updated_at")?,
+                since: super::time_at(r, "updated_at")?,
             })
         })
         .collect()
@@ -399,7 +401,7 @@ pub(super) async fn get(
 ) -> anyhow::Result<Option<OrderRecord>> {
     let row = sqlx::query(
         "SELECT id, owner_id, state, form_cipher, filing_decision, findings, version, created_at, updated_at
-         FROM orders WHERE id = ? AND (? IS NULL OR owner_id = ?)",
+         FROM orders WHERE id = $1 AND ($2 IS NULL OR owner_id = $3)",
     )
     .bind(id)
     .bind(owner_id)
@@ -407,7 +409,7 @@ pub(super) async fn get(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let history = sqlx::query("SELECT from_state, to_state, actor, note, at FROM order_history WHERE order_id = ? ORDER BY id")
+    let history = sqlx::query("SELECT from_state, to_state, actor, note, at FROM order_history WHERE order_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(&mut *conn)
         .await?
@@ -418,7 +420,7 @@ pub(super) async fn get(
                 to: h.try_get("to_state")?,
                 actor: h.try_get("actor")?,
                 note: h.try_get("note")?,
-                at: h.try_get("at")?,
+                at: super::time_at(h, "at")?,
             })
         })
         .collect::<super::Result<Vec<_>>>()?;
@@ -433,7 +435,7 @@ async fn list_for_owner(
 ) -> anyhow::Result<Vec<OrderRecord>> {
     let rows = sqlx::query(
         "SELECT id, owner_id, state, form_cipher, filing_decision, findings, version, created_at, updated_at
-         FROM orders WHERE owner_id = ? ORDER BY created_at DESC LIMIT 200",
+         FROM orders WHERE owner_id = $1 ORDER BY created_at DESC LIMIT 200",
     )
     .bind(owner_id)
     .fetch_all(db)
@@ -445,7 +447,7 @@ async fn list_for_owner(
 
 fn record_from_row(
     cipher: &FieldCipher,
-    row: &sqlx::sqlite::SqliteRow,
+    row: &sqlx::any::AnyRow,
     history: Vec<HistoryEntry>,
 ) -> anyhow::Result<OrderRecord> {
     let id: String = row.try_get("id")?;
@@ -459,8 +461,8 @@ fn record_from_row(
         decision: serde_json::from_str(row.try_get("filing_decision")?)?,
         findings: serde_json::from_str(row.try_get("findings")?)?,
         version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
+        created_at: super::time_at(row, "created_at")?,
+        updated_at: super::time_at(row, "updated_at")?,
         history,
         id,
     })
@@ -476,7 +478,7 @@ async fn phone_conflicts(
 ) -> super::Result<Option<bool>> {
     let rows = sqlx::query(
         "SELECT o.state FROM order_phones p JOIN orders o ON o.id = p.order_id
-         WHERE p.phone_index = ? AND o.certificate_index != ? AND (? IS NULL OR o.id != ?)",
+         WHERE p.phone_index = $1 AND o.certificate_index != $2 AND ($3 IS NULL OR o.id != $4)",
     )
     .bind(phone_index)
     .bind(certificate_index)

@@ -68,10 +68,10 @@ pub trait Registry: Send + Sync {
     fn registrant<'a>(&'a self, domain: &'a str) -> RepoFuture<'a, Option<RegistrantRow>>;
 }
 
-/// `Registry` on SQLite.
-pub struct SqliteRegistry(pub Db);
+/// `Registry` in SQL, on either engine.
+pub struct SqlRegistry(pub Db);
 
-impl Registry for SqliteRegistry {
+impl Registry for SqlRegistry {
     fn load<'a>(&'a self, records: &'a [RegistryRecord]) -> RepoFuture<'a, LoadReport> {
         Box::pin(async move {
             let now = Utc::now();
@@ -85,12 +85,12 @@ impl Registry for SqliteRegistry {
                         filing_number,
                         provider,
                     } => {
-                        sqlx::query("INSERT OR REPLACE INTO registry_subjects (certificate_index, name_index, filing_number, provider, loaded_at) VALUES (?, ?, ?, ?, ?)")
+                        sqlx::query("INSERT INTO registry_subjects (certificate_index, name_index, filing_number, provider, loaded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (certificate_index) DO UPDATE SET name_index = excluded.name_index, filing_number = excluded.filing_number, provider = excluded.provider, loaded_at = excluded.loaded_at")
                             .bind(certificate_index)
                             .bind(name_index)
                             .bind(filing_number)
                             .bind(provider)
-                            .bind(now)
+                            .bind(super::at(now))
                             .execute(&mut *tx)
                             .await?;
                         report.subjects += 1;
@@ -101,12 +101,12 @@ impl Registry for SqliteRegistry {
                         filing_number,
                         provider,
                     } => {
-                        sqlx::query("INSERT OR REPLACE INTO registry_websites (domain, certificate_index, filing_number, provider, loaded_at) VALUES (?, ?, ?, ?, ?)")
+                        sqlx::query("INSERT INTO registry_websites (domain, certificate_index, filing_number, provider, loaded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain) DO UPDATE SET certificate_index = excluded.certificate_index, filing_number = excluded.filing_number, provider = excluded.provider, loaded_at = excluded.loaded_at")
                             .bind(domain)
                             .bind(certificate_index)
                             .bind(filing_number)
                             .bind(provider)
-                            .bind(now)
+                            .bind(super::at(now))
                             .execute(&mut *tx)
                             .await?;
                         report.websites += 1;
@@ -116,11 +116,11 @@ impl Registry for SqliteRegistry {
                         registrant_index,
                         name_index,
                     } => {
-                        sqlx::query("INSERT OR REPLACE INTO registry_domains (domain, registrant_index, name_index, loaded_at) VALUES (?, ?, ?, ?)")
+                        sqlx::query("INSERT INTO registry_domains (domain, registrant_index, name_index, loaded_at) VALUES ($1, $2, $3, $4) ON CONFLICT (domain) DO UPDATE SET registrant_index = excluded.registrant_index, name_index = excluded.name_index, loaded_at = excluded.loaded_at")
                             .bind(domain)
                             .bind(registrant_index)
                             .bind(name_index)
-                            .bind(now)
+                            .bind(super::at(now))
                             .execute(&mut *tx)
                             .await?;
                         report.domains += 1;
@@ -134,7 +134,7 @@ impl Registry for SqliteRegistry {
 
     fn subject<'a>(&'a self, certificate_index: &'a str) -> RepoFuture<'a, Option<SubjectRow>> {
         Box::pin(async move {
-            Ok(sqlx::query_as("SELECT name_index, filing_number, provider FROM registry_subjects WHERE certificate_index = ?")
+            Ok(sqlx::query_as("SELECT name_index, filing_number, provider FROM registry_subjects WHERE certificate_index = $1")
                 .bind(certificate_index)
                 .fetch_optional(&self.0)
                 .await?)
@@ -143,7 +143,7 @@ impl Registry for SqliteRegistry {
 
     fn website<'a>(&'a self, domain: &'a str) -> RepoFuture<'a, Option<WebsiteRow>> {
         Box::pin(async move {
-            Ok(sqlx::query_as("SELECT certificate_index, filing_number, provider FROM registry_websites WHERE domain = ?")
+            Ok(sqlx::query_as("SELECT certificate_index, filing_number, provider FROM registry_websites WHERE domain = $1")
                 .bind(domain)
                 .fetch_optional(&self.0)
                 .await?)
@@ -153,7 +153,7 @@ impl Registry for SqliteRegistry {
     fn registrant<'a>(&'a self, domain: &'a str) -> RepoFuture<'a, Option<RegistrantRow>> {
         Box::pin(async move {
             Ok(sqlx::query_as(
-                "SELECT registrant_index, name_index FROM registry_domains WHERE domain = ?",
+                "SELECT registrant_index, name_index FROM registry_domains WHERE domain = $1",
             )
             .bind(domain)
             .fetch_optional(&self.0)

@@ -20,25 +20,25 @@ pub trait Retention: Send + Sync {
     fn purge_idle_orders(&self, cutoff: DateTime<Utc>) -> RepoFuture<'_, Vec<String>>;
 }
 
-/// `Retention` on SQLite.
-pub struct SqliteRetention(pub Db);
+/// `Retention` in SQL, on either engine.
+pub struct SqlRetention(pub Db);
 
-impl Retention for SqliteRetention {
+impl Retention for SqlRetention {
     fn purge_face_data(&self, cutoff: DateTime<Utc>) -> RepoFuture<'_, Vec<String>> {
         Box::pin(async move {
             let mut tx = self.0.begin().await?;
             let blobs: Vec<String> = sqlx::query_scalar(
-                "SELECT blob FROM materials WHERE kind = 'face' AND blob != '' AND analyzed_at < ?",
+                "SELECT blob FROM materials WHERE kind = 'face' AND blob != '' AND analyzed_at < $1",
             )
-            .bind(cutoff)
+            .bind(super::at(cutoff))
             .fetch_all(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM face_templates WHERE created_at < ?")
-                .bind(cutoff)
+            sqlx::query("DELETE FROM face_templates WHERE created_at < $1")
+                .bind(super::at(cutoff))
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE materials SET blob = '' WHERE kind = 'face' AND analyzed_at < ?")
-                .bind(cutoff)
+            sqlx::query("UPDATE materials SET blob = '' WHERE kind = 'face' AND analyzed_at < $1")
+                .bind(super::at(cutoff))
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -51,16 +51,16 @@ impl Retention for SqliteRetention {
             let mut tx = self.0.begin().await?;
             let blobs: Vec<String> = sqlx::query_scalar(&format!(
                 "SELECT m.blob FROM materials m JOIN orders o ON o.id = m.order_id
-                 WHERE o.state IN {IDLE_ORDER_STATES} AND o.updated_at < ? AND m.blob != ''"
+                 WHERE o.state IN {IDLE_ORDER_STATES} AND o.updated_at < $1 AND m.blob != ''"
             ))
-            .bind(cutoff)
+            .bind(super::at(cutoff))
             .fetch_all(&mut *tx)
             .await?;
             sqlx::query(&format!(
                 "DELETE FROM materials WHERE order_id IN
-                 (SELECT id FROM orders WHERE state IN {IDLE_ORDER_STATES} AND updated_at < ?)"
+                 (SELECT id FROM orders WHERE state IN {IDLE_ORDER_STATES} AND updated_at < $1)"
             ))
-            .bind(cutoff)
+            .bind(super::at(cutoff))
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

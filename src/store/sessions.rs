@@ -1,7 +1,7 @@
 //! Upload sessions: the link a phone is handed, its device binding, its deadlines and state.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::materials::MaterialRow;
@@ -62,7 +62,7 @@ impl SessionRow {
     }
 }
 
-fn session_from_row(r: &SqliteRow) -> super::Result<SessionRow> {
+fn session_from_row(r: &AnyRow) -> super::Result<SessionRow> {
     let materials: String = r.try_get("materials")?;
     Ok(SessionRow {
         id: r.try_get("id")?,
@@ -73,8 +73,8 @@ fn session_from_row(r: &SqliteRow) -> super::Result<SessionRow> {
             sqlx::Error::Decode("an upload session's state is not one of its states".into())
         })?,
         device_hash: r.try_get("device_hash")?,
-        open_before: r.try_get("open_before")?,
-        idle_expires_at: r.try_get("idle_expires_at")?,
+        open_before: super::time_at(r, "open_before")?,
+        idle_expires_at: super::time_at(r, "idle_expires_at")?,
     })
 }
 
@@ -132,29 +132,29 @@ pub struct Renewal<'a> {
     pub idle_expires_at: DateTime<Utc>,
 }
 
-/// `UploadLinks` on SQLite.
-pub struct SqliteUploadLinks(pub Db);
+/// `UploadLinks` in SQL, on either engine.
+pub struct SqlUploadLinks(pub Db);
 
 const SESSION_COLUMNS: &str = "s.id, s.order_id, s.person, s.materials, s.state, s.device_hash, s.open_before, s.idle_expires_at";
 
-impl UploadLinks for SqliteUploadLinks {
+impl UploadLinks for SqlUploadLinks {
     fn create<'a>(&'a self, s: &'a NewSession<'a>) -> RepoFuture<'a, ()> {
         Box::pin(async move {
             let now = Utc::now();
             sqlx::query(
                 "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, link_sealed, state, open_before, idle_expires_at, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, 'waiting', $7, $8, $9, $10)",
             )
             .bind(s.id)
             .bind(s.order_id)
             .bind(s.person)
-            .bind(sqlx::types::Json(s.materials))
+            .bind(serde_json::Value::from(s.materials).to_string())
             .bind(s.token_hash)
             .bind(s.link_sealed)
-            .bind(s.open_before)
-            .bind(s.idle_expires_at)
-            .bind(now)
-            .bind(now)
+            .bind(super::at(s.open_before))
+            .bind(super::at(s.idle_expires_at))
+            .bind(super::at(now))
+            .bind(super::at(now))
             .execute(&self.0)
             .await?;
             Ok(())
@@ -164,7 +164,7 @@ impl UploadLinks for SqliteUploadLinks {
     fn by_token<'a>(&'a self, token_hash: &'a str) -> RepoFuture<'a, Option<SessionRow>> {
         Box::pin(async move {
             let row = sqlx::query(&format!(
-                "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.token_hash = ?"
+                "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.token_hash = $1"
             ))
             .bind(token_hash)
             .fetch_optional(&self.0)
@@ -180,7 +180,7 @@ impl UploadLinks for SqliteUploadLinks {
     ) -> RepoFuture<'a, Option<SessionRow>> {
         Box::pin(async move {
             let row = sqlx::query(&format!(
-                "SELECT {SESSION_COLUMNS} FROM upload_sessions s JOIN orders o ON o.id = s.order_id WHERE s.id = ? AND o.owner_id = ?"
+                "SELECT {SESSION_COLUMNS} FROM upload_sessions s JOIN orders o ON o.id = s.order_id WHERE s.id = $1 AND o.owner_id = $2"
             ))
             .bind(id)
             .bind(owner_id)
@@ -193,7 +193,7 @@ impl UploadLinks for SqliteUploadLinks {
     fn sealed_link<'a>(&'a self, id: &'a str) -> RepoFuture<'a, Option<String>> {
         Box::pin(async move {
             Ok(sqlx::query_scalar(
-                "SELECT link_sealed FROM upload_sessions WHERE id = ? AND state = 'waiting'",
+                "SELECT link_sealed FROM upload_sessions WHERE id = $1 AND state = 'waiting'",
             )
             .bind(id)
             .fetch_optional(&self.0)
@@ -205,14 +205,14 @@ impl UploadLinks for SqliteUploadLinks {
     fn renew<'a>(&'a self, id: &'a str, r: &'a Renewal<'a>) -> RepoFuture<'a, ()> {
         Box::pin(async move {
             sqlx::query(
-                "UPDATE upload_sessions SET token_hash = ?, link_sealed = ?, state = 'waiting', device_hash = NULL, open_before = ?, idle_expires_at = ?, updated_at = ?
-                 WHERE id = ?",
+                "UPDATE upload_sessions SET token_hash = $1, link_sealed = $2, state = 'waiting', device_hash = NULL, open_before = $3, idle_expires_at = $4, updated_at = $5
+                 WHERE id = $6",
             )
             .bind(r.token_hash)
             .bind(r.link_sealed)
-            .bind(r.open_before)
-            .bind(r.idle_expires_at)
-            .bind(Utc::now())
+            .bind(super::at(r.open_before))
+            .bind(super::at(r.idle_expires_at))
+            .bind(super::at(Utc::now()))
             .bind(id)
             .execute(&self.0)
             .await?;
@@ -240,7 +240,7 @@ impl UploadLinks for SqliteUploadLinks {
 
 pub(super) async fn session_by_id(conn: &mut Conn, id: &str) -> super::Result<Option<SessionRow>> {
     let row = sqlx::query(&format!(
-        "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.id = ?"
+        "SELECT {SESSION_COLUMNS} FROM upload_sessions s WHERE s.id = $1"
     ))
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -256,12 +256,12 @@ pub(super) async fn touch_session(
     device_hash: Option<&str>,
     idle_expires_at: DateTime<Utc>,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE upload_sessions SET state = ?1, device_hash = COALESCE(device_hash, ?2), idle_expires_at = ?3, updated_at = ?4,
-                 link_sealed = CASE WHEN ?1 = 'waiting' THEN link_sealed END WHERE id = ?5")
+    sqlx::query("UPDATE upload_sessions SET state = $1, device_hash = COALESCE(device_hash, $2), idle_expires_at = $3, updated_at = $4,
+                 link_sealed = CASE WHEN $1 = 'waiting' THEN link_sealed END WHERE id = $5")
         .bind(state.as_str())
         .bind(device_hash)
-        .bind(idle_expires_at)
-        .bind(Utc::now())
+        .bind(super::at(idle_expires_at))
+        .bind(super::at(Utc::now()))
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -273,9 +273,9 @@ pub(super) async fn set_session_state(
     id: &str,
     state: SessionState,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE upload_sessions SET state = ?1, updated_at = ?2, link_sealed = CASE WHEN ?1 = 'waiting' THEN link_sealed END WHERE id = ?3")
+    sqlx::query("UPDATE upload_sessions SET state = $1, updated_at = $2, link_sealed = CASE WHEN $1 = 'waiting' THEN link_sealed END WHERE id = $3")
         .bind(state.as_str())
-        .bind(Utc::now())
+        .bind(super::at(Utc::now()))
         .bind(id)
         .execute(&mut *conn)
         .await?;

@@ -10,13 +10,13 @@ use super::Db;
 pub async fn an_order_waiting_for_a_face(db: &Db) {
     let now = Utc::now();
     for sql in [
-        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'filer', '-', 'filer', ?1)",
+        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'filer', '-', 'filer', $1)",
         "INSERT INTO orders (id, owner_id, state, filing_type, province, subject_kind, certificate_index, form_cipher, filing_decision, findings, created_at, updated_at)
-         VALUES ('o1', 'u1', 'collecting_materials', 'new', '11', 'person', '-', '-', '{}', '[]', ?1, ?1)",
+         VALUES ('o1', 'u1', 'collecting_materials', 'new', '11', 'person', '-', '-', '{}', '[]', $1, $1)",
         "INSERT INTO upload_sessions (id, order_id, person, materials, token_hash, state, open_before, idle_expires_at, created_at, updated_at)
-         VALUES ('s1', 'o1', 'subject', '[\"face\"]', 't1', 'scanned', ?1, ?1, ?1, ?1)",
+         VALUES ('s1', 'o1', 'subject', '[\"face\"]', 't1', 'scanned', $1, $1, $1, $1)",
     ] {
-        sqlx::query(sql).bind(now).execute(db).await.unwrap();
+        sqlx::query(sql).bind(super::at(now)).execute(db).await.unwrap();
     }
 }
 
@@ -29,7 +29,7 @@ pub async fn count(db: &Db, table: &str) -> i64 {
 }
 
 pub async fn session_state(db: &Db, id: &str) -> String {
-    sqlx::query_scalar("SELECT state FROM upload_sessions WHERE id = ?")
+    sqlx::query_scalar("SELECT state FROM upload_sessions WHERE id = $1")
         .bind(id)
         .fetch_one(db)
         .await

@@ -14,7 +14,7 @@ use super::materials::MaterialRow;
 use super::orders::OrderRecord;
 use super::sessions::SessionRow;
 use super::verification::{FilingNumber, Pending};
-use super::{Db, RepoFuture, StoreError};
+use super::{Db, Engine, RepoFuture, StoreError};
 use crate::filing::state::Transition;
 use crate::filing::upload_session::SessionState;
 use crate::filing::verdict::Verdict;
@@ -129,18 +129,35 @@ pub trait Tx: Send {
     fn commit(self: Box<Self>) -> RepoFuture<'static, ()>;
 }
 
-/// `Store` on SQLite.
-pub struct SqliteStore(pub Db);
+/// The PostgreSQL advisory lock key the business steps take (any constant; ours is "beian"
+/// in ASCII).
+const BUSINESS_STEP_LOCK: i64 = 0x62_65_69_61_6e;
 
-impl Store for SqliteStore {
-    /// `BEGIN IMMEDIATE`: every `Tx` is a step that writes, and one that reads first (the
-    /// readings re-checked, then the order moved) would otherwise fail on taking the write
-    /// lock when another connection wrote in between; this way it waits for the lock at the
-    /// start, up to the connection's busy timeout.
+/// `Store` in SQL, on either engine.
+pub struct SqlStore(pub Db);
+
+impl Store for SqlStore {
+    /// Business steps run one at a time, on both engines. Every `Tx` is a step that writes,
+    /// and most read first (the readings re-checked, then the order moved; the attempts
+    /// counted, then the code spent). On SQLite, `BEGIN IMMEDIATE` takes the write lock at
+    /// the start (a deferred `BEGIN` would fail on its first write when another connection
+    /// wrote in between), waiting up to the busy timeout. On PostgreSQL a transaction-scoped
+    /// advisory lock does the same for the steps, while single-statement writes outside a
+    /// step (uploads, polls) go on beside them, each conditional on the row's state.
     fn begin(&self) -> RepoFuture<'_, Box<dyn Tx>> {
         Box::pin(async move {
-            let tx = self.0.begin_with("BEGIN IMMEDIATE").await?;
-            Ok(Box::new(SqliteTx(tx)) as Box<dyn Tx>)
+            let tx = match Engine::of(&self.0) {
+                Engine::Sqlite => self.0.begin_with("BEGIN IMMEDIATE").await?,
+                Engine::Postgres => {
+                    let mut tx = self.0.begin().await?;
+                    sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
+                        .bind(BUSINESS_STEP_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx
+                }
+            };
+            Ok(Box::new(SqlTx(tx)) as Box<dyn Tx>)
         })
     }
 
@@ -159,10 +176,10 @@ impl Store for SqliteStore {
     }
 }
 
-/// `Tx` on SQLite: the repository functions of each table group, on one transaction.
-pub struct SqliteTx(sqlx::Transaction<'static, sqlx::Sqlite>);
+/// `Tx` in SQL, on either engine: the repository functions of each table group, on one transaction.
+pub struct SqlTx(sqlx::Transaction<'static, sqlx::Any>);
 
-impl Tx for SqliteTx {
+impl Tx for SqlTx {
     fn order<'a>(
         &'a mut self,
         cipher: &'a FieldCipher,
@@ -380,7 +397,7 @@ mod tests {
     async fn a_step_dropped_before_its_commit_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(dir.path()).await.unwrap();
-        let store = SqliteStore(db.clone());
+        let store = SqlStore(db.clone());
         let mut tx = store.begin().await.unwrap();
         tx.audit(&entry("dropped")).await.unwrap();
         drop(tx);
@@ -398,7 +415,7 @@ mod tests {
     async fn a_step_that_reads_first_is_not_failed_by_a_write_in_between() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(dir.path()).await.unwrap();
-        let store = SqliteStore(db.clone());
+        let store = SqlStore(db.clone());
         let mut tx = store.begin().await.unwrap();
         assert!(tx.latest_materials("o1").await.unwrap().is_empty());
         let other = tokio::spawn({

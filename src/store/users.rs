@@ -72,8 +72,8 @@ pub trait Users: Send + Sync {
     fn delete_expired_tokens(&self, now: DateTime<Utc>) -> RepoFuture<'_, u64>;
 }
 
-/// `Users` on SQLite.
-pub struct SqliteUsers(pub Db);
+/// `Users` in SQL, on either engine.
+pub struct SqlUsers(pub Db);
 
 #[derive(sqlx::FromRow)]
 struct UserWithHash {
@@ -82,7 +82,7 @@ struct UserWithHash {
     password_hash: String,
 }
 
-impl Users for SqliteUsers {
+impl Users for SqlUsers {
     fn create<'a>(
         &'a self,
         username: &'a str,
@@ -92,13 +92,13 @@ impl Users for SqliteUsers {
         Box::pin(async move {
             let id = uuid::Uuid::now_v7().to_string();
             sqlx::query(
-                "INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&id)
             .bind(username)
             .bind(password_hash)
             .bind(role.as_str())
-            .bind(Utc::now())
+            .bind(super::at(Utc::now()))
             .execute(&self.0)
             .await?;
             Ok(User {
@@ -112,7 +112,7 @@ impl Users for SqliteUsers {
     fn find_by_username<'a>(&'a self, username: &'a str) -> RepoFuture<'a, Option<(User, String)>> {
         Box::pin(async move {
             let found: Option<UserWithHash> = sqlx::query_as(
-                "SELECT id, username, role, password_hash FROM users WHERE username = ?",
+                "SELECT id, username, role, password_hash FROM users WHERE username = $1",
             )
             .bind(username)
             .fetch_optional(&self.0)
@@ -129,12 +129,12 @@ impl Users for SqliteUsers {
     ) -> RepoFuture<'a, ()> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO auth_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(token_hash)
             .bind(user_id)
-            .bind(Utc::now())
-            .bind(expires_at)
+            .bind(super::at(Utc::now()))
+            .bind(super::at(expires_at))
             .execute(&self.0)
             .await?;
             Ok(())
@@ -149,10 +149,10 @@ impl Users for SqliteUsers {
         Box::pin(async move {
             Ok(sqlx::query_as(
                 "SELECT u.id, u.username, u.role FROM auth_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = ? AND t.expires_at > ?",
+                 WHERE t.token_hash = $1 AND t.expires_at > $2",
             )
             .bind(token_hash)
-            .bind(now)
+            .bind(super::at(now))
             .fetch_optional(&self.0)
             .await?)
         })
@@ -160,7 +160,7 @@ impl Users for SqliteUsers {
 
     fn delete_token<'a>(&'a self, token_hash: &'a str) -> RepoFuture<'a, ()> {
         Box::pin(async move {
-            sqlx::query("DELETE FROM auth_tokens WHERE token_hash = ?")
+            sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1")
                 .bind(token_hash)
                 .execute(&self.0)
                 .await?;
@@ -170,8 +170,8 @@ impl Users for SqliteUsers {
 
     fn delete_expired_tokens(&self, now: DateTime<Utc>) -> RepoFuture<'_, u64> {
         Box::pin(async move {
-            let done = sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= ?")
-                .bind(now)
+            let done = sqlx::query("DELETE FROM auth_tokens WHERE expires_at <= $1")
+                .bind(super::at(now))
                 .execute(&self.0)
                 .await?;
             Ok(done.rows_affected())

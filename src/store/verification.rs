@@ -1,5 +1,5 @@
 //! The SMS verification after the first review, and the filing numbers the bureau gives
-//! (migrations/0006_after_review.sql).
+//! (migrations/sqlite/0006_after_review.sql).
 
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, Row};
@@ -20,13 +20,15 @@ pub(super) async fn start(
     expires_at: DateTime<Utc>,
 ) -> super::Result<()> {
     sqlx::query(
-        "INSERT OR REPLACE INTO sms_verifications (order_id, code_index, expires_at, attempts, created_at)
-         VALUES (?, ?, ?, 0, ?)",
+        "INSERT INTO sms_verifications (order_id, code_index, expires_at, attempts, created_at)
+         VALUES ($1, $2, $3, 0, $4)
+         ON CONFLICT (order_id) DO UPDATE SET code_index = excluded.code_index,
+             expires_at = excluded.expires_at, attempts = 0, created_at = excluded.created_at",
     )
     .bind(order_id)
     .bind(code_index)
-    .bind(expires_at)
-    .bind(Utc::now())
+    .bind(super::at(expires_at))
+    .bind(super::at(Utc::now()))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -34,7 +36,7 @@ pub(super) async fn start(
 
 pub(super) async fn pending(conn: &mut Conn, order_id: &str) -> super::Result<Option<Pending>> {
     let row = sqlx::query(
-        "SELECT code_index, expires_at, attempts FROM sms_verifications WHERE order_id = ?",
+        "SELECT code_index, expires_at, attempts FROM sms_verifications WHERE order_id = $1",
     )
     .bind(order_id)
     .fetch_optional(conn)
@@ -42,7 +44,7 @@ pub(super) async fn pending(conn: &mut Conn, order_id: &str) -> super::Result<Op
     row.map(|r| {
         Ok(Pending {
             code_index: r.try_get("code_index")?,
-            expires_at: r.try_get("expires_at")?,
+            expires_at: super::time_at(&r, "expires_at")?,
             attempts: r.try_get("attempts")?,
         })
     })
@@ -52,7 +54,7 @@ pub(super) async fn pending(conn: &mut Conn, order_id: &str) -> super::Result<Op
 /// Counts a wrong code; returns the attempts so far.
 pub(super) async fn count_attempt(conn: &mut Conn, order_id: &str) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
-        "UPDATE sms_verifications SET attempts = attempts + 1 WHERE order_id = ? RETURNING attempts",
+        "UPDATE sms_verifications SET attempts = attempts + 1 WHERE order_id = $1 RETURNING attempts",
     )
     .bind(order_id)
     .fetch_one(conn)
@@ -60,7 +62,7 @@ pub(super) async fn count_attempt(conn: &mut Conn, order_id: &str) -> super::Res
 }
 
 pub(super) async fn finish(conn: &mut Conn, order_id: &str) -> super::Result<()> {
-    sqlx::query("DELETE FROM sms_verifications WHERE order_id = ?")
+    sqlx::query("DELETE FROM sms_verifications WHERE order_id = $1")
         .bind(order_id)
         .execute(conn)
         .await?;
@@ -70,8 +72,8 @@ pub(super) async fn finish(conn: &mut Conn, order_id: &str) -> super::Result<()>
 /// Orders whose code expired unconfirmed.
 pub(super) async fn expired(db: &Db, now: DateTime<Utc>) -> super::Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT order_id FROM sms_verifications WHERE expires_at <= ?")
-            .bind(now)
+        sqlx::query_scalar("SELECT order_id FROM sms_verifications WHERE expires_at <= $1")
+            .bind(super::at(now))
             .fetch_all(db)
             .await?,
     )
@@ -94,7 +96,7 @@ pub(super) async fn issue_number(
 ) -> super::Result<FilingNumber> {
     let mut tx = conn.begin().await?;
     let serial: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(serial), 0) + 1 FROM filing_numbers WHERE prefix = ? AND year = ?",
+        "SELECT COALESCE(MAX(serial), 0) + 1 FROM filing_numbers WHERE prefix = $1 AND year = $2",
     )
     .bind(prefix)
     .bind(year)
@@ -105,7 +107,7 @@ pub(super) async fn issue_number(
     let sites: Vec<String> = (1..=websites).map(|n| format!("{base}号-{n}")).collect();
     sqlx::query(
         "INSERT INTO filing_numbers (order_id, prefix, year, serial, number, websites, issued_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(order_id)
     .bind(prefix)
@@ -113,7 +115,7 @@ pub(super) async fn issue_number(
     .bind(serial)
     .bind(&number)
     .bind(serde_json::to_string(&sites).unwrap_or_default())
-    .bind(Utc::now())
+    .bind(super::at(Utc::now()))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -124,7 +126,7 @@ pub(super) async fn issue_number(
 }
 
 pub(super) async fn number_of(db: &Db, order_id: &str) -> super::Result<Option<FilingNumber>> {
-    let row = sqlx::query("SELECT number, websites FROM filing_numbers WHERE order_id = ?")
+    let row = sqlx::query("SELECT number, websites FROM filing_numbers WHERE order_id = $1")
         .bind(order_id)
         .fetch_optional(db)
         .await?;
@@ -150,10 +152,10 @@ pub trait Outbox: Send + Sync {
     ) -> RepoFuture<'a, ()>;
 }
 
-/// `Outbox` on SQLite.
-pub struct SqliteOutbox(pub Db);
+/// `Outbox` in SQL, on either engine.
+pub struct SqlOutbox(pub Db);
 
-impl Outbox for SqliteOutbox {
+impl Outbox for SqlOutbox {
     fn queue<'a>(
         &'a self,
         recipient: &'a str,
@@ -162,12 +164,12 @@ impl Outbox for SqliteOutbox {
     ) -> RepoFuture<'a, ()> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO sms_outbox (recipient, recipient_masked, body, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO sms_outbox (recipient, recipient_masked, body, created_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(recipient)
             .bind(recipient_masked)
             .bind(body)
-            .bind(Utc::now())
+            .bind(super::at(Utc::now()))
             .execute(&self.0)
             .await?;
             Ok(())

@@ -495,7 +495,7 @@ async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
     assert_eq!(stored_blobs(dir.path()).await.len(), blobs_before + 1);
     app.stop().await;
 
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     let templates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM face_templates")
         .fetch_one(&db)
         .await
@@ -515,7 +515,7 @@ async fn only_the_kept_frame_is_stored_and_face_data_goes_after_its_days() {
     let mut config = crate::helpers::config_for(dir.path());
     config.face_data_days = 0;
     let app = crate::helpers::spawn_with(config).await;
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     let mut left = (1, 1);
     // Up to 30 s: the housekeeping deletes the files after the rows' commit, and on a loaded
     // 2-core machine (the OCR accuracy test beside it) that took longer than 5 s.

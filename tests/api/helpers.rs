@@ -21,6 +21,7 @@ pub fn config_for(data_dir: &Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
+        database_url: database_url_for(data_dir),
         blob_store: blob_store_for(data_dir),
         // One models directory for every test (fetched once, on the first start).
         models_dir: models_dir(),
@@ -38,18 +39,121 @@ pub fn blob_store_for(data_dir: &Path) -> Option<String> {
     Some(format!("{}/{prefix}", bucket.trim_end_matches('/')))
 }
 
-/// `--blob-store` for a `beian` process on `data_dir`, as `config_for` chooses it.
-pub fn blob_store_args(data_dir: &Path) -> Vec<String> {
-    blob_store_for(data_dir).map_or_else(Vec::new, |b| vec!["--blob-store".to_string(), b])
+/// The database of the service on `data_dir`: with `BEIAN_TEST_DATABASE` (the URL of a
+/// PostgreSQL server, set by scripts/test's second pass with the server it started) a database
+/// of its own on that server, created on first use, so the whole suite runs on PostgreSQL as it
+/// does on SQLite; unset, the directory's `beian.db`.
+pub fn database_url_for(data_dir: &Path) -> Option<String> {
+    let server = std::env::var("BEIAN_TEST_DATABASE").ok()?;
+    let name: String = format!("beian{}", data_dir.file_name()?.to_string_lossy())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    create_database(&server, &name);
+    let mut url = url::Url::parse(&server).expect("BEIAN_TEST_DATABASE is a URL");
+    url.set_path(&name);
+    Some(url.to_string())
 }
 
-/// `beian` with `args` (global flags, then a command) on `data_dir` and its blob store: what
+/// `CREATE DATABASE` on the server, unless it exists (a restart on the same directory). Runs
+/// on a thread of its own, so that a synchronous caller inside a test's runtime can wait.
+fn create_database(server: &str, name: &str) {
+    use sqlx::{Connection, Executor};
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(server)
+                    .await
+                    .expect("the test PostgreSQL server answers");
+                match conn.execute(&*format!("CREATE DATABASE \"{name}\"")).await {
+                    Ok(_) => {}
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                    Err(e) => panic!("creating the test database {name}: {e}"),
+                }
+            })
+        })
+        .join()
+        .unwrap()
+    });
+}
+
+/// The service's database on `data_dir`, opened as the service opens it.
+pub async fn database(data_dir: &Path) -> beian::store::Db {
+    beian::store::connect(database_url_for(data_dir).as_deref(), data_dir)
+        .await
+        .unwrap()
+}
+
+/// A real fault in the real engine: every update of `column` in `table` whose new row meets
+/// `condition` (SQL both engines read, e.g. `NEW.state = 'completed'`) fails, until
+/// `remove_fault` drops the trigger `name`.
+pub async fn inject_fault(
+    db: &beian::store::Db,
+    name: &str,
+    table: &str,
+    column: &str,
+    condition: &str,
+) {
+    use beian::store::Engine;
+    let statements = match Engine::of(db) {
+        Engine::Sqlite => vec![format!(
+            "CREATE TRIGGER {name} BEFORE UPDATE OF {column} ON {table} WHEN {condition}
+             BEGIN SELECT RAISE(ABORT, 'fault injected'); END"
+        )],
+        // PostgreSQL's WHEN takes no subquery: the condition is tested in the function.
+        Engine::Postgres => vec![
+            format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF {condition} THEN RAISE EXCEPTION 'fault injected'; END IF;
+                     RETURN NEW;
+                 END $$"
+            ),
+            format!(
+                "CREATE TRIGGER {name} BEFORE UPDATE OF {column} ON {table}
+                 FOR EACH ROW EXECUTE FUNCTION {name}()"
+            ),
+        ],
+    };
+    for statement in statements {
+        sqlx::query(&statement).execute(db).await.unwrap();
+    }
+}
+
+/// Drops the fault `inject_fault` put on `table`.
+pub async fn remove_fault(db: &beian::store::Db, name: &str, table: &str) {
+    use beian::store::Engine;
+    let drop = match Engine::of(db) {
+        Engine::Sqlite => format!("DROP TRIGGER {name}"),
+        Engine::Postgres => format!("DROP TRIGGER {name} ON {table}"),
+    };
+    sqlx::query(&drop).execute(db).await.unwrap();
+}
+
+/// `--database-url` and `--blob-store` for a `beian` process on `data_dir`, as `config_for`
+/// chooses them.
+pub fn store_args(data_dir: &Path) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(url) = database_url_for(data_dir) {
+        args.extend(["--database-url".to_string(), url]);
+    }
+    if let Some(blobs) = blob_store_for(data_dir) {
+        args.extend(["--blob-store".to_string(), blobs]);
+    }
+    args
+}
+
+/// `beian` with `args` (global flags, then a command) on `data_dir` and its stores: what
 /// it printed, once it succeeded.
 pub fn beian_ok(data_dir: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_beian"))
         .arg("--data-dir")
         .arg(data_dir)
-        .args(blob_store_args(data_dir))
+        .args(store_args(data_dir))
         .args(["--models-dir", "models"])
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

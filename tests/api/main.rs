@@ -12,6 +12,7 @@ mod ocr_accuracy;
 mod operations;
 mod orders;
 mod pages;
+mod postgres;
 mod process;
 mod registry;
 mod review;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use beian::synth::scene::Label;
 use serde_json::{json, Value};
 
+use crate::postgres::PostgresServer;
 use crate::s3::{S3Server, BUCKET};
 
 /// A running `beian serve`, killed if a failed test drops it (an orphan would hold the test
@@ -23,11 +24,12 @@ impl Drop for Served {
     }
 }
 
-/// The processes of one test: their data directory, and the S3 server their blobs go to
-/// (without one, where `helpers::config_for` puts them).
+/// The processes of one test: their data directory, and the database and the S3 server
+/// their data goes to (without them, where `helpers::config_for` puts it).
 #[derive(Clone, Copy)]
 struct Shape<'a> {
     dir: &'a Path,
+    database: Option<&'a str>,
     s3: Option<&'a S3Server>,
 }
 
@@ -46,14 +48,22 @@ impl Shape<'_> {
             .arg("--models-dir")
             .arg(crate::helpers::models_dir())
             .env_remove("BEIAN_MASTER_KEY");
-        match self.s3 {
+        let database = self
+            .database
+            .map(str::to_string)
+            .or_else(|| crate::helpers::database_url_for(self.dir));
+        if let Some(url) = database {
+            command.args(["--database-url", &url]);
+        }
+        let blobs = match self.s3 {
             Some(s3) => {
-                command.args(["--blob-store", &format!("s3://{BUCKET}/{}", self.prefix())]);
                 command.envs(s3.env());
+                Some(format!("s3://{BUCKET}/{}", self.prefix()))
             }
-            None => {
-                command.args(crate::helpers::blob_store_args(self.dir));
-            }
+            None => crate::helpers::blob_store_for(self.dir),
+        };
+        if let Some(blobs) = blobs {
+            command.args(["--blob-store", &blobs]);
         }
         command.args(args);
         command
@@ -104,7 +114,14 @@ fn serve_with(shape: Shape, args: &[&str]) -> (Served, String) {
 }
 
 fn serve(dir: &Path) -> (Served, String) {
-    serve_with(Shape { dir, s3: None }, &[])
+    serve_with(
+        Shape {
+            dir,
+            database: None,
+            s3: None,
+        },
+        &[],
+    )
 }
 
 /// A filer with an order and an upload session for its principal's `id_card_front` on the
@@ -200,7 +217,9 @@ async fn serve_starts_answers_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(body["status"], "ok");
-    assert!(dir.path().join("beian.db").exists());
+    if crate::helpers::database_url_for(dir.path()).is_none() {
+        assert!(dir.path().join("beian.db").exists());
+    }
     assert!(dir.path().join("secret.key").exists());
 
     let pid = served.0.id().to_string();
@@ -257,12 +276,7 @@ async fn a_killed_workers_job_is_finished_once_by_another(shape: Shape<'_>) {
     let (token, session, link) = filer_with_a_session(&http, &base_a).await;
     upload_a_good_card(&http, &base_a, &link).await;
 
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        shape.dir.join("beian.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = crate::helpers::database(shape.dir).await;
     let job = || async {
         sqlx::query_as::<_, (String, i64)>("SELECT state, attempts FROM analysis_jobs")
             .fetch_one(&db)
@@ -312,6 +326,7 @@ async fn a_killed_workers_job_is_finished_once_by_another_worker() {
     let dir = tempfile::tempdir().unwrap();
     a_killed_workers_job_is_finished_once_by_another(Shape {
         dir: dir.path(),
+        database: None,
         s3: None,
     })
     .await;
@@ -324,6 +339,7 @@ async fn a_killed_workers_job_is_finished_once_by_another_worker_on_an_s3_bucket
     let dir = tempfile::tempdir().unwrap();
     a_killed_workers_job_is_finished_once_by_another(Shape {
         dir: dir.path(),
+        database: None,
         s3: Some(&s3),
     })
     .await;
@@ -364,6 +380,87 @@ async fn a_bucket_that_does_not_answer_stops_the_start_and_is_named() {
     assert!(gone.contains("does not answer"), "{gone}");
 }
 
+/// A database that cannot be used stops the start with a message naming it (its password left
+/// out) and the server's reason, before the port opens.
+#[test]
+fn a_database_that_cannot_be_reached_stops_the_start_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |url: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(["--database-url", url, "serve"])
+            .env_remove("BEIAN_MASTER_KEY")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused = start(&format!("postgres://beian:secret@127.0.0.1:{port}/beian"));
+    assert!(
+        refused.contains(&format!("postgres://beian@127.0.0.1:{port}/beian")),
+        "{refused}"
+    );
+    assert!(!refused.contains("secret"), "{refused}");
+    assert!(refused.to_lowercase().contains("refused"), "{refused}");
+    let garbled = start("postgres://[::1");
+    assert!(garbled.contains("does not parse"), "{garbled}");
+    assert!(
+        !dir.path().join("beian.db").exists(),
+        "no SQLite file on the side"
+    );
+}
+
+/// The database goes away under a request: 503 `store_unavailable` with a Retry-After, and
+/// the same request once the server is back goes through (a PostgreSQL server of the test's
+/// own, stopped as a crash would stop it).
+#[tokio::test]
+async fn a_request_while_postgresql_is_down_is_503_and_its_retry_goes_through() {
+    let postgres = PostgresServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shape = Shape {
+        dir: dir.path(),
+        database: Some(&postgres.url),
+        s3: None,
+    };
+    let (_served, addr) = serve_with(shape, &["--workers", "0"]);
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    let (token, _, _) = filer_with_a_session(&http, &base).await;
+    let orders = || {
+        http.get(format!("{base}/api/v1/orders"))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(orders().await.unwrap().status().as_u16(), 200);
+
+    postgres.stop();
+    let res = orders().await.unwrap();
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(
+        ready.status().as_u16(),
+        503,
+        "not ready without its database"
+    );
+
+    postgres.restart();
+    let res = orders().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let listed: Value = res.json().await.unwrap();
+    assert_eq!(
+        listed["orders"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+}
+
 /// The bucket goes away under an upload: the phone gets 503 `store_unavailable` with a
 /// Retry-After, nothing is written, and the same upload sent again once the bucket is back is
 /// accepted and analysed.
@@ -373,6 +470,7 @@ async fn an_upload_while_the_bucket_is_down_is_503_and_its_retry_goes_through() 
     let dir = tempfile::tempdir().unwrap();
     let shape = Shape {
         dir: dir.path(),
+        database: None,
         s3: Some(&s3),
     };
     let (_served, addr) = serve_with(shape, &[]);
@@ -399,12 +497,7 @@ async fn an_upload_while_the_bucket_is_down_is_503_and_its_retry_goes_through() 
     assert!(res.headers().get("retry-after").is_some());
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("beian.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     let materials: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM materials")
         .fetch_one(&db)
         .await

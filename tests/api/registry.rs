@@ -14,6 +14,7 @@ fn load_registry(data_dir: &std::path::Path, csv: &str) -> std::process::Output 
     Command::new(env!("CARGO_BIN_EXE_beian"))
         .args(["--data-dir"])
         .arg(data_dir)
+        .args(crate::helpers::store_args(data_dir))
         .args(["registry", "load"])
         .arg(&file)
         .env_remove("BEIAN_MASTER_KEY")

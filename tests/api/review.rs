@@ -229,7 +229,7 @@ async fn a_reviewer_sees_the_queue_and_the_evidence_and_every_look_is_audited() 
         .await;
     assert_eq!(status, 405);
     app.stop().await;
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     assert!(sqlx::query("DELETE FROM audit_log")
         .execute(&db)
         .await
@@ -352,7 +352,7 @@ async fn approve_first_review(app: &TestApp, reviewer: &str, id: &str) {
 /// The last text message sent from the app in `data_dir`: its masked recipient and the
 /// six-digit code in it.
 async fn last_sms(data_dir: &Path) -> (String, String) {
-    let db = beian::store::open(data_dir).await.unwrap();
+    let db = crate::helpers::database(data_dir).await;
     let (masked, body): (String, String) =
         sqlx::query_as("SELECT recipient_masked, body FROM sms_outbox ORDER BY id DESC LIMIT 1")
             .fetch_one(&db)
@@ -506,7 +506,7 @@ async fn wrong_sms_codes_are_counted_and_the_last_allowed_one_voids_the_code() {
     // ... so the right code no longer counts, and every wrong one is in the audit log.
     let (status, _) = enter(&code).await;
     assert_eq!(status, 409, "the order no longer awaits a code");
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     let wrong_entries: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sms_code_wrong'")
             .fetch_one(&db)
@@ -732,7 +732,7 @@ async fn beian_purge_deletes_the_materials_of_idle_orders_after_their_days() {
     // Within its days the order keeps its photo; past them, nothing of it stays.
     assert!(purge(90).contains("and 0 files"));
     assert!(purge(0).contains("and 1 files"), "the card photo goes");
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM materials")
         .fetch_one(&db)
         .await
@@ -789,22 +789,17 @@ async fn the_bureau_rejects_and_the_order_goes_back_to_the_filer_with_the_reason
 
 /// A real fault in the real engine: every move of an order into `state` fails, until the
 /// trigger `fault` is dropped.
-async fn fail_moves_into(db: &sqlx::SqlitePool, state: &str) {
-    sqlx::query(&format!(
-        "CREATE TRIGGER fault BEFORE UPDATE OF state ON orders WHEN NEW.state = '{state}'
-         BEGIN SELECT RAISE(ABORT, 'fault injected'); END"
-    ))
-    .execute(db)
-    .await
-    .unwrap();
+async fn fail_moves_into(db: &beian::store::Db, state: &str) {
+    let condition = format!("NEW.state = '{state}'");
+    crate::helpers::inject_fault(db, "fault", "orders", "state", &condition).await;
 }
 
 /// The trigger `fault` dropped, `decision` (not yet awaited) goes through: its answer.
 async fn decided_once_the_fault_is_gone(
-    db: &sqlx::SqlitePool,
+    db: &beian::store::Db,
     decision: impl std::future::Future<Output = (u16, Value)>,
 ) -> Value {
-    sqlx::query("DROP TRIGGER fault").execute(db).await.unwrap();
+    crate::helpers::remove_fault(db, "fault", "orders").await;
     let (status, body) = decision.await;
     assert_eq!(status, 200, "{body}");
     body
@@ -818,8 +813,8 @@ async fn a_fault_in_a_material_decision_leaves_nothing_half_written_and_the_retr
         .as_str()
         .unwrap()
         .to_string();
-    let db = beian::store::open(dir.path()).await.unwrap();
-    let analysed: String = sqlx::query_scalar("SELECT state FROM materials WHERE id = ?1")
+    let db = crate::helpers::database(dir.path()).await;
+    let analysed: String = sqlx::query_scalar("SELECT state FROM materials WHERE id = $1")
         .bind(&front_id)
         .fetch_one(&db)
         .await
@@ -835,8 +830,8 @@ async fn a_fault_in_a_material_decision_leaves_nothing_half_written_and_the_retr
     let (status, body) = decide().await;
     assert_eq!(status, 500, "{body}");
     let (material_state, order_state, decisions): (String, String, i64) = sqlx::query_as(
-        "SELECT (SELECT state FROM materials WHERE id = ?1),
-                (SELECT state FROM orders WHERE id = ?2),
+        "SELECT (SELECT state FROM materials WHERE id = $1),
+                (SELECT state FROM orders WHERE id = $2),
                 (SELECT COUNT(*) FROM audit_log WHERE action = 'material_decision')",
     )
     .bind(&front_id)
@@ -861,7 +856,7 @@ async fn a_fault_in_a_first_review_decision_leaves_the_order_as_it_was() {
     let (dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
     // The rejection's last step, back to the filer's draft, fails: the review's start, the
     // audit entry and the rejection before it are in the same decision.
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     fail_moves_into(&db, "draft").await;
     let (path, reject) = (
         format!("/api/v1/review/orders/{id}/decision"),
@@ -871,7 +866,7 @@ async fn a_fault_in_a_first_review_decision_leaves_the_order_as_it_was() {
     let (status, body) = decide().await;
     assert_eq!(status, 500, "{body}");
     let (state, decisions): (String, i64) = sqlx::query_as(
-        "SELECT (SELECT state FROM orders WHERE id = ?1),
+        "SELECT (SELECT state FROM orders WHERE id = $1),
                 (SELECT COUNT(*) FROM audit_log WHERE action = 'order_decision')",
     )
     .bind(&id)
@@ -933,7 +928,7 @@ async fn the_first_review_cannot_pass_an_order_while_a_required_material_has_not
     );
     let order = order_until(&app, &filer, &id, |_| true).await;
     assert_eq!(order["state"], "first_review", "{order}");
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sms_outbox")
         .fetch_one(&db)
         .await

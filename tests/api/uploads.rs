@@ -134,7 +134,7 @@ async fn the_qr_code_is_drawn_again_after_a_restart_until_a_phone_opens_the_link
     assert_eq!(svg.status().as_u16(), 200);
     assert!(svg.text().await.unwrap().contains("<svg"));
     // At rest the token is sealed, never in the clear.
-    let db = beian::store::open(dir.path()).await.unwrap();
+    let db = crate::helpers::database(dir.path()).await;
     let sealed: String = sqlx::query_scalar("SELECT link_sealed FROM upload_sessions")
         .fetch_one(&db)
         .await
@@ -661,15 +661,15 @@ async fn a_fault_after_the_verdict_leaves_nothing_half_written_and_the_retry_fin
     let (token, session_id, _, filer) = session(&app, &["id_card_front"]).await;
     // A real fault in the real engine: the first analysis attempt fails when it completes the
     // session, after the verdict, the card's face template and the match are written.
-    let db = beian::store::open(dir.path()).await.unwrap();
-    sqlx::query(
-        "CREATE TRIGGER fault_at_completion BEFORE UPDATE OF state ON upload_sessions
-         WHEN NEW.state = 'completed' AND (SELECT MAX(attempts) FROM analysis_jobs) < 2
-         BEGIN SELECT RAISE(ABORT, 'fault injected after the verdict'); END",
+    let db = crate::helpers::database(dir.path()).await;
+    crate::helpers::inject_fault(
+        &db,
+        "fault_at_completion",
+        "upload_sessions",
+        "state",
+        "NEW.state = 'completed' AND (SELECT MAX(attempts) FROM analysis_jobs) < 2",
     )
-    .execute(&db)
-    .await
-    .unwrap();
+    .await;
     upload(
         &app,
         &phone(),
