@@ -94,6 +94,58 @@ impl OrderState {
     }
 }
 
+/// A step of the process that only orders in some states may take; asked for in another,
+/// the answer is "not now" (`NotNow`), and nothing is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A reviewer decides one material: before submission (the filer is still collecting)
+    /// or in the first review.
+    DecideMaterial,
+    /// A reviewer decides the whole order.
+    FirstReview,
+    /// The filer enters the SMS code.
+    ConfirmSmsCode,
+    /// The bureau approves or rejects.
+    BureauDecision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an order in state {state} cannot {}", step.what())]
+pub struct NotNow {
+    pub state: OrderState,
+    pub step: Step,
+}
+
+impl Step {
+    pub fn allowed_in(self, state: OrderState) -> bool {
+        use OrderState::*;
+        match self {
+            Step::DecideMaterial => state.is_editable() || matches!(state, Submitted | FirstReview),
+            Step::FirstReview => matches!(state, Submitted | FirstReview),
+            Step::ConfirmSmsCode => state == SmsVerification,
+            Step::BureauDecision => state == BureauReview,
+        }
+    }
+
+    /// Ok when an order in `state` may take this step.
+    pub fn check(self, state: OrderState) -> Result<(), NotNow> {
+        if self.allowed_in(state) {
+            Ok(())
+        } else {
+            Err(NotNow { state, step: self })
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Step::DecideMaterial => "have its materials decided",
+            Step::FirstReview => "be decided in first review",
+            Step::ConfirmSmsCode => "confirm an SMS code",
+            Step::BureauDecision => "be decided by the bureau",
+        }
+    }
+}
+
 /// A move the process allows, made only by `OrderState::move_to` (its fields are private).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
@@ -146,6 +198,29 @@ mod tests {
         for to in OrderState::ALL {
             assert!(!Approved.can_move_to(to), "approved -> {to}");
         }
+    }
+
+    #[test]
+    fn each_step_is_allowed_only_where_the_process_takes_it() {
+        use super::Step;
+        let allowed = |step: Step| -> Vec<OrderState> {
+            OrderState::ALL
+                .into_iter()
+                .filter(|s| step.allowed_in(*s))
+                .collect()
+        };
+        assert_eq!(
+            allowed(Step::DecideMaterial),
+            [Draft, CollectingMaterials, Ready, Submitted, FirstReview]
+        );
+        assert_eq!(allowed(Step::FirstReview), [Submitted, FirstReview]);
+        assert_eq!(allowed(Step::ConfirmSmsCode), [SmsVerification]);
+        assert_eq!(allowed(Step::BureauDecision), [BureauReview]);
+        let refused = Step::BureauDecision.check(FirstReview).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "an order in state first_review cannot be decided by the bureau"
+        );
     }
 
     #[test]

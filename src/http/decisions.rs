@@ -19,7 +19,7 @@ use super::extract::ApiJson;
 use super::uploads::open_session;
 use super::ApiContext;
 use crate::filing::materials::MaterialState;
-use crate::filing::state::OrderState;
+use crate::filing::state::Step;
 use crate::service::decisions::{self, FirstReviewResult};
 use crate::service::sms_codes::{self, CodeAttempt, CodeCheck};
 use crate::store::audit;
@@ -77,14 +77,6 @@ impl DecisionBody {
     }
 }
 
-fn not_now(state: OrderState, what: &str) -> Error {
-    Error::Conflict {
-        code: "illegal_transition",
-        message: format!("an order in state {state} cannot {what}"),
-        details: json!({"state": state}),
-    }
-}
-
 async fn decide_material(
     State(ctx): State<ApiContext>,
     reviewer: Reviewer,
@@ -110,13 +102,8 @@ async fn decide_material(
         });
     }
     let record = ctx.order(&m.order_id, None).await?;
-    let in_review = matches!(
-        record.state,
-        OrderState::Submitted | OrderState::FirstReview
-    );
-    if !in_review && !record.state.is_editable() {
-        return Err(not_now(record.state, "have its materials decided"));
-    }
+    // Checked here as well as in the service: asking again opens an upload link first.
+    Step::DecideMaterial.check(record.state)?;
     let mut upload_session = None;
     if body.decision == "ask_again" {
         let uploads_so_far = ctx
@@ -205,12 +192,6 @@ async fn decide_order(
     body.check(&ctx, &["approve", "reject"])?;
     let actor = reviewer.0.actor();
     let record = ctx.order(&id, None).await?;
-    if !matches!(
-        record.state,
-        OrderState::Submitted | OrderState::FirstReview
-    ) {
-        return Err(not_now(record.state, "be decided in first review"));
-    }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
     let (target, source) = (format!("order:{id}"), peer.ip().to_string());
     let audit = audit_entry(&actor, "order_decision", &target, &detail, &source);
@@ -285,10 +266,8 @@ async fn confirm_sms(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Json<Value>> {
     let actor = user.actor();
-    let record = ctx.order(&id, Some(&user.user.id)).await?;
-    if record.state != OrderState::SmsVerification {
-        return Err(not_now(record.state, "confirm an SMS code"));
-    }
+    // The order must be the filer's; the service checks it waits for a code.
+    ctx.order(&id, Some(&user.user.id)).await?;
     let attempt = CodeAttempt {
         order_id: &id,
         code: &body.code,
@@ -344,17 +323,13 @@ async fn bureau(
     body.check(&ctx, &["approve", "reject"])?;
     let actor = reviewer.0.actor();
     let record = ctx.order(&id, None).await?;
-    if record.state != OrderState::BureauReview {
-        return Err(not_now(record.state, "be decided by the bureau"));
-    }
     let detail = json!({"decision": body.decision, "reasons": body.reasons});
     let (target, source) = (format!("order:{id}"), peer.ip().to_string());
     let entry = audit_entry(&actor, "bureau_decision", &target, &detail, &source);
     let bureau_actor = format!("bureau (entered by {actor})");
     let moved = if body.decision == "reject" {
         let note = reasons_note(&body.reasons);
-        let from = OrderState::BureauReview;
-        decisions::reject(ctx.store.as_ref(), &id, from, &bureau_actor, &note, &entry).await?
+        decisions::bureau_reject(ctx.store.as_ref(), &id, &bureau_actor, &note, &entry).await?
     } else {
         decisions::approve(
             ctx.store.as_ref(),

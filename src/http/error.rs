@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::filing::fields::FieldErrors;
-use crate::filing::state::IllegalTransition;
+use crate::filing::state::{IllegalTransition, NotNow};
 use crate::store::{blobs, StoreError};
 use crate::vision::decode::IntakeError;
 
@@ -71,6 +71,9 @@ const UNAVAILABLE_RETRY_SECS: u64 = 2;
 
 impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Self {
+        if let Some(not_now) = e.downcast_ref::<NotNow>() {
+            return (*not_now).into();
+        }
         let unavailable = e.downcast_ref::<blobs::Unavailable>().is_some()
             || matches!(e.downcast_ref(), Some(StoreError::Unavailable(_)));
         if unavailable {
@@ -234,6 +237,17 @@ impl From<IntakeError> for Error {
                 message,
                 details: json!({}),
             },
+        }
+    }
+}
+
+/// 409 `illegal_transition`: the order's state allows no such step now.
+impl From<NotNow> for Error {
+    fn from(e: NotNow) -> Self {
+        Error::Conflict {
+            code: "illegal_transition",
+            message: e.to_string(),
+            details: json!({"state": e.state}),
         }
     }
 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::filing::rules::RuleBook;
-use crate::filing::state::OrderState;
+use crate::filing::state::{OrderState, Step};
 use crate::filing::verdict::Verdict;
 use crate::sms::SmsGateway;
 use crate::store::audit;
@@ -36,7 +36,8 @@ pub struct MaterialDecision<'a> {
 /// Records a reviewer's decision on a material: its verdict, the audit entry, the order's
 /// first review started when it is in review (and the order back to collecting when the
 /// material is asked for again), and the order's readiness. False when the material or the
-/// order changed meanwhile; nothing is written then.
+/// order changed meanwhile; `NotNow` when the order's state allows no such decision; nothing
+/// is written then.
 pub async fn decide_material(
     store: &dyn Store,
     cipher: &FieldCipher,
@@ -44,6 +45,9 @@ pub async fn decide_material(
     d: &MaterialDecision<'_>,
 ) -> anyhow::Result<bool> {
     let mut tx = store.begin().await?;
+    if require(&mut *tx, &d.order.id, Step::DecideMaterial).await? != d.order.state {
+        return Ok(false);
+    }
     if !tx.update_verdict(&d.material.id, d.verdict).await? {
         return Ok(false);
     }
@@ -70,6 +74,17 @@ pub async fn decide_material(
     Ok(true)
 }
 
+/// The order's state, read in the step's transaction, when it allows `step`; the error is
+/// `NotNow` when it does not.
+async fn require(tx: &mut dyn Tx, order_id: &str, step: Step) -> anyhow::Result<OrderState> {
+    let state = tx
+        .order_state(order_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("order {order_id} is gone"))?;
+    step.check(state)?;
+    Ok(state)
+}
+
 /// A submitted order is in first review from the first reviewer decision on it: its state
 /// after that, None when another request moved it first.
 pub async fn start_first_review(
@@ -88,17 +103,17 @@ pub async fn start_first_review(
         .then_some(OrderState::FirstReview))
 }
 
-/// The order moves from `from` to rejected and on to the filer's draft; the reasons stay in
-/// its history (`note`). False when another request moved the order first.
-pub async fn reject(
+/// The bureau rejects: the order moves to rejected and on to the filer's draft; the reasons
+/// stay in its history (`note`). `NotNow` unless the order is in the bureau's review.
+pub async fn bureau_reject(
     store: &dyn Store,
     order_id: &str,
-    from: OrderState,
     actor: &str,
     note: &str,
     entry: &audit::NewEntry<'_>,
 ) -> anyhow::Result<bool> {
     let mut tx = store.begin().await?;
+    let from = require(&mut *tx, order_id, Step::BureauDecision).await?;
     tx.audit(entry).await?;
     if !reject_in(&mut *tx, order_id, from, actor, note).await? {
         return Ok(false);
@@ -176,6 +191,8 @@ pub async fn pass_first_review(
     actor: &str,
     audit: audit::NewEntry<'_>,
 ) -> anyhow::Result<FirstReviewResult> {
+    // Not now comes before which materials are open; the transaction checks again.
+    Step::FirstReview.check(order.state)?;
     let latest = ports.materials.latest(&order.id).await?;
     let open: Vec<String> = readiness::material_status(ports.rules, order, &latest)?
         .iter()
@@ -204,9 +221,13 @@ pub async fn pass_first_review(
 
 /// Records the first review's decision on an order: the review started if it had not, the
 /// audit entry, and the order on to the SMS verification with its pending code, or rejected
-/// and back to the filer. False when the order changed meanwhile; nothing is written then.
+/// and back to the filer. False when the order changed meanwhile; `NotNow` when it is not
+/// in first review; nothing is written then.
 pub async fn decide_first_review(store: &dyn Store, d: &OrderDecision<'_>) -> anyhow::Result<bool> {
     let mut tx = store.begin().await?;
+    if require(&mut *tx, &d.order.id, Step::FirstReview).await? != d.order.state {
+        return Ok(false);
+    }
     let Some(now) = start_first_review(&mut *tx, d.order, d.actor).await? else {
         return Ok(false);
     };
@@ -234,7 +255,8 @@ pub async fn decide_first_review(store: &dyn Store, d: &OrderDecision<'_>) -> an
 }
 
 /// The bureau approves: the order gets the next filing number of its province's prefix and
-/// the year (each website `-N`) and is approved. None when another request moved it first.
+/// the year (each website `-N`) and is approved. None when another request moved it first;
+/// `NotNow` unless it is in the bureau's review.
 pub async fn approve(
     store: &dyn Store,
     rules: &RuleBook,
@@ -254,6 +276,7 @@ pub async fn approve(
     let websites = record.form["services"].as_array().map_or(0, Vec::len);
     let year = crate::filing::today_in_china().year();
     let mut tx = store.begin().await?;
+    require(&mut *tx, &record.id, Step::BureauDecision).await?;
     tx.audit(entry).await?;
     let number = tx.issue_number(&record.id, &prefix, year, websites).await?;
     let approved = OrderState::BureauReview.move_to(OrderState::Approved)?;
@@ -266,4 +289,56 @@ pub async fn approve(
     }
     tx.commit().await?;
     Ok(Some(number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filing::state::NotNow;
+    use crate::service::sms_codes::{check_code, CodeAttempt};
+    use crate::store::test_rows;
+    use crate::store::tx::SqlStore;
+
+    /// The services refuse a step the order's state does not allow on their own, inside
+    /// their transaction, whoever calls them: nothing is written, not even the audit entry.
+    #[tokio::test]
+    async fn a_step_the_orders_state_does_not_allow_is_not_now_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open(dir.path()).await.unwrap();
+        test_rows::an_order_waiting_for_a_face(&db).await;
+        let store = SqlStore(db.clone());
+        let entry = audit::NewEntry {
+            actor: "bureau",
+            action: "bureau_decision",
+            target: Some("order:o1"),
+            detail: None,
+            source: None,
+        };
+        let refused = bureau_reject(&store, "o1", "bureau", "reasons: x", &entry)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.downcast_ref::<NotNow>(),
+            Some(&NotNow {
+                state: OrderState::CollectingMaterials,
+                step: Step::BureauDecision
+            })
+        );
+        let cipher = FieldCipher::new(&[7; 32]);
+        let attempt = CodeAttempt {
+            order_id: "o1",
+            code: "123456",
+            actor: "filer:u1",
+            source: "127.0.0.1",
+        };
+        let refused = check_code(&store, &cipher, 5, &attempt, Utc::now())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.downcast_ref::<NotNow>().map(|n| n.step),
+            Some(Step::ConfirmSmsCode)
+        );
+        assert_eq!(test_rows::count(&db, "audit_log").await, 0);
+        assert_eq!(test_rows::count(&db, "order_history").await, 0);
+    }
 }

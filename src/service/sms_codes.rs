@@ -6,7 +6,7 @@ use rand::Rng;
 use serde_json::json;
 
 use crate::filing::mobile::MobileNumber;
-use crate::filing::state::OrderState;
+use crate::filing::state::{OrderState, Step};
 use crate::sms::SmsGateway;
 use crate::store::audit;
 use crate::store::crypto::FieldCipher;
@@ -81,7 +81,7 @@ pub enum CodeCheck {
 /// Checks the code entered for an order in SMS verification, in one transaction: a right
 /// code confirms it (the order on to the bureau), a wrong one is counted and audited, and an
 /// expired code or the `max_attempts`-th wrong one makes the code void (the order back in
-/// draft).
+/// draft). `NotNow` when the order is not waiting for a code.
 pub async fn check_code(
     store: &dyn Store,
     cipher: &FieldCipher,
@@ -91,6 +91,11 @@ pub async fn check_code(
 ) -> anyhow::Result<CodeCheck> {
     let id = attempt.order_id;
     let mut tx = store.begin().await?;
+    let state = tx
+        .order_state(id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("order {id} is gone"))?;
+    Step::ConfirmSmsCode.check(state)?;
     let pending = tx
         .pending_verification(id)
         .await?

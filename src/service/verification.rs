@@ -121,7 +121,7 @@ mod tests {
 
     use super::*;
     use crate::filing::materials::MaterialState;
-    use crate::filing::state::Transition;
+    use crate::filing::state::{OrderState, Transition};
     use crate::store::audit::NewEntry;
     use crate::store::faces::Template;
     use crate::store::materials::NewMaterial;
@@ -157,6 +157,9 @@ mod tests {
             _: &'a str,
         ) -> RepoFuture<'a, Option<OrderRecord>> {
             Box::pin(async { Err(StoreError::Unreadable(anyhow::anyhow!("injected stop"))) })
+        }
+        fn order_state<'a>(&'a mut self, id: &'a str) -> RepoFuture<'a, Option<OrderState>> {
+            self.0.order_state(id)
         }
         fn transition<'a>(
             &'a mut self,

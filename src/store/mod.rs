@@ -35,8 +35,8 @@ use sqlx::{Connection, Executor, Row};
 /// A pool of connections to either engine.
 pub type Db = sqlx::AnyPool;
 
-/// Every repository on one engine: what a process opens once and hands to the HTTP state,
-/// the analysis workers and the CLI. A new engine is one more constructor beside `sqlite`.
+/// Every repository on one database: what a process opens once and hands to the HTTP state,
+/// the analysis workers and the CLI.
 #[derive(Clone)]
 pub struct Repositories {
     /// Transactions for the business steps that write several tables at once.
@@ -103,7 +103,6 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// Opens the database and applies its engine's migrations: PostgreSQL at `database_url`
 /// (`postgres://…`), or without one `beian.db` in the data directory, created if needed.
 pub async fn connect(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
-    sqlx::any::install_default_drivers();
     match database_url {
         Some(url) => open_postgres(url).await,
         None => open(data_dir).await,
@@ -148,6 +147,7 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Db> {
 /// Connects to PostgreSQL at `url` and applies its migrations. A start that cannot reach it
 /// stops with the reason, the password left out.
 async fn open_postgres(url: &str) -> anyhow::Result<Db> {
+    sqlx::any::install_default_drivers();
     let shown = match url::Url::parse(url) {
         Ok(mut u) => {
             let _ = u.set_password(None);

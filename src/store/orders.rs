@@ -274,6 +274,21 @@ async fn set_findings(db: &Db, id: &str, findings: &Value) -> super::Result<()> 
     Ok(())
 }
 
+/// The order's state; None when there is no such order.
+pub(super) async fn state(conn: &mut Conn, id: &str) -> super::Result<Option<OrderState>> {
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    state
+        .map(|s| {
+            OrderState::parse(&s).ok_or_else(|| {
+                StoreError::Unreadable(anyhow::anyhow!("order {id} is in an unknown state {s}"))
+            })
+        })
+        .transpose()
+}
+
 /// Makes the move if the order is still where it starts; records it. False when another
 /// request moved the order first.
 pub(super) async fn transition(

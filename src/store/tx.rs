@@ -15,7 +15,7 @@ use super::orders::OrderRecord;
 use super::sessions::SessionRow;
 use super::verification::{FilingNumber, Pending};
 use super::{Db, Engine, RepoFuture, StoreError};
-use crate::filing::state::Transition;
+use crate::filing::state::{OrderState, Transition};
 use crate::filing::upload_session::SessionState;
 use crate::filing::verdict::Verdict;
 
@@ -37,6 +37,8 @@ pub trait Tx: Send {
         cipher: &'a FieldCipher,
         id: &'a str,
     ) -> RepoFuture<'a, Option<OrderRecord>>;
+    /// The order's state, read inside the transaction (what a step checks it may take).
+    fn order_state<'a>(&'a mut self, id: &'a str) -> RepoFuture<'a, Option<OrderState>>;
     /// Makes the move if the order is still where it starts and records it in the order's
     /// history; false when another request moved the order first.
     fn transition<'a>(
@@ -190,6 +192,10 @@ impl Tx for SqlTx {
                 .await
                 .map_err(StoreError::Unreadable)
         })
+    }
+
+    fn order_state<'a>(&'a mut self, id: &'a str) -> RepoFuture<'a, Option<OrderState>> {
+        Box::pin(super::orders::state(&mut self.0, id))
     }
 
     fn transition<'a>(

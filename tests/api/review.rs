@@ -332,6 +332,64 @@ async fn submitted_with_a_reviewer() -> (tempfile::TempDir, TestApp, String, Str
     (dir, app, reviewer, filer, id)
 }
 
+/// A decision the order's state does not allow is 409 `illegal_transition` naming the state,
+/// and writes nothing: the bureau's on a submitted order, an SMS code nobody was sent, and a
+/// first review once the order went on to the SMS verification.
+#[tokio::test]
+async fn a_decision_the_orders_state_does_not_allow_is_409_and_writes_nothing() {
+    let (_dir, app, reviewer, filer, id) = submitted_with_a_reviewer().await;
+    let refused = |status: u16, body: &Value, state: &str| {
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(body["error"]["code"], "illegal_transition", "{body}");
+        assert_eq!(body["error"]["details"]["state"], state, "{body}");
+    };
+    let bureau = format!("/api/v1/review/orders/{id}/bureau");
+    let approve = json!({"decision": "approve"});
+    let (status, body) = app
+        .call(Method::POST, &bureau, Some(&reviewer), Some(&approve))
+        .await;
+    refused(status, &body, "submitted");
+    let sms = format!("/api/v1/orders/{id}/sms-verification");
+    let code = json!({"code": "123456"});
+    let (status, body) = app
+        .call(Method::POST, &sms, Some(&filer), Some(&code))
+        .await;
+    refused(status, &body, "submitted");
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(order["state"], "submitted", "nothing moved: {order}");
+    let history = order["history"].as_array().map(Vec::len);
+
+    approve_first_review(&app, &reviewer, &id).await;
+    let decide = format!("/api/v1/review/orders/{id}/decision");
+    let reject = json!({"decision": "reject", "reasons": ["site_name_sensitive_word"]});
+    let (status, body) = app
+        .call(Method::POST, &decide, Some(&reviewer), Some(&reject))
+        .await;
+    refused(status, &body, "sms_verification");
+    let (_, order) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&filer),
+            None,
+        )
+        .await;
+    assert_eq!(order["state"], "sms_verification", "{order}");
+    assert_eq!(
+        order["history"].as_array().map(Vec::len),
+        history.map(|n| n + 2),
+        "only the first review's start and pass were added: {order}"
+    );
+    app.stop().await;
+}
+
 /// The first review approves order `id`: it waits for the filer's SMS code.
 async fn approve_first_review(app: &TestApp, reviewer: &str, id: &str) {
     let (status, r) = app
