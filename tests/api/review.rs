@@ -343,6 +343,7 @@ async fn a_decision_the_orders_state_does_not_allow_is_409_and_writes_nothing() 
         assert_eq!(body["error"]["code"], "illegal_transition", "{body}");
         assert_eq!(body["error"]["details"]["state"], state, "{body}");
     };
+    let order_path = format!("/api/v1/orders/{id}");
     let bureau = format!("/api/v1/review/orders/{id}/bureau");
     let approve = json!({"decision": "approve"});
     let (status, body) = app
@@ -355,14 +356,7 @@ async fn a_decision_the_orders_state_does_not_allow_is_409_and_writes_nothing() 
         .call(Method::POST, &sms, Some(&filer), Some(&code))
         .await;
     refused(status, &body, "submitted");
-    let (_, order) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/orders/{id}"),
-            Some(&filer),
-            None,
-        )
-        .await;
+    let (_, order) = app.call(Method::GET, &order_path, Some(&filer), None).await;
     assert_eq!(order["state"], "submitted", "nothing moved: {order}");
     let history = order["history"].as_array().map(Vec::len);
 
@@ -373,14 +367,7 @@ async fn a_decision_the_orders_state_does_not_allow_is_409_and_writes_nothing() 
         .call(Method::POST, &decide, Some(&reviewer), Some(&reject))
         .await;
     refused(status, &body, "sms_verification");
-    let (_, order) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/orders/{id}"),
-            Some(&filer),
-            None,
-        )
-        .await;
+    let (_, order) = app.call(Method::GET, &order_path, Some(&filer), None).await;
     assert_eq!(order["state"], "sms_verification", "{order}");
     assert_eq!(
         order["history"].as_array().map(Vec::len),

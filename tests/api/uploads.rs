@@ -569,6 +569,51 @@ async fn past_the_analysis_backlog_uploads_wait_with_503_and_retry_after() {
     app.stop().await;
 }
 
+/// Workers racing for the queue never take the same job twice: six claims at once on three
+/// queued uploads give each job to exactly one of them (SQLite runs one writer at a time;
+/// PostgreSQL, in the suite's second pass, passes over a row another claim holds locked).
+#[tokio::test]
+async fn claims_racing_for_the_queue_take_each_job_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::config_for(dir.path());
+    config.analysis_workers = 0;
+    let app = crate::helpers::spawn_with(config).await;
+    let kinds = ["id_card_front", "id_card_back", "residence_permit"];
+    let (token, _, _, _) = session(&app, &kinds).await;
+    let p = phone();
+    upload(&app, &p, &token, kinds[0], photo(Label::Good, 61)).await;
+    upload(&app, &p, &token, kinds[1], back_photo(Label::Good, 62)).await;
+    upload(&app, &p, &token, kinds[2], photo(Label::Good, 63)).await;
+
+    let repos = beian::store::Repositories::on(crate::helpers::database(dir.path()).await);
+    let racing: Vec<_> = (0..6)
+        .map(|_| {
+            let jobs = repos.jobs.clone();
+            tokio::spawn(async move { jobs.claim(Duration::from_secs(60)).await })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claim in futures::future::join_all(racing).await {
+        if let Some(c) = claim.unwrap().unwrap() {
+            claimed.push(c.material_id);
+        }
+    }
+    claimed.sort();
+    let before = claimed.len();
+    claimed.dedup();
+    assert_eq!(
+        (before, claimed.len()),
+        (3, 3),
+        "each job once: {claimed:?}"
+    );
+    assert_eq!(
+        repos.jobs.unfinished().await.unwrap(),
+        3,
+        "all three running"
+    );
+    app.stop().await;
+}
+
 /// An order whose principal differs from 张三's card in `field`, and the card's front uploaded
 /// and flagged `ocr_mismatch`: (order id, filer token, material id).
 async fn mismatched_front(app: &TestApp, field: &str, typed: &str) -> (String, String, String) {
