@@ -81,12 +81,10 @@ impl AuditLog for SqlAuditLog {
         Box::pin(async move {
             Ok(sqlx::query_as(
                 "SELECT id, at, actor, action, target, detail, source FROM audit_log
-                 WHERE ($1 IS NULL OR target = $2) AND ($3 IS NULL OR id < $4)
-                 ORDER BY id DESC LIMIT $5",
+                 WHERE ($1 IS NULL OR target = $1) AND ($2 IS NULL OR id < $2)
+                 ORDER BY id DESC LIMIT $3",
             )
             .bind(target)
-            .bind(target)
-            .bind(before)
             .bind(before)
             .bind(limit)
             .fetch_all(&self.0)

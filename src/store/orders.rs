@@ -416,10 +416,9 @@ pub(super) async fn get(
 ) -> anyhow::Result<Option<OrderRecord>> {
     let row = sqlx::query(
         "SELECT id, owner_id, state, form_cipher, filing_decision, findings, version, created_at, updated_at
-         FROM orders WHERE id = $1 AND ($2 IS NULL OR owner_id = $3)",
+         FROM orders WHERE id = $1 AND ($2 IS NULL OR owner_id = $2)",
     )
     .bind(id)
-    .bind(owner_id)
     .bind(owner_id)
     .fetch_optional(&mut *conn)
     .await?;
@@ -493,11 +492,10 @@ async fn phone_conflicts(
 ) -> super::Result<Option<bool>> {
     let rows = sqlx::query(
         "SELECT o.state FROM order_phones p JOIN orders o ON o.id = p.order_id
-         WHERE p.phone_index = $1 AND o.certificate_index != $2 AND ($3 IS NULL OR o.id != $4)",
+         WHERE p.phone_index = $1 AND o.certificate_index != $2 AND ($3 IS NULL OR o.id != $3)",
     )
     .bind(phone_index)
     .bind(certificate_index)
-    .bind(exclude_order)
     .bind(exclude_order)
     .fetch_all(db)
     .await?;

@@ -380,6 +380,14 @@ async fn a_bucket_that_does_not_answer_stops_the_start_and_is_named() {
     assert!(gone.contains("does not answer"), "{gone}");
 }
 
+/// The answer to a request while a store is down: 503 `store_unavailable` with a Retry-After.
+async fn assert_store_unavailable(res: reqwest::Response) {
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+}
+
 /// A database that cannot be used stops the start with a message naming it (its password left
 /// out) and the server's reason, before the port opens.
 #[test]
@@ -439,10 +447,7 @@ async fn a_request_while_postgresql_is_down_is_503_and_its_retry_goes_through() 
 
     postgres.stop();
     let res = orders().await.unwrap();
-    assert_eq!(res.status().as_u16(), 503);
-    assert!(res.headers().get("retry-after").is_some());
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+    assert_store_unavailable(res).await;
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(
         ready.status().as_u16(),
@@ -493,10 +498,7 @@ async fn an_upload_while_the_bucket_is_down_is_503_and_its_retry_goes_through() 
 
     s3.stop();
     let res = upload().await.unwrap();
-    assert_eq!(res.status().as_u16(), 503);
-    assert!(res.headers().get("retry-after").is_some());
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "store_unavailable", "{body}");
+    assert_store_unavailable(res).await;
     let db = crate::helpers::database(dir.path()).await;
     let materials: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM materials")
         .fetch_one(&db)
