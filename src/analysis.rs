@@ -16,7 +16,6 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::filing::division::Divisions;
 use crate::filing::materials::{MaterialKind, MaterialState};
-use crate::filing::rules::RuleBook;
 use crate::filing::today_in_china;
 use crate::filing::verdict::Verdict;
 use crate::inspect::{self, Conclusion};
@@ -42,7 +41,6 @@ pub struct Analyzer {
     materials: Arc<dyn Materials>,
     blobs: Blobs,
     cipher: Arc<FieldCipher>,
-    rules: Arc<RuleBook>,
     limits: IntakeLimits,
     thresholds: Thresholds,
     /// Wakes the workers when a job is queued in this process (others find it by polling).
@@ -73,7 +71,6 @@ impl Analyzer {
         repos: &Repositories,
         blobs: Blobs,
         cipher: Arc<FieldCipher>,
-        rules: Arc<RuleBook>,
         models: Arc<Models>,
         wake: Arc<Notify>,
     ) -> Self {
@@ -84,7 +81,6 @@ impl Analyzer {
             materials: repos.materials.clone(),
             blobs,
             cipher,
-            rules,
             limits: IntakeLimits::default(),
             thresholds: Thresholds::default(),
             wake,
@@ -238,7 +234,7 @@ impl Analyzer {
             }
             Err(e) => (
                 Conclusion {
-                    verdict: Verdict::new(MaterialState::Retake, [e.code()])
+                    verdict: Verdict::new(MaterialState::Retake, [e.reason()])
                         .with("kind", json!(kind.as_str()))
                         .with("error", json!(e.to_string())),
                     reading: None,
@@ -262,7 +258,6 @@ impl Analyzer {
         let recorded = verification::record_verdict(
             self.store.as_ref(),
             &self.cipher,
-            &self.rules,
             Judged::Analysed {
                 job: claim,
                 material: &material,

@@ -107,7 +107,6 @@ impl Application {
             &self.repos,
             self.ctx.blobs.clone(),
             self.ctx.cipher.clone(),
-            self.ctx.rules.clone(),
             self.ctx.models.clone(),
             self.ctx.analysis_wake.clone(),
         );
@@ -138,7 +137,6 @@ pub async fn run_worker(
         &parts.repos,
         parts.blobs,
         Arc::new(parts.cipher),
-        Arc::new(parts.rules),
         parts.models,
         // Nothing in this process queues jobs: the workers find them by polling.
         Arc::new(Notify::new()),

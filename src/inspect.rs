@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 use crate::filing::crosscheck::{self, Outcome, Typed};
 use crate::filing::division::Divisions;
 use crate::filing::materials::{self, MaterialKind, MaterialState};
+use crate::filing::order::{Certificate, OrderForm};
+use crate::filing::reason::ReasonCode;
 use crate::filing::verdict::Verdict;
 use crate::vision::decode::{IntakeError, IntakeLimits, Photo};
 use crate::vision::face::{self, Embedding, Face, PhotoRules};
@@ -29,7 +31,7 @@ pub struct Looked {
 }
 
 pub struct FacePhoto {
-    pub face: Result<Face, &'static str>,
+    pub face: Result<Face, ReasonCode>,
     pub passive: Option<f32>,
 }
 
@@ -113,7 +115,7 @@ fn look_at_face(
     let mut verdict = gate::verdict_of(MaterialKind::Face, checks, None, v.image.clone());
     if let (Err(reason), true) = (&found, verdict.reasons.is_empty()) {
         verdict.verdict = "retake";
-        verdict.reasons = vec![reason];
+        verdict.reasons = vec![*reason];
     }
     let passive = match (&found, verdict.verdict) {
         (Ok(f), "pass") => Some(models.face.antispoof.score(work, f)?),
@@ -210,10 +212,10 @@ pub fn apply_outcome(outcome: &Outcome, verdict: &mut Verdict, reading: &mut Val
     } else {
         MaterialState::Pass
     };
-    let mut reasons: Vec<String> = outcome.retake.iter().map(|r| r.to_string()).collect();
+    let mut reasons = outcome.retake.clone();
     for f in &outcome.flags {
         if !reasons.contains(&f.code) {
-            reasons.push(f.code.clone());
+            reasons.push(f.code);
         }
     }
     verdict.verdict = state;
@@ -248,29 +250,30 @@ pub fn stage_timings(looked: &Looked) -> Vec<(&'static str, Duration)> {
     out
 }
 
-/// What the filer typed that the material of `person` can confirm, from the order form (in
-/// its JSON shape).
-pub fn typed_for(form: &Value, person: &str) -> Typed {
-    let text = |v: &Value| v.as_str().map(str::to_string);
-    let subject = &form["subject"];
+/// What the filer typed that the material of `person` can confirm, from the order form.
+pub fn typed_for(form: &OrderForm, person: &str) -> Typed {
+    let subject = &form.subject;
     if person == "subject" {
-        let certificate = &subject["certificate"];
         return Typed {
-            name: text(&subject["name"]),
-            credit_code: (certificate["type"] != "resident_id")
-                .then(|| text(&certificate["number"]))
-                .flatten(),
-            legal_representative: text(&subject["legal_representative"]),
+            name: Some(subject.name.clone()),
+            credit_code: match &subject.certificate {
+                Certificate::Uscc(code) => Some(code.as_str().to_string()),
+                Certificate::ResidentId(_) => None,
+            },
+            legal_representative: subject
+                .legal_representative
+                .as_ref()
+                .map(|p| p.as_str().to_string()),
             id_number: None,
         };
     }
     let who = match materials::service_index(person) {
-        Some(n) => &form["services"][n]["responsible"],
-        None => &subject["principal"],
+        Some(n) => form.services.get(n).map(|s| &s.responsible),
+        None => Some(&subject.principal),
     };
-    Typed {
-        name: text(&who["name"]),
-        id_number: text(&who["id_number"]),
+    who.map_or_else(Typed::default, |p| Typed {
+        name: Some(p.name.as_str().to_string()),
+        id_number: Some(p.id_number.as_str().to_string()),
         ..Typed::default()
-    }
+    })
 }

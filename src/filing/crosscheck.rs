@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::division::Divisions;
 use super::id_number::ResidentId;
 use super::materials::MaterialKind;
+use super::reason::ReasonCode;
 use super::text::{fold_middle_dot, fold_width};
 use crate::filing::reading::{self, Document, Fields};
 
@@ -26,7 +27,7 @@ pub struct Typed {
 /// Something a person must look at.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Flag {
-    pub code: String,
+    pub code: ReasonCode,
     pub field: Option<String>,
     pub message: String,
     /// For `ocr_mismatch`: the value read and the value typed (personal data: these travel
@@ -37,9 +38,9 @@ pub struct Flag {
     pub typed: Option<String>,
 }
 
-fn flag(code: &str, field: Option<&str>, message: String) -> Flag {
+fn flag(code: ReasonCode, field: Option<&str>, message: String) -> Flag {
     Flag {
-        code: code.into(),
+        code,
         field: field.map(Into::into),
         message,
         read: None,
@@ -50,7 +51,7 @@ fn flag(code: &str, field: Option<&str>, message: String) -> Flag {
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// A capture problem the phone can fix at once (`wrong_side`).
-    pub retake: Vec<&'static str>,
+    pub retake: Vec<ReasonCode>,
     pub flags: Vec<Flag>,
 }
 
@@ -93,10 +94,10 @@ pub fn check(
                 | (Document::IdCardBack, Document::IdCardFront)
         );
         if other_side {
-            out.retake.push("wrong_side");
+            out.retake.push(ReasonCode::WrongSide);
         } else {
             out.flags.push(flag(
-                "low_confidence",
+                ReasonCode::LowConfidence,
                 None,
                 format!(
                     "the text read does not look like a {} ({} recognised)",
@@ -110,12 +111,12 @@ pub fn check(
     for &field in required {
         match fields.get(field) {
             None => out.flags.push(flag(
-                "low_confidence",
+                ReasonCode::LowConfidence,
                 Some(field),
                 format!("{field} could not be read"),
             )),
             Some(f) if f.confidence < MIN_FIELD_CONFIDENCE => out.flags.push(flag(
-                "low_confidence",
+                ReasonCode::LowConfidence,
                 Some(field),
                 format!(
                     "{field} was read with confidence {:.2} (below {MIN_FIELD_CONFIDENCE})",
@@ -134,7 +135,7 @@ pub fn check(
             value(reading::VALID_UNTIL).and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
         if let Some(until) = until.filter(|u| *u < today) {
             out.flags.push(flag(
-                "id_expired",
+                ReasonCode::IdExpired,
                 Some(reading::VALID_UNTIL),
                 format!("the card expired on {until}"),
             ));
@@ -167,7 +168,7 @@ fn check_id_number(fields: &Fields, divisions: &Divisions, today: NaiveDate, out
         Ok(id) => id,
         Err(e) => {
             out.flags.push(flag(
-                "id_invalid",
+                ReasonCode::IdInvalid,
                 Some(reading::ID_NUMBER),
                 format!("the number read is not a valid ID number: {e}"),
             ));
@@ -178,7 +179,7 @@ fn check_id_number(fields: &Fields, divisions: &Divisions, today: NaiveDate, out
         let encoded = id.birth_date().to_string();
         if birth.value != encoded {
             out.flags.push(flag(
-                "id_invalid",
+                ReasonCode::IdInvalid,
                 Some(reading::BIRTH_DATE),
                 format!(
                     "the printed birth date {} differs from the number's {encoded}",
@@ -191,7 +192,7 @@ fn check_id_number(fields: &Fields, divisions: &Divisions, today: NaiveDate, out
         let encoded = if id.is_male() { "男" } else { "女" };
         if sex.value != encoded {
             out.flags.push(flag(
-                "id_invalid",
+                ReasonCode::IdInvalid,
                 Some(reading::SEX),
                 format!(
                     "the printed sex {} differs from the number's {encoded}",
@@ -218,7 +219,7 @@ fn compare(out: &mut Outcome, field: &str, read: Option<&str>, typed: Option<&st
     };
     if normalise(read) != normalise(typed) {
         out.flags.push(Flag {
-            code: "ocr_mismatch".into(),
+            code: ReasonCode::OcrMismatch,
             field: Some(field.into()),
             message: format!("the {field} read from the photo differs from the one typed"),
             read: Some(read.to_string()),
@@ -322,7 +323,7 @@ mod tests {
             &f,
             &Typed::default(),
         );
-        assert_eq!(o.retake, ["wrong_side"]);
+        assert_eq!(o.retake, [ReasonCode::WrongSide]);
         let o = run(
             MaterialKind::IdCardBack,
             Document::IdCardBack,

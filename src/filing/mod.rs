@@ -13,6 +13,7 @@ pub mod materials;
 pub mod mobile;
 pub mod order;
 pub mod reading;
+pub mod reason;
 pub mod rules;
 pub mod state;
 pub mod text;

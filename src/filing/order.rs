@@ -170,6 +170,28 @@ impl OrderForm {
         }
     }
 
+    /// A form the store wrote (`to_json` of a form that parsed then), read back. It met the
+    /// rules' choices of that day (the pre-approval catalogue, the site name's length), so
+    /// those it holds are taken as they are; the shape, the numbers' checks and the
+    /// divisions are checked again, and a stored form that fails them is an error.
+    pub fn from_stored(stored: &Value) -> Result<OrderForm, FieldErrors> {
+        let held: Vec<&str> = stored["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["pre_approvals"].as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let ctx = ParseContext {
+            divisions: Divisions::embedded(),
+            pre_approval_types: held,
+            max_site_name_chars: usize::MAX,
+            today: super::today_in_china(),
+        };
+        OrderForm::parse(stored, &ctx)
+    }
+
     /// The form in the input's JSON shape, unmasked: what the store encrypts.
     pub fn to_json(&self) -> Value {
         let s = &self.subject;
@@ -508,6 +530,25 @@ pub(crate) mod tests {
         assert_eq!(form.services[0].domains[0].as_str(), "zhangsan-notes.cn");
         let again = OrderForm::parse(&form.to_json(), &ctx()).unwrap();
         assert_eq!(again, form);
+    }
+
+    #[test]
+    fn a_stored_form_reads_back_though_the_rules_choices_have_changed_since() {
+        let mut body = minimal_body();
+        body["services"][0]["pre_approvals"] = json!(["news"]);
+        let form = OrderForm::parse(&body, &ctx()).unwrap();
+        // Since it was written, `news` left the catalogue and names became shorter.
+        let today = ParseContext {
+            pre_approval_types: vec!["culture"],
+            max_site_name_chars: 2,
+            ..ctx()
+        };
+        assert!(OrderForm::parse(&form.to_json(), &today).is_err());
+        assert_eq!(OrderForm::from_stored(&form.to_json()).unwrap(), form);
+        // What no day's rules allow is still refused.
+        let mut damaged = form.to_json();
+        damaged["subject"]["principal"]["mobile"] = json!("12345");
+        assert!(OrderForm::from_stored(&damaged).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::materials::MaterialState;
+use super::reason::ReasonCode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -14,7 +15,7 @@ pub struct Verdict {
     /// Reason codes, most fundamental first (the gate's, the reader's, the cross-checks', the
     /// face match's, or a reviewer's).
     #[serde(default)]
-    pub reasons: Vec<String>,
+    pub reasons: Vec<ReasonCode>,
     /// The measured checks behind them, each with its value, threshold and `ok`.
     #[serde(default)]
     pub checks: Vec<Value>,
@@ -34,13 +35,10 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub fn new(
-        verdict: MaterialState,
-        reasons: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
+    pub fn new(verdict: MaterialState, reasons: impl IntoIterator<Item = ReasonCode>) -> Self {
         Verdict {
             verdict,
-            reasons: reasons.into_iter().map(Into::into).collect(),
+            reasons: reasons.into_iter().collect(),
             checks: Vec::new(),
             read: None,
             face_match: None,

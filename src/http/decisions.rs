@@ -19,6 +19,7 @@ use super::extract::ApiJson;
 use super::uploads::open_session;
 use super::ApiContext;
 use crate::filing::materials::MaterialState;
+use crate::filing::reason::ReasonCode;
 use crate::filing::state::Step;
 use crate::service::decisions::{self, FirstReviewResult};
 use crate::service::sms_codes::{self, CodeAttempt, CodeCheck};
@@ -46,7 +47,9 @@ struct DecisionBody {
 }
 
 impl DecisionBody {
-    fn check(&self, ctx: &ApiContext, allowed: &[&str]) -> Result<()> {
+    /// The decision's reason codes, once it is one of `allowed` and they are all codes of
+    /// the catalogue (rules/reasons.toml, which holds exactly the codes `ReasonCode` knows).
+    fn check(&self, allowed: &[&str]) -> Result<Vec<ReasonCode>> {
         if !allowed.contains(&self.decision.as_str()) {
             return Err(Error::Unprocessable {
                 code: "invalid_decision",
@@ -57,7 +60,7 @@ impl DecisionBody {
         let unknown: Vec<&String> = self
             .reasons
             .iter()
-            .filter(|r| ctx.rules.reason(r).is_none())
+            .filter(|r| ReasonCode::parse(r).is_none())
             .collect();
         if !unknown.is_empty() {
             return Err(Error::Unprocessable {
@@ -73,7 +76,11 @@ impl DecisionBody {
                 details: json!({}),
             });
         }
-        Ok(())
+        Ok(self
+            .reasons
+            .iter()
+            .filter_map(|r| ReasonCode::parse(r))
+            .collect())
     }
 }
 
@@ -84,7 +91,7 @@ async fn decide_material(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<Value>> {
-    body.check(&ctx, &["approve", "reject", "ask_again"])?;
+    let reasons = body.check(&["approve", "reject", "ask_again"])?;
     let actor = reviewer.0.actor();
     let m = ctx
         .materials
@@ -137,7 +144,7 @@ async fn decide_material(
     };
     let review = json!({
         "decision": body.decision,
-        "reasons": body.reasons,
+        "reasons": reasons,
         "by": actor,
         "at": Utc::now(),
         "upload_session_id": upload_session,
@@ -146,15 +153,14 @@ async fn decide_material(
     verdict.review = Some(review.clone());
     verdict.verdict = state;
     if body.decision != "approve" {
-        verdict.reasons = body.reasons.clone();
+        verdict.reasons = reasons.clone();
     }
     let (target, source) = (format!("material:{}", m.id), peer.ip().to_string());
     let asked_again = (body.decision == "ask_again")
-        .then(|| format!("{} asked for again: {}", m.kind, body.reasons.join(", ")));
+        .then(|| format!("{} asked for again: {}", m.kind, reasons_list(&reasons)));
     let decided = decisions::decide_material(
         ctx.store.as_ref(),
         &ctx.cipher,
-        &ctx.rules,
         &decisions::MaterialDecision {
             material: &m,
             order: &record,
@@ -189,10 +195,10 @@ async fn decide_order(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<Value>> {
-    body.check(&ctx, &["approve", "reject"])?;
+    let reasons = body.check(&["approve", "reject"])?;
     let actor = reviewer.0.actor();
     let record = ctx.order(&id, None).await?;
-    let detail = json!({"decision": body.decision, "reasons": body.reasons});
+    let detail = json!({"decision": body.decision, "reasons": reasons});
     let (target, source) = (format!("order:{id}"), peer.ip().to_string());
     let audit = audit_entry(&actor, "order_decision", &target, &detail, &source);
     let result = if body.decision == "approve" {
@@ -205,7 +211,7 @@ async fn decide_order(
         };
         decisions::pass_first_review(ctx.store.as_ref(), &ports, &record, &actor, audit).await?
     } else {
-        let note = reasons_note(&body.reasons);
+        let note = reasons_note(&reasons);
         let decision = decisions::OrderDecision {
             order: &record,
             outcome: decisions::FirstReviewOutcome::Reject { note: &note },
@@ -245,8 +251,13 @@ fn audit_entry<'a>(
     }
 }
 
-fn reasons_note(reasons: &[String]) -> String {
-    format!("reasons: {}", reasons.join(", "))
+fn reasons_note(reasons: &[ReasonCode]) -> String {
+    format!("reasons: {}", reasons_list(reasons))
+}
+
+fn reasons_list(reasons: &[ReasonCode]) -> String {
+    let codes: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+    codes.join(", ")
 }
 
 #[derive(Deserialize)]
@@ -320,15 +331,15 @@ async fn bureau(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<Value>> {
-    body.check(&ctx, &["approve", "reject"])?;
+    let reasons = body.check(&["approve", "reject"])?;
     let actor = reviewer.0.actor();
     let record = ctx.order(&id, None).await?;
-    let detail = json!({"decision": body.decision, "reasons": body.reasons});
+    let detail = json!({"decision": body.decision, "reasons": reasons});
     let (target, source) = (format!("order:{id}"), peer.ip().to_string());
     let entry = audit_entry(&actor, "bureau_decision", &target, &detail, &source);
     let bureau_actor = format!("bureau (entered by {actor})");
     let moved = if body.decision == "reject" {
-        let note = reasons_note(&body.reasons);
+        let note = reasons_note(&reasons);
         decisions::bureau_reject(ctx.store.as_ref(), &id, &bureau_actor, &note, &entry).await?
     } else {
         decisions::approve(

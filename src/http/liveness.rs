@@ -331,7 +331,6 @@ async fn store(
     let recorded = verification::record_verdict(
         ctx.store.as_ref(),
         &ctx.cipher,
-        &ctx.rules,
         Judged::Captured {
             capture: &NewCapture {
                 material: &NewMaterial {

@@ -169,11 +169,7 @@ impl ApiContext {
         record: &crate::store::orders::OrderRecord,
     ) -> error::Result<Vec<crate::service::readiness::MaterialStatus>> {
         let latest = self.materials.latest(&record.id).await?;
-        Ok(crate::service::readiness::material_status(
-            &self.rules,
-            record,
-            &latest,
-        )?)
+        Ok(crate::service::readiness::material_status(record, &latest))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Filing orders for the filer on the PC: create, read, list, update (merge patch), submit.
 //! A filer sees only their own orders; another's answers 404, as if it did not exist.
 
+use crate::filing::reason::ReasonCode;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -52,7 +53,7 @@ async fn review(ctx: &ApiContext, body: &Value, this_order: Option<&str>) -> Res
     })
 }
 
-fn write_of<'a>(ctx: &ApiContext, r: &'a Reviewed, form_json: &'a Value) -> OrderWrite<'a> {
+fn write_of<'a>(ctx: &ApiContext, r: &'a Reviewed) -> OrderWrite<'a> {
     let mut domains: Vec<String> = r
         .form
         .services
@@ -62,7 +63,7 @@ fn write_of<'a>(ctx: &ApiContext, r: &'a Reviewed, form_json: &'a Value) -> Orde
         .collect();
     domains.dedup();
     OrderWrite {
-        form: form_json,
+        form: &r.form,
         province: &r.form.subject.province,
         subject_kind: r.form.subject.kind.as_str(),
         certificate_index: ctx.cipher.blind_index(&r.form.subject.certificate.key()),
@@ -85,7 +86,6 @@ async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let reviewed = review(&ctx, &body, None).await?;
-    let form_json = reviewed.form.to_json();
     let id = uuid::Uuid::now_v7().to_string();
     ctx.orders
         .insert(
@@ -93,7 +93,7 @@ async fn create(
             &id,
             &user.user.id,
             &user.actor(),
-            &write_of(&ctx, &reviewed, &form_json),
+            &write_of(&ctx, &reviewed),
         )
         .await?;
     tracing::info!(order = %id, filing_type = reviewed.decision.filing_type.as_str(), findings = reviewed.findings.len(), "order created");
@@ -113,8 +113,8 @@ async fn list(State(ctx): State<ApiContext>, user: AuthUser) -> Result<Json<Valu
                 "id": r.id,
                 "state": r.state,
                 "filing_type": r.decision,
-                "subject_name": r.form["subject"]["name"],
-                "services": r.form["services"].as_array().map(|s| s.iter().map(|s| s["name"].clone()).collect::<Vec<_>>()),
+                "subject_name": r.form.subject.name,
+                "services": r.form.services.iter().map(|s| &s.name).collect::<Vec<_>>(),
                 "blocking_findings": r.findings.as_array().map_or(0, |f| f.iter().filter(|f| f["severity"] == "blocking").count()),
                 "created_at": r.created_at,
                 "updated_at": r.updated_at,
@@ -240,25 +240,19 @@ async fn apply_patch(
             details: json!({"state": record.state}),
         });
     }
-    let mut merged = record.form.clone();
+    let mut merged = record.form.to_json();
     merge_patch::apply(&mut merged, patch);
     let reviewed = review(ctx, &merged, Some(id)).await?;
-    let form_json = reviewed.form.to_json();
     if !ctx
         .orders
-        .update(
-            &ctx.cipher,
-            id,
-            record.version,
-            &write_of(ctx, &reviewed, &form_json),
-        )
+        .update(&ctx.cipher, id, record.version, &write_of(ctx, &reviewed))
         .await?
     {
         return Err(Error::edit_conflict());
     }
     // An edit can change what is required (another responsible person, a residence permit)
     // and what the photos read says against the order (a corrected typo clears its flag).
-    readiness::recheck_readings(ctx.store.as_ref(), &ctx.cipher, &ctx.rules, id).await?;
+    readiness::recheck_readings(ctx.store.as_ref(), &ctx.cipher, id).await?;
     let record = load(ctx, user, id).await?;
     Ok(Json(view(ctx, &record).await?))
 }
@@ -273,7 +267,7 @@ async fn submit(
     if !record.state.is_editable() {
         return Err(illegal(record.state, OrderState::Submitted));
     }
-    let reviewed = review(&ctx, &record.form, Some(&id)).await?;
+    let reviewed = review(&ctx, &record.form.to_json(), Some(&id)).await?;
     let mut findings = reviewed.findings.clone();
     ctx.orders
         .set_findings(&id, &serde_json::to_value(&findings).unwrap_or_default())
@@ -293,7 +287,7 @@ async fn submit(
             .map(|m| format!("{} of {}", m.kind.as_str(), m.person))
             .collect();
         findings.push(ctx.rules.finding(
-            "materials_missing",
+            ReasonCode::MaterialsMissing,
             Severity::Blocking,
             "materials",
             format!("not yet uploaded and passed: {}", list.join(", ")),
@@ -341,7 +335,7 @@ async fn view(ctx: &ApiContext, r: &OrderRecord) -> Result<Value> {
         .iter()
         .map(readiness::MaterialStatus::to_json)
         .collect();
-    let mut masked = r.form.clone();
+    let mut masked = r.form.to_json();
     mask_form(&mut masked);
     let number = ctx.orders.filing_number(&r.id).await?;
     Ok(json!({

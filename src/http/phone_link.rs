@@ -13,6 +13,7 @@ use serde_json::json;
 use super::auth::token_hash;
 use super::error::{Error, Result};
 use super::ApiContext;
+use crate::filing::reason::ReasonCode;
 use crate::filing::upload_session::SessionState;
 use crate::store::sessions::SessionRow;
 
@@ -116,10 +117,10 @@ pub(super) fn not_requested(session: &SessionRow) -> Error {
 }
 
 /// Reason codes in words for the phone page, from the catalogue.
-pub(super) fn reasons_zh(ctx: &ApiContext, reasons: &[String]) -> Vec<String> {
+pub(super) fn reasons_zh(ctx: &ApiContext, reasons: &[ReasonCode]) -> Vec<String> {
     reasons
         .iter()
-        .map(|r| {
+        .map(|&r| {
             ctx.rules
                 .reason(r)
                 .map_or_else(|| r.to_string(), |x| x.zh.clone())

@@ -69,7 +69,7 @@ async fn queue(
         let has_reason = filter
             .reason
             .as_deref()
-            .is_none_or(|r| reasons.iter().any(|x| x == r));
+            .is_none_or(|r| reasons.iter().any(|x| x.as_str() == r));
         if province_ok(&province) && has_reason {
             items.push((
                 m.created_at,

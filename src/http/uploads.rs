@@ -99,7 +99,7 @@ async fn create(
             details: json!({"state": record.state}),
         });
     }
-    let services = record.form["services"].as_array().map_or(0, Vec::len);
+    let services = record.form.services.len();
     let person_ok = body.person == "principal"
         || body.person == "subject"
         || service_index(&body.person).is_some_and(|n| n < services);

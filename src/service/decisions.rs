@@ -41,7 +41,6 @@ pub struct MaterialDecision<'a> {
 pub async fn decide_material(
     store: &dyn Store,
     cipher: &FieldCipher,
-    rules: &RuleBook,
     d: &MaterialDecision<'_>,
 ) -> anyhow::Result<bool> {
     let mut tx = store.begin().await?;
@@ -69,7 +68,7 @@ pub async fn decide_material(
             }
         }
     }
-    readiness::advance(&mut *tx, cipher, rules, &d.order.id).await?;
+    readiness::advance(&mut *tx, cipher, &d.order.id).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -194,7 +193,7 @@ pub async fn pass_first_review(
     // Not now comes before which materials are open; the transaction checks again.
     Step::FirstReview.check(order.state)?;
     let latest = ports.materials.latest(&order.id).await?;
-    let open: Vec<String> = readiness::material_status(ports.rules, order, &latest)?
+    let open: Vec<String> = readiness::material_status(order, &latest)
         .iter()
         .filter(|s| !s.passed())
         .map(|s| format!("{}:{}", s.required.person, s.required.kind.as_str()))
@@ -202,7 +201,7 @@ pub async fn pass_first_review(
     if !open.is_empty() {
         return Ok(FirstReviewResult::MaterialsOpen(open));
     }
-    let code = SmsCode::draw(ports.cipher, order, ports.code_valid_hours)?;
+    let code = SmsCode::draw(ports.cipher, order, ports.code_valid_hours);
     let decision = OrderDecision {
         order,
         outcome: FirstReviewOutcome::Pass {
@@ -264,16 +263,12 @@ pub async fn approve(
     actor: &str,
     entry: &audit::NewEntry<'_>,
 ) -> anyhow::Result<Option<FilingNumber>> {
-    // The subject's division code; its first two digits are the province.
-    let division = record.form["subject"]["province"]
-        .as_str()
-        .unwrap_or_default();
-    let province = division.get(..2).unwrap_or_default();
+    let province = &record.form.subject.province;
     let prefix = rules
         .province(province)
         .map(|p| p.icp_prefix.clone())
         .ok_or_else(|| anyhow::anyhow!("no ICP prefix for province {province}"))?;
-    let websites = record.form["services"].as_array().map_or(0, Vec::len);
+    let websites = record.form.services.len();
     let year = crate::filing::today_in_china().year();
     let mut tx = store.begin().await?;
     require(&mut *tx, &record.id, Step::BureauDecision).await?;

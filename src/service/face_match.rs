@@ -5,12 +5,11 @@
 use serde_json::json;
 
 use crate::filing::materials::MaterialState;
+use crate::filing::reason::ReasonCode;
 use crate::store::crypto::FieldCipher;
 use crate::store::faces::{self, template_context};
 use crate::store::tx::Tx;
 use crate::vision::face::{Embedding, SAME_PERSON};
-
-const FACE_MISMATCH: &str = "face_mismatch";
 
 fn decrypt(cipher: &FieldCipher, t: &faces::Template) -> anyhow::Result<Embedding> {
     let bytes = cipher.decrypt(&t.embedding, &template_context(&t.material_id))?;
@@ -37,10 +36,10 @@ pub async fn reconcile(
     }
     let score = decrypt(cipher, &live)?.cosine(&decrypt(cipher, &card)?);
     let mut verdict = material.current_verdict();
-    verdict.reasons.retain(|r| r != FACE_MISMATCH);
+    verdict.reasons.retain(|&r| r != ReasonCode::FaceMismatch);
     let matched = score >= SAME_PERSON;
     if !matched {
-        verdict.reasons.push(FACE_MISMATCH.into());
+        verdict.reasons.push(ReasonCode::FaceMismatch);
     }
     verdict.verdict = if verdict.reasons.is_empty() {
         MaterialState::Pass

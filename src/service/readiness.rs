@@ -6,9 +6,7 @@ use serde_json::{json, Value};
 use crate::filing::crosscheck;
 use crate::filing::division::Divisions;
 use crate::filing::materials::{MaterialKind, MaterialState, RequiredMaterial};
-use crate::filing::order::OrderForm;
 use crate::filing::reading::{self, Document};
-use crate::filing::rules::RuleBook;
 use crate::filing::state::OrderState;
 use crate::filing::today_in_china;
 use crate::inspect;
@@ -61,13 +59,7 @@ impl MaterialStatus {
 
 /// Each material `record` requires, with its newest upload among `latest` (the order's newest
 /// upload of each person and kind, `latest_materials`).
-pub fn material_status(
-    rules: &RuleBook,
-    record: &OrderRecord,
-    latest: &[MaterialRow],
-) -> anyhow::Result<Vec<MaterialStatus>> {
-    let form = OrderForm::parse(&record.form, &rules.parse_context())
-        .map_err(|e| anyhow::anyhow!("stored order {} no longer parses: {e:?}", record.id))?;
+pub fn material_status(record: &OrderRecord, latest: &[MaterialRow]) -> Vec<MaterialStatus> {
     let codes: Vec<&str> = record
         .findings
         .as_array()
@@ -75,7 +67,7 @@ pub fn material_status(
         .flatten()
         .filter_map(|f| f["code"].as_str())
         .collect();
-    Ok(crate::filing::materials::required(&form, &codes)
+    crate::filing::materials::required(&record.form, &codes)
         .into_iter()
         .map(|required| {
             let latest = latest
@@ -84,7 +76,7 @@ pub fn material_status(
                 .cloned();
             MaterialStatus { required, latest }
         })
-        .collect())
+        .collect()
 }
 
 /// Moves the order between collecting_materials and ready as its materials pass or stop
@@ -96,7 +88,6 @@ pub fn material_status(
 pub async fn recheck_readings(
     store: &dyn Store,
     cipher: &FieldCipher,
-    rules: &RuleBook,
     order_id: &str,
 ) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
@@ -134,7 +125,7 @@ pub async fn recheck_readings(
             tx.update_checked(&m.id, &verdict, &sealed).await?;
         }
     }
-    advance(&mut *tx, cipher, rules, order_id).await?;
+    advance(&mut *tx, cipher, order_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -142,14 +133,13 @@ pub async fn recheck_readings(
 pub async fn advance(
     tx: &mut dyn Tx,
     cipher: &FieldCipher,
-    rules: &RuleBook,
     order_id: &str,
 ) -> anyhow::Result<Option<OrderState>> {
     let Some(record) = tx.order(cipher, order_id).await? else {
         return Ok(None);
     };
     let latest = tx.latest_materials(order_id).await?;
-    let complete = material_status(rules, &record, &latest)?
+    let complete = material_status(&record, &latest)
         .iter()
         .all(MaterialStatus::passed);
     let to = match (record.state, complete) {

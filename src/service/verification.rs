@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::filing::rules::RuleBook;
 use crate::filing::upload_session::SessionState;
 use crate::filing::verdict::Verdict;
 use crate::service::face_match;
@@ -42,7 +41,6 @@ pub enum Judged<'a> {
 pub async fn record_verdict(
     store: &dyn Store,
     cipher: &FieldCipher,
-    rules: &RuleBook,
     judged: Judged<'_>,
 ) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
@@ -91,7 +89,7 @@ pub async fn record_verdict(
     if let Some(session_id) = session_id {
         complete_session_if_done(&mut *tx, session_id).await?;
     }
-    readiness::advance(&mut *tx, cipher, rules, order_id).await?;
+    readiness::advance(&mut *tx, cipher, order_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -273,7 +271,7 @@ mod tests {
         test_rows::an_order_waiting_for_a_face(&db).await;
         let store = FailsReadingTheOrder(SqlStore(db.clone()));
         let cipher = FieldCipher::new(&[7; 32]);
-        let verdict = Verdict::new(MaterialState::Pass, Vec::<String>::new());
+        let verdict = Verdict::new(MaterialState::Pass, []);
         let material = NewMaterial {
             id: "m1",
             order_id: "o1",
@@ -294,7 +292,7 @@ mod tests {
             capture: &capture,
             idle_expires_at: Utc::now() + Duration::minutes(10),
         };
-        let stopped = record_verdict(&store, &cipher, RuleBook::embedded(), judged).await;
+        let stopped = record_verdict(&store, &cipher, judged).await;
         // The stop comes after every write before readiness succeeded (a failure there
         // would be reported instead).
         let stop = format!("{:#}", stopped.expect_err("the injected stop is reported"));

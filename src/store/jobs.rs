@@ -9,6 +9,7 @@ use sqlx::{Connection, Row};
 
 use super::{Conn, Db, Engine, RepoFuture};
 use crate::filing::materials::MaterialState;
+use crate::filing::reason::ReasonCode;
 use crate::filing::verdict::Verdict;
 
 /// A job claimed by one worker: only this claim can renew its lease or close it.
@@ -216,7 +217,7 @@ async fn fail_job(
     .execute(&mut *tx)
     .await?;
     if give_up {
-        let verdict = Verdict::new(MaterialState::Flagged, ["analysis_failed"])
+        let verdict = Verdict::new(MaterialState::Flagged, [ReasonCode::AnalysisFailed])
             .with("error", Value::from(error));
         sqlx::query(
             "UPDATE materials SET state = 'flagged', verdict = $1, analyzed_at = $2 WHERE id = $3",
@@ -295,7 +296,7 @@ mod tests {
 
         // The first worker comes back too late: it can neither renew, close nor requeue.
         assert!(!jobs.renew(&first, lease).await.unwrap());
-        let pass = Verdict::new(MaterialState::Pass, Vec::<String>::new());
+        let pass = Verdict::new(MaterialState::Pass, []);
         let late = finish_analysis(&mut conn, &first, &pass, None, "b").await;
         assert!(matches!(late, Err(StoreError::LeaseLost)), "{late:?}");
         assert!(!jobs.fail(&first, 3, "late").await.unwrap());

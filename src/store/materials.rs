@@ -31,7 +31,7 @@ impl MaterialRow {
     pub fn current_verdict(&self) -> Verdict {
         self.verdict
             .clone()
-            .unwrap_or_else(|| Verdict::new(self.state, Vec::<String>::new()))
+            .unwrap_or_else(|| Verdict::new(self.state, []))
     }
 }
 

@@ -9,11 +9,12 @@ use sqlx::{Any, Connection, Row, Transaction};
 use super::crypto::FieldCipher;
 use super::verification::FilingNumber;
 use super::{Conn, Db, RepoFuture, StoreError};
+use crate::filing::order::OrderForm;
 use crate::filing::state::{OrderState, Transition};
 
 /// What the store needs to write an order's form and what was derived from it.
 pub struct OrderWrite<'a> {
-    pub form: &'a Value,
+    pub form: &'a OrderForm,
     pub province: &'a str,
     pub subject_kind: &'a str,
     pub certificate_index: String,
@@ -39,8 +40,8 @@ pub struct OrderRecord {
     pub id: String,
     pub owner_id: String,
     pub state: OrderState,
-    /// The decrypted form, in the input's JSON shape.
-    pub form: Value,
+    /// The decrypted form.
+    pub form: OrderForm,
     pub decision: Value,
     pub findings: Value,
     pub version: i64,
@@ -193,7 +194,7 @@ async fn insert(
     w: &OrderWrite<'_>,
 ) -> super::Result<()> {
     let now = Utc::now();
-    let sealed = cipher.encrypt(w.form.to_string().as_bytes(), id);
+    let sealed = cipher.encrypt(w.form.to_json().to_string().as_bytes(), id);
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO orders (id, owner_id, state, filing_type, province, subject_kind, certificate_index,
@@ -228,7 +229,7 @@ async fn update(
     version: i64,
     w: &OrderWrite<'_>,
 ) -> super::Result<bool> {
-    let sealed = cipher.encrypt(w.form.to_string().as_bytes(), id);
+    let sealed = cipher.encrypt(w.form.to_json().to_string().as_bytes(), id);
     let mut tx = db.begin().await?;
     let done = sqlx::query(
         "UPDATE orders SET filing_type = $1, province = $2, subject_kind = $3, certificate_index = $4,
@@ -471,7 +472,8 @@ fn record_from_row(
         state: OrderState::parse(&state)
             .ok_or_else(|| anyhow::anyhow!("unknown state {state} in order {id}"))?,
         owner_id: row.try_get("owner_id")?,
-        form: serde_json::from_slice(&form)?,
+        form: OrderForm::from_stored(&serde_json::from_slice(&form)?)
+            .map_err(|e| anyhow::anyhow!("the stored form of order {id} does not parse: {e:?}"))?,
         decision: serde_json::from_str(row.try_get("filing_decision")?)?,
         findings: serde_json::from_str(row.try_get("findings")?)?,
         version: row.try_get("version")?,

@@ -97,13 +97,49 @@ pub fn generate_scenes(
         })
         .collect();
     let make = |&(fi, family, li, label, i): &(usize, Family, usize, Label, usize)| {
-        let mut rng = StdRng::seed_from_u64(
-            seed.wrapping_mul(0x9E37_79B9) ^ ((fi as u64) << 40) ^ ((li as u64) << 32) ^ i as u64,
-        );
+        let mut rng = scene_rng(seed, fi, li, i);
         let font = fonts.for_card(family, i);
         sample(label, family, photos, font, i, phone_frame, &mut rng)
     };
     Ok(parallel_map(&jobs, make))
+}
+
+/// The `i`-th photo of `label` in `generate_scenes(&[family], photos, _, seed)`, made alone
+/// (a photo a diagnosis looked at, made again for a test; its file name numbers it among the
+/// whole set, which for `good`, the first label, is the same number).
+pub fn scene_sample(
+    family: Family,
+    label: Label,
+    i: usize,
+    seed: u64,
+    photos: &Photos,
+) -> anyhow::Result<Sample> {
+    let fonts = font::CardFonts::load(&[family])?;
+    let li = Label::ALL
+        .iter()
+        .position(|&l| l == label)
+        .unwrap_or_default();
+    let mut rng = scene_rng(seed, 0, li, i);
+    let font = fonts.for_card(family, i);
+    Ok(sample(
+        label,
+        family,
+        photos,
+        font,
+        i,
+        phone_frame,
+        &mut rng,
+    ))
+}
+
+/// Each sample's own generator, from the set's seed and its family, label and number.
+fn scene_rng(seed: u64, family: usize, label: usize, i: usize) -> StdRng {
+    StdRng::seed_from_u64(
+        seed.wrapping_mul(0x9E37_79B9)
+            ^ ((family as u64) << 40)
+            ^ ((label as u64) << 32)
+            ^ i as u64,
+    )
 }
 
 /// `f` over `items` on every core, in order (each sample is its own seed, so the set does
@@ -218,7 +254,8 @@ pub fn evaluate(
     for (i, (s, verdict)) in samples.iter().zip(verdicts_of).enumerate() {
         if !verdict.as_ref().is_some_and(|v| judged_right(s.label, v)) {
             let said = verdict.as_ref().map_or("refused".to_string(), |v| {
-                format!("{} {}", v.verdict, v.reasons.join(","))
+                let reasons: Vec<&str> = v.reasons.iter().map(|r| r.as_str()).collect();
+                format!("{} {}", v.verdict, reasons.join(","))
             });
             misses.push(format!("{}: {said}", s.file_name(i)));
         }
@@ -248,7 +285,7 @@ impl Row {
             return;
         };
         for r in &v.reasons {
-            *self.reasons.entry(r).or_default() += 1;
+            *self.reasons.entry(r.as_str()).or_default() += 1;
         }
         if judged_right(label, v) {
             self.right += 1;

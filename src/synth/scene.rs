@@ -1,6 +1,7 @@
 //! Composes a rendered card into a phone-like photo with one controlled degradation of known
 //! strength, so every sample carries the verdict it should get.
 
+use crate::filing::reason::ReasonCode;
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use imageproc::geometric_transformations::{warp_into, Border, Interpolation, Projection};
 use rand::Rng;
@@ -55,12 +56,18 @@ impl Label {
     }
 
     /// The retake reason the gate must give; None for a good photo.
-    pub fn expected_reason(self) -> Option<&'static str> {
-        match self {
-            Self::Good => None,
-            Self::Defocus | Self::MotionBlur => Some("blurry"),
-            other => Some(other.as_str()),
-        }
+    pub fn expected_reason(self) -> Option<ReasonCode> {
+        Some(match self {
+            Self::Good => return None,
+            Self::Defocus | Self::MotionBlur => ReasonCode::Blurry,
+            Self::TooDark => ReasonCode::TooDark,
+            Self::Overexposed => ReasonCode::Overexposed,
+            Self::Glare => ReasonCode::Glare,
+            Self::CutOff => ReasonCode::CutOff,
+            Self::TooSmall => ReasonCode::TooSmall,
+            Self::BlackAndWhite => ReasonCode::BlackAndWhite,
+            Self::NotADocument => ReasonCode::NotADocument,
+        })
     }
 }
 

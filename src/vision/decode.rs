@@ -6,6 +6,7 @@
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
+use crate::filing::reason::ReasonCode;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 #[derive(Debug, Clone, Copy)]
@@ -73,14 +74,19 @@ pub enum IntakeError {
 
 impl IntakeError {
     pub fn code(&self) -> &'static str {
+        self.reason().as_str()
+    }
+
+    /// The same as the reason a material is sent back for, when the worker's decode fails.
+    pub fn reason(&self) -> ReasonCode {
         match self {
-            Self::Empty => "empty_file",
-            Self::Heic | Self::UnsupportedFormat(_) => "unsupported_format",
-            Self::TooLarge(_) => "image_too_large",
-            Self::TooSmall { .. } => "image_too_small",
-            Self::Truncated => "image_truncated",
-            Self::Corrupt(_) => "image_corrupt",
-            Self::Polyglot(_) => "image_polyglot",
+            Self::Empty => ReasonCode::EmptyFile,
+            Self::Heic | Self::UnsupportedFormat(_) => ReasonCode::UnsupportedFormat,
+            Self::TooLarge(_) => ReasonCode::ImageTooLarge,
+            Self::TooSmall { .. } => ReasonCode::ImageTooSmall,
+            Self::Truncated => ReasonCode::ImageTruncated,
+            Self::Corrupt(_) => ReasonCode::ImageCorrupt,
+            Self::Polyglot(_) => ReasonCode::ImagePolyglot,
         }
     }
 }

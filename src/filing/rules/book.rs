@@ -7,6 +7,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::{bail, Context};
+
+use crate::filing::reason::ReasonCode;
 use serde::Deserialize;
 
 const PROVINCES: &str = include_str!("../../../rules/provinces.toml");
@@ -120,7 +122,7 @@ struct ProvincesFile {
 
 #[derive(Debug, Deserialize)]
 struct ReasonsFile {
-    reasons: BTreeMap<String, Reason>,
+    reasons: BTreeMap<ReasonCode, Reason>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,7 +134,7 @@ struct PreApprovalsFile {
 pub struct RuleBook {
     pub provinces: BTreeMap<String, ProvinceRules>,
     pub naming: NamingRules,
-    pub reasons: BTreeMap<String, Reason>,
+    pub reasons: BTreeMap<ReasonCode, Reason>,
     pub pre_approvals: BTreeMap<String, PreApprovalType>,
 }
 
@@ -182,10 +184,10 @@ impl RuleBook {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        let missing: Vec<&str> = super::CODES
+        let missing: Vec<&str> = ReasonCode::ALL
             .iter()
-            .copied()
-            .filter(|c| !self.reasons.contains_key(*c))
+            .filter(|c| !self.reasons.contains_key(c))
+            .map(|c| c.as_str())
             .collect();
         if !missing.is_empty() {
             bail!("reasons.toml lacks the codes {}", missing.join(", "));
@@ -203,8 +205,8 @@ impl RuleBook {
         self.provinces.get(code2)
     }
 
-    pub fn reason(&self, code: &str) -> Option<&Reason> {
-        self.reasons.get(code)
+    pub fn reason(&self, code: ReasonCode) -> Option<&Reason> {
+        self.reasons.get(&code)
     }
 
     pub fn pre_approval_codes(&self) -> Vec<&str> {
@@ -236,12 +238,27 @@ mod tests {
 
     #[test]
     fn a_catalogue_without_a_used_code_is_refused() {
+        let start = REASONS.find("[reasons.phone_not_local]").unwrap();
+        let end = start + REASONS[start..].find("\n\n").unwrap();
+        let reasons = format!("{}{}", &REASONS[..start], &REASONS[end..]);
+        let err = RuleBook::from_sources(PROVINCES, NAMING, &reasons, PRE_APPROVALS).unwrap_err();
+        assert!(
+            err.to_string().contains("lacks the codes phone_not_local"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_catalogue_with_a_code_the_service_does_not_know_is_refused() {
         let reasons = REASONS.replace(
             "[reasons.phone_not_local]",
             "[reasons.phone_not_local_renamed]",
         );
         let err = RuleBook::from_sources(PROVINCES, NAMING, &reasons, PRE_APPROVALS).unwrap_err();
-        assert!(err.to_string().contains("phone_not_local"), "{err}");
+        assert!(
+            format!("{err:#}").contains("unknown reason code phone_not_local_renamed"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::{Findings, RuleBook, Severity::Blocking, Severity::Warning};
 use crate::filing::order::OrderForm;
+use crate::filing::reason::ReasonCode;
 
 pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
     let province = form.subject.province.as_str();
@@ -17,7 +18,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
                 .find(|k| svc.name.contains(k.as_str()));
             match (declared, applies(t), keyword) {
                 (false, true, Some(k)) => f.push(
-                    "pre_approval_required",
+                    ReasonCode::PreApprovalRequired,
                     Blocking,
                     format!("services.{i}.pre_approvals"),
                     format!(
@@ -26,7 +27,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
                     ),
                 ),
                 (true, false, _) => f.push(
-                    "pre_approval_not_needed",
+                    ReasonCode::PreApprovalNotNeeded,
                     Warning,
                     format!("services.{i}.pre_approvals"),
                     format!(
@@ -35,7 +36,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
                     ),
                 ),
                 (true, true, _) => f.push(
-                    "pre_approval_document_needed",
+                    ReasonCode::PreApprovalDocumentNeeded,
                     Warning,
                     format!("services.{i}.pre_approvals"),
                     match &t.document {

@@ -15,6 +15,7 @@ pub use book::{ProvinceRules, Reason, RuleBook};
 
 use super::filing_type::RegistryFacts;
 use super::order::OrderForm;
+use super::reason::ReasonCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,7 +28,7 @@ pub enum Severity {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: ReasonCode,
     pub severity: Severity,
     /// JSON path of the field the finding is about (`services.0.name`).
     pub field: String,
@@ -54,7 +55,7 @@ pub(crate) struct Findings<'b> {
 impl Findings<'_> {
     pub(crate) fn push(
         &mut self,
-        code: &'static str,
+        code: ReasonCode,
         severity: Severity,
         field: impl Into<String>,
         message: impl Into<String>,
@@ -68,7 +69,7 @@ impl RuleBook {
     /// A finding with the catalogue's Chinese text and bureau reason for `code`.
     pub fn finding(
         &self,
-        code: &'static str,
+        code: ReasonCode,
         severity: Severity,
         field: impl Into<String>,
         message: impl Into<String>,
@@ -106,45 +107,6 @@ impl RuleBook {
     }
 }
 
-/// Every code the checks can raise; `RuleBook::load` refuses a catalogue that lacks one.
-pub(crate) const CODES: &[&str] = &[
-    "site_name_too_few_han",
-    "site_name_latin_or_digits",
-    "site_name_symbols",
-    "site_name_is_domain",
-    "site_name_national_prefix",
-    "site_name_sensitive_word",
-    "site_name_personal_forbidden_word",
-    "site_name_pattern",
-    "cross_province",
-    "residence_permit_needed",
-    "cross_province_unverifiable",
-    "pre_approval_required",
-    "pre_approval_not_needed",
-    "pre_approval_document_needed",
-    "materials_missing",
-    "principal_not_legal_rep",
-    "authorization_letter_needed",
-    "legal_rep_unknown",
-    "website_principal_not_legal_rep",
-    "website_principal_same_as_subject",
-    "phone_virtual_operator",
-    "phone_not_local",
-    "phone_unknown_range",
-    "phone_used_by_other_subject",
-    "subject_name_mismatch",
-    "domain_filed_by_other_subject",
-    "domain_registrant_mismatch",
-    "already_filed_here",
-    "principal_not_subject",
-    "underage",
-    "underage_proof_needed",
-    "id_region_historic",
-    "residence_permit_number",
-    "domain_not_registered_level",
-    "duplicate_domain",
-];
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -167,7 +129,7 @@ pub(crate) mod tests {
     }
 
     pub fn codes(findings: &[Finding]) -> Vec<&'static str> {
-        findings.iter().map(|f| f.code).collect()
+        findings.iter().map(|f| f.code.as_str()).collect()
     }
 
     #[test]

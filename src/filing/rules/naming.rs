@@ -2,6 +2,7 @@
 
 use super::{Findings, RuleBook, Severity::Blocking};
 use crate::filing::order::{Certificate, OrderForm, SubjectKind};
+use crate::filing::reason::ReasonCode;
 use crate::filing::text::is_han;
 
 pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
@@ -13,14 +14,14 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
         let han = name.chars().filter(|c| is_han(*c)).count();
         if han == 0 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') {
             f.push(
-                "site_name_latin_or_digits",
+                ReasonCode::SiteNameLatinOrDigits,
                 Blocking,
                 &field,
                 "the name is only Latin letters or digits",
             );
         } else if han < rules.general.min_han_chars {
             f.push(
-                "site_name_too_few_han",
+                ReasonCode::SiteNameTooFewHan,
                 Blocking,
                 &field,
                 format!(
@@ -35,7 +36,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
             .collect();
         if !symbols.is_empty() {
             f.push(
-                "site_name_symbols",
+                ReasonCode::SiteNameSymbols,
                 Blocking,
                 &field,
                 format!("the name contains the symbols {symbols}"),
@@ -48,7 +49,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
             .any(|d| lower == d.as_str() || lower == d.unicode() || lower == d.registered())
         {
             f.push(
-                "site_name_is_domain",
+                ReasonCode::SiteNameIsDomain,
                 Blocking,
                 &field,
                 "the name is the website's domain",
@@ -63,7 +64,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
         {
             if !national_unit {
                 f.push(
-                    "site_name_national_prefix",
+                    ReasonCode::SiteNameNationalPrefix,
                     Blocking,
                     &field,
                     format!("only national-level units may start a name with {p}"),
@@ -77,7 +78,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
             .find(|w| name.contains(w.as_str()))
         {
             f.push(
-                "site_name_sensitive_word",
+                ReasonCode::SiteNameSensitiveWord,
                 Blocking,
                 &field,
                 format!("the name contains the sensitive word {w}"),
@@ -97,7 +98,7 @@ fn check_personal(book: &RuleBook, province: &str, name: &str, field: &str, f: &
             .any(|p| name.ends_with(p.as_str()) && name.chars().count() > p.chars().count());
         if !fits {
             f.push(
-                "site_name_pattern",
+                ReasonCode::SiteNamePattern,
                 Blocking,
                 field,
                 format!(
@@ -141,7 +142,7 @@ fn check_personal(book: &RuleBook, province: &str, name: &str, field: &str, f: &
         ));
     }
     f.push(
-        "site_name_personal_forbidden_word",
+        ReasonCode::SiteNamePersonalForbiddenWord,
         Blocking,
         field,
         message,

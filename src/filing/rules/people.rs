@@ -1,6 +1,7 @@
 //! The people and the certificate: the individual is their own principal, certificates from
 //! another province (reason 3), age limits, and the legal representative (reason 6).
 
+use crate::filing::reason::ReasonCode;
 use chrono::NaiveDate;
 
 use super::book::{LegalRepRule, MinAgeApplies, NonLocalRule};
@@ -21,7 +22,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
             let field = "subject.certificate.number";
             if subject.principal.id_number != *id {
                 f.push(
-                    "principal_not_subject",
+                    ReasonCode::PrincipalNotSubject,
                     Blocking,
                     "subject.principal.id_number",
                     "for an individual the principal is the subject: the ID numbers must be the same",
@@ -29,7 +30,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
             }
             match id.region_status(divisions) {
                 RegionStatus::ResidencePermit => f.push(
-                    "residence_permit_number",
+                    ReasonCode::ResidencePermitNumber,
                     Warning,
                     field,
                     "a Hong Kong, Macao or Taiwan residence permit: the issuing province is on the permit, a reviewer checks it",
@@ -39,19 +40,19 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
                     let from = divisions.province_name(id.province_code()).unwrap_or("another province");
                     match rules.personal_non_local {
                         NonLocalRule::Refused => f.push(
-                            "cross_province",
+                            ReasonCode::CrossProvince,
                             Blocking,
                             field,
                             format!("the ID card is from {from}; {province_name} does not accept personal filings with ID cards of other provinces"),
                         ),
                         NonLocalRule::WithResidencePermit => f.push(
-                            "residence_permit_needed",
+                            ReasonCode::ResidencePermitNeeded,
                             Warning,
                             field,
                             format!("the ID card is from {from}; {province_name} accepts it with a residence permit (居住证) of {province_name}, to be uploaded"),
                         ),
                         NonLocalRule::NotStated => f.push(
-                            "cross_province",
+                            ReasonCode::CrossProvince,
                             Warning,
                             field,
                             format!("the ID card is from {from}; {province_name}'s rule for non-local ID cards is not on record, a reviewer confirms"),
@@ -65,7 +66,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
             let from = &code.region_code()[..2];
             if !code.is_national() && from != subject.province {
                 f.push(
-                    "cross_province",
+                    ReasonCode::CrossProvince,
                     Blocking,
                     "subject.certificate.number",
                     format!(
@@ -86,7 +87,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
         seen.push(&person.id_number);
         if person.id_number.region_status(divisions) == RegionStatus::ProvinceOnly {
             f.push(
-                "id_region_historic",
+                ReasonCode::IdRegionHistoric,
                 Warning,
                 format!("{path}.id_number"),
                 format!(
@@ -100,7 +101,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
             let age = person.id_number.age_on(today);
             if applies && age < min {
                 f.push(
-                    "underage",
+                    ReasonCode::Underage,
                     Blocking,
                     format!("{path}.id_number"),
                     format!(
@@ -109,7 +110,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut
                 );
             } else if applies && age < 18 {
                 f.push(
-                    "underage_proof_needed",
+                    ReasonCode::UnderageProofNeeded,
                     Warning,
                     format!("{path}.id_number"),
                     format!(
@@ -147,19 +148,19 @@ fn check_legal_rep(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
     match (rule, legal_rep) {
         (LegalRepRule::NotStated | LegalRepRule::Keywords, _) => {}
         (_, None) => f.push(
-            "legal_rep_unknown",
+            ReasonCode::LegalRepUnknown,
             Warning,
             "subject.legal_representative",
             format!("{} wants the principal to be the legal representative; it will be checked against the business licence", rules.name),
         ),
         (LegalRepRule::Required, Some(rep)) if rep != principal => f.push(
-            "principal_not_legal_rep",
+            ReasonCode::PrincipalNotLegalRep,
             Blocking,
             "subject.principal.name",
             format!("{} wants the legal representative as the principal", rules.name),
         ),
         (LegalRepRule::OrAuthorization, Some(rep)) if rep != principal => f.push(
-            "authorization_letter_needed",
+            ReasonCode::AuthorizationLetterNeeded,
             Warning,
             "subject.principal.name",
             "the principal is not the legal representative: upload the legal representative's authorisation letter (法人授权委托书)",
@@ -172,7 +173,7 @@ fn check_legal_rep(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
             && legal_rep.is_some_and(|rep| rep != svc.responsible.name.as_str())
         {
             f.push(
-                "website_principal_not_legal_rep",
+                ReasonCode::WebsitePrincipalNotLegalRep,
                 Warning,
                 format!("{field}.name"),
                 format!("{} wants the website's responsible person to be the legal representative, or an authorisation letter", rules.name),
@@ -182,7 +183,7 @@ fn check_legal_rep(book: &RuleBook, form: &OrderForm, f: &mut Findings) {
             && svc.responsible.id_number == subject.principal.id_number
         {
             f.push(
-                "website_principal_same_as_subject",
+                ReasonCode::WebsitePrincipalSameAsSubject,
                 Warning,
                 format!("{field}.id_number"),
                 format!(
@@ -225,7 +226,7 @@ mod tests {
         let f = review_body(&in_province("130000"));
         assert_eq!(
             (f[0].code, f[0].severity),
-            ("cross_province", Severity::Warning)
+            (super::ReasonCode::CrossProvince, Severity::Warning)
         );
     }
 

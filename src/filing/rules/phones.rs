@@ -6,6 +6,7 @@ use super::{Findings, RuleBook, Severity::Blocking, Severity::Warning};
 use crate::filing::division::Divisions;
 use crate::filing::filing_type::RegistryFacts;
 use crate::filing::order::OrderForm;
+use crate::filing::reason::ReasonCode;
 
 pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
     let subject = &form.subject;
@@ -20,7 +21,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
         let field = format!("{path}.mobile");
         let Some(block) = mobile.block() else {
             f.push(
-                "phone_unknown_range",
+                ReasonCode::PhoneUnknownRange,
                 Warning,
                 &field,
                 format!("no operator range is on record for {}", mobile.masked()),
@@ -29,7 +30,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
         };
         if block.is_virtual_operator() {
             f.push(
-                "phone_virtual_operator",
+                ReasonCode::PhoneVirtualOperator,
                 Blocking,
                 &field,
                 format!(
@@ -50,7 +51,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
                 .province_name(block.province)
                 .unwrap_or("another province");
             f.push(
-                "phone_not_local",
+                ReasonCode::PhoneNotLocal,
                 severity,
                 &field,
                 format!(
@@ -72,7 +73,7 @@ pub(super) fn check(book: &RuleBook, form: &OrderForm, facts: &RegistryFacts, f:
                 (Warning, "a draft order")
             };
             f.push(
-                "phone_used_by_other_subject",
+                ReasonCode::PhoneUsedByOtherSubject,
                 severity,
                 format!("{path}.mobile"),
                 format!(

@@ -4,12 +4,13 @@
 use super::{Findings, Severity::Blocking, Severity::Warning};
 use crate::filing::filing_type::{Provider, RegistryFacts};
 use crate::filing::order::OrderForm;
+use crate::filing::reason::ReasonCode;
 
 pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
     if let Some(subject) = &facts.subject {
         if !subject.name_matches {
             f.push(
-                "subject_name_mismatch",
+                ReasonCode::SubjectNameMismatch,
                 Blocking,
                 "subject.name",
                 format!("the certificate is filed as {} under another name: check the name and the certificate number", subject.filing_number),
@@ -23,7 +24,7 @@ pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
             let registered = d.registered();
             if seen.contains(&registered) {
                 f.push(
-                    "duplicate_domain",
+                    ReasonCode::DuplicateDomain,
                     Blocking,
                     &field,
                     format!("{registered} appears more than once"),
@@ -32,7 +33,7 @@ pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
             seen.push(registered);
             if !d.is_registered_domain() {
                 f.push(
-                    "domain_not_registered_level",
+                    ReasonCode::DomainNotRegisteredLevel,
                     Warning,
                     &field,
                     format!(
@@ -44,7 +45,7 @@ pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
             for w in facts.websites.iter().filter(|w| w.domain == registered) {
                 if !w.same_subject {
                     f.push(
-                        "domain_filed_by_other_subject",
+                        ReasonCode::DomainFiledByOtherSubject,
                         Blocking,
                         &field,
                         format!(
@@ -54,7 +55,7 @@ pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
                     );
                 } else if w.provider == Provider::Here {
                     f.push(
-                        "already_filed_here",
+                        ReasonCode::AlreadyFiledHere,
                         Blocking,
                         &field,
                         format!(
@@ -67,14 +68,14 @@ pub(super) fn check(form: &OrderForm, facts: &RegistryFacts, f: &mut Findings) {
             for r in facts.registrants.iter().filter(|r| r.domain == registered) {
                 if !r.certificate_matches {
                     f.push(
-                        "domain_registrant_mismatch",
+                        ReasonCode::DomainRegistrantMismatch,
                         Blocking,
                         &field,
                         format!("{registered} is registered in the real name of someone other than the subject"),
                     );
                 } else if !r.name_matches {
                     f.push(
-                        "domain_registrant_mismatch",
+                        ReasonCode::DomainRegistrantMismatch,
                         Warning,
                         &field,
                         format!("{registered}'s registrant has the subject's certificate but another name: check the spelling"),

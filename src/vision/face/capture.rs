@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::liveness::{self, Action, Evaluation, Finding, Thresholds};
 use super::pose::Pose;
 use super::{the_face, Embedding, Face, FaceEngine, PhotoRules, SAME_PERSON};
+use crate::filing::reason::ReasonCode;
 use crate::vision::decode::{self, IntakeError, IntakeLimits};
 use crate::vision::gate::Check;
 
@@ -50,7 +51,7 @@ pub struct CaptureTimings {
 pub struct CaptureReport {
     /// `pass`, `retake` or `flagged`.
     pub state: &'static str,
-    pub reasons: Vec<&'static str>,
+    pub reasons: Vec<ReasonCode>,
     pub checks: Vec<Check>,
     pub frames: Vec<FrameSummary>,
     pub evaluation: Option<Evaluation>,
@@ -61,7 +62,7 @@ pub struct CaptureReport {
 }
 
 impl CaptureReport {
-    fn retake(reason: &'static str, frames: Vec<FrameSummary>, timings: CaptureTimings) -> Self {
+    fn retake(reason: ReasonCode, frames: Vec<FrameSummary>, timings: CaptureTimings) -> Self {
         CaptureReport {
             state: "retake",
             reasons: vec![reason],
@@ -106,7 +107,7 @@ pub fn judge(
         let found = the_face(&faces, img.dimensions(), &rules);
         if let Err(reason) = found {
             // The most telling reason wins: a second person over a missing face.
-            if problem.is_none() || reason == "multiple_faces" {
+            if problem.is_none() || reason == ReasonCode::MultipleFaces {
                 problem = Some(reason);
             }
         }
@@ -120,7 +121,11 @@ pub fn judge(
     }
     timings.detect = started.elapsed();
     if summaries.is_empty() {
-        return Ok(CaptureReport::retake("no_face", summaries, timings));
+        return Ok(CaptureReport::retake(
+            ReasonCode::NoFace,
+            summaries,
+            timings,
+        ));
     }
     if let Some(reason) = problem {
         return Ok(CaptureReport::retake(reason, summaries, timings));
@@ -129,7 +134,7 @@ pub fn judge(
     // frame below keeps its index, so none may drop out.
     if summaries.iter().any(|s| s.pose.is_none()) {
         return Ok(CaptureReport::retake(
-            "liveness_challenge_failed",
+            ReasonCode::LivenessChallengeFailed,
             summaries,
             timings,
         ));
@@ -198,12 +203,12 @@ pub fn judge(
     }
 
     let (state, reasons) = if same < SAME_PERSON {
-        ("retake", vec!["liveness_challenge_failed"])
+        ("retake", vec![ReasonCode::LivenessChallengeFailed])
     } else {
         match evaluation.finding {
             Finding::Live => ("pass", vec![]),
-            Finding::Uncertain => ("flagged", vec!["liveness_uncertain"]),
-            Finding::Failed => ("retake", vec!["liveness_challenge_failed"]),
+            Finding::Uncertain => ("flagged", vec![ReasonCode::LivenessUncertain]),
+            Finding::Failed => ("retake", vec![ReasonCode::LivenessChallengeFailed]),
         }
     };
     Ok(CaptureReport {

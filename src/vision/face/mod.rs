@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
+
+use crate::filing::reason::ReasonCode;
 use ort::environment::Environment;
 
 pub use self::antispoof::AntiSpoof;
@@ -88,17 +90,17 @@ pub fn the_face(
     faces: &[Face],
     (w, h): (u32, u32),
     rules: &PhotoRules,
-) -> Result<Face, &'static str> {
+) -> Result<Face, ReasonCode> {
     let main = *faces
         .iter()
         .max_by(|a, b| a.width().total_cmp(&b.width()))
-        .ok_or("no_face")?;
+        .ok_or(ReasonCode::NoFace)?;
     let others = faces
         .iter()
         .filter(|f| **f != main && f.width() >= rules.second_face_fraction * main.width())
         .count();
     if others > 0 {
-        return Err("multiple_faces");
+        return Err(ReasonCode::MultipleFaces);
     }
     let [x, y, bw, bh] = main.bbox;
     let outside = (-x).max(0.0) + (x + bw - w as f32).max(0.0);
@@ -111,17 +113,17 @@ pub fn the_face(
         || outside > rules.max_outside_fraction * bw
         || outside_v > rules.max_outside_fraction * bh
     {
-        return Err("face_cut_off");
+        return Err(ReasonCode::FaceCutOff);
     }
     if bw < rules.min_width_px || bw < rules.min_width_fraction * w.min(h) as f32 {
-        return Err("face_too_small");
+        return Err(ReasonCode::FaceTooSmall);
     }
-    let pose = Pose::of(&main.landmarks).ok_or("face_turned")?;
+    let pose = Pose::of(&main.landmarks).ok_or(ReasonCode::FaceTurned)?;
     if pose.yaw.abs() > rules.max_abs_yaw
         || pose.pitch < rules.pitch_range.0
         || pose.pitch > rules.pitch_range.1
     {
-        return Err("face_turned");
+        return Err(ReasonCode::FaceTurned);
     }
     Ok(main)
 }
@@ -173,24 +175,24 @@ mod tests {
     fn each_photo_rule_gives_its_reason() {
         let r = PhotoRules::default();
         let size = (640, 480);
-        assert_eq!(the_face(&[], size, &r), Err("no_face"));
+        assert_eq!(the_face(&[], size, &r), Err(ReasonCode::NoFace));
         assert!(the_face(&[face(200., 100., 200.)], size, &r).is_ok());
         // A small face far behind is not a second person; one of similar size is.
         assert!(the_face(&[face(200., 100., 200.), face(10., 10., 40.)], size, &r).is_ok());
         assert_eq!(
             the_face(&[face(50., 100., 200.), face(400., 100., 150.)], size, &r),
-            Err("multiple_faces")
+            Err(ReasonCode::MultipleFaces)
         );
         assert_eq!(
             the_face(&[face(500., 100., 200.)], size, &r),
-            Err("face_cut_off")
+            Err(ReasonCode::FaceCutOff)
         );
         assert_eq!(
             the_face(&[face(300., 200., 50.)], size, &r),
-            Err("face_too_small")
+            Err(ReasonCode::FaceTooSmall)
         );
         let mut turned = face(200., 100., 200.);
         turned.landmarks[2].0 += 90.0;
-        assert_eq!(the_face(&[turned], size, &r), Err("face_turned"));
+        assert_eq!(the_face(&[turned], size, &r), Err(ReasonCode::FaceTurned));
     }
 }
