@@ -1,7 +1,6 @@
 //! Filing orders for the filer on the PC: create, read, list, update (merge patch), submit.
 //! A filer sees only their own orders; another's answers 404, as if it did not exist.
 
-use crate::filing::reason::ReasonCode;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -16,6 +15,7 @@ use crate::filing::filing_type::{self, FilingDecision};
 use crate::filing::id_number::mask_id;
 use crate::filing::materials::RequiredMaterial;
 use crate::filing::order::OrderForm;
+use crate::filing::reason::ReasonCode;
 use crate::filing::rules::{Finding, Severity};
 use crate::filing::state::{IllegalTransition, OrderState};
 use crate::filing::today_in_china;

@@ -1,7 +1,6 @@
 //! Composes a rendered card into a phone-like photo with one controlled degradation of known
 //! strength, so every sample carries the verdict it should get.
 
-use crate::filing::reason::ReasonCode;
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use imageproc::geometric_transformations::{warp_into, Border, Interpolation, Projection};
 use rand::Rng;
@@ -9,6 +8,7 @@ use serde::Serialize;
 
 use super::card::{corner_mask, CARD_H, CARD_W};
 use super::desk::{self, Family, Photos};
+use crate::filing::reason::ReasonCode;
 
 /// What was done to the photo, and so what the gate should say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -6,8 +6,9 @@
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
-use crate::filing::reason::ReasonCode;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+
+use crate::filing::reason::ReasonCode;
 
 #[derive(Debug, Clone, Copy)]
 pub struct IntakeLimits {

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::{bail, Context};
+use serde::Deserialize;
 
 use crate::filing::reason::ReasonCode;
-use serde::Deserialize;
 
 const PROVINCES: &str = include_str!("../../../rules/provinces.toml");
 const NAMING: &str = include_str!("../../../rules/naming.toml");

@@ -1,13 +1,13 @@
 //! The people and the certificate: the individual is their own principal, certificates from
 //! another province (reason 3), age limits, and the legal representative (reason 6).
 
-use crate::filing::reason::ReasonCode;
 use chrono::NaiveDate;
 
 use super::book::{LegalRepRule, MinAgeApplies, NonLocalRule};
 use super::{Findings, RuleBook, Severity::Blocking, Severity::Warning};
 use crate::filing::division::{Divisions, RegionStatus};
 use crate::filing::order::{Certificate, OrderForm};
+use crate::filing::reason::ReasonCode;
 
 pub(super) fn check(book: &RuleBook, form: &OrderForm, today: NaiveDate, f: &mut Findings) {
     let subject = &form.subject;

@@ -16,14 +16,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-
-use crate::filing::reason::ReasonCode;
 use ort::environment::Environment;
 
 pub use self::antispoof::AntiSpoof;
 pub use self::detect::{Detector, Face};
 pub use self::embed::{Embedder, Embedding};
 use self::pose::Pose;
+use crate::filing::reason::ReasonCode;
 use crate::vision::runtime::Model;
 
 /// Cosine similarity at or above which two faces are the same person. SFace's published
