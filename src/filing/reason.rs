@@ -3,6 +3,7 @@
 //! only be one the catalogue (rules/reasons.toml) has words for; it is a plain string in
 //! JSON, stored and shown exactly as before.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -10,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Declares the codes once: the variant and its spelling in JSON and the catalogue.
 macro_rules! reason_codes {
     ($($variant:ident = $code:literal,)*) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ReasonCode {
             $($variant,)*
         }
@@ -105,6 +106,20 @@ reason_codes! {
     FaceMismatch = "face_mismatch",
 }
 
+/// In the order of their spelling, as the codes were sorted when they were strings (the
+/// catalogue's map, and so the reviewer's list of reasons, keeps that order).
+impl Ord for ReasonCode {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for ReasonCode {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl fmt::Display for ReasonCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -140,5 +155,17 @@ mod tests {
             assert_eq!(serde_json::from_value::<ReasonCode>(json).unwrap(), code);
         }
         assert!(serde_json::from_value::<ReasonCode>(serde_json::json!("made_up")).is_err());
+    }
+
+    #[test]
+    fn codes_sort_by_their_spelling() {
+        let mut codes = ReasonCode::ALL.to_vec();
+        codes.sort();
+        let spelled: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+        let mut sorted = spelled.clone();
+        sorted.sort_unstable();
+        assert_eq!(spelled, sorted);
+        // Declared after it in the catalogue, spelled before it.
+        assert!(ReasonCode::AnalysisFailed < ReasonCode::DomainRegistrantMismatch);
     }
 }
