@@ -17,8 +17,8 @@ use crate::store::orders::OrderRecord;
 use crate::store::tx::{Store, Tx};
 use crate::store::verification::FilingNumber;
 
-use super::readiness;
 use super::sms_codes::SmsCode;
+use super::{readiness, require};
 
 /// A reviewer's decision on one material of `order`.
 pub struct MaterialDecision<'a> {
@@ -71,17 +71,6 @@ pub async fn decide_material(
     readiness::advance(&mut *tx, cipher, &d.order.id).await?;
     tx.commit().await?;
     Ok(true)
-}
-
-/// The order's state, read in the step's transaction, when it allows `step`; the error is
-/// `NotNow` when it does not.
-async fn require(tx: &mut dyn Tx, order_id: &str, step: Step) -> anyhow::Result<OrderState> {
-    let state = tx
-        .order_state(order_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("order {order_id} is gone"))?;
-    step.check(state)?;
-    Ok(state)
 }
 
 /// A submitted order is in first review from the first reviewer decision on it: its state

@@ -84,11 +84,7 @@ pub async fn check_code(
 ) -> anyhow::Result<CodeCheck> {
     let id = attempt.order_id;
     let mut tx = store.begin().await?;
-    let state = tx
-        .order_state(id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("order {id} is gone"))?;
-    Step::ConfirmSmsCode.check(state)?;
+    super::require(&mut *tx, id, Step::ConfirmSmsCode).await?;
     let pending = tx
         .pending_verification(id)
         .await?

@@ -553,7 +553,7 @@ pub fn verdict_of(
     if (failed("sharpness") || failed("face_sharpness") || blurred_frame) && !too_dark {
         reasons.push(ReasonCode::Blurry);
     }
-    if failed("colourfulness") && !reasons.contains(&ReasonCode::TooDark) && !overexposed {
+    if failed("colourfulness") && !badly_exposed {
         reasons.push(ReasonCode::BlackAndWhite);
     }
     Verdict {
