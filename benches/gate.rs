@@ -2,10 +2,12 @@
 //! nothing here asserts a time). `cargo bench --bench gate`
 //!
 //! For each case (a 12-megapixel and a 50-megapixel JPEG of a synthetic ID card, and an
-//! 8-megapixel PNG), the whole gate runs repeatedly on one thread, from the bytes (the photo
-//! decoded once at full size, as an upload is: `decode` is that and the resize to the gate's
-//! image); the table gives the median of each stage and of the total. Peak memory is measured in a child process per case (the
-//! high-water mark of its resident set, from /proc/self/status), so the cases do not mix.
+//! 8-megapixel PNG), the whole gate runs repeatedly on one thread (the JPEG decoder's own
+//! worker thread aside), from the bytes as `Photo::decode` takes them: a JPEG decoded at the
+//! IDCT scale the gate looks at, a PNG at full size; `decode` is that and the resize to the
+//! gate's image. The table gives the median of each stage and of the total. Peak memory is
+//! measured in a child process per case (the high-water mark of its resident set, from
+//! /proc/self/status), so the cases do not mix.
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod document;
 pub mod face;
 pub mod gate;
+pub mod gaussian;
 pub mod models;
 pub mod ocr;
 pub mod quality;

@@ -4,6 +4,8 @@
 use image::{GrayImage, Luma, RgbImage};
 use imageproc::region_labelling::{connected_components, Connectivity};
 
+use super::gaussian::gaussian_blur;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measures {
     /// Focus measure: the variance of the second derivative over the document's interior,
@@ -23,10 +25,15 @@ pub struct Measures {
 }
 
 pub fn luma(img: &RgbImage) -> GrayImage {
-    GrayImage::from_fn(img.width(), img.height(), |x, y| {
-        let [r, g, b] = img.get_pixel(x, y).0;
-        Luma([((299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000) as u8])
-    })
+    let grey = img
+        .as_raw()
+        .chunks_exact(3)
+        .map(|p| {
+            let [r, g, b] = [0, 1, 2].map(|c| u32::from(p[c]));
+            ((299 * r + 587 * g + 114 * b + 500) / 1000) as u8
+        })
+        .collect();
+    GrayImage::from_raw(img.width(), img.height(), grey).expect("one grey pixel per RGB pixel")
 }
 
 pub fn mean_luma(gray: &GrayImage) -> f64 {
@@ -86,19 +93,26 @@ pub fn measure(doc: &RgbImage) -> Measures {
     // typical brightness (a white photocopy is bright all over, which is not glare).
     let median = luma_quantile(&gray, 0.5);
     let specular_min = median.saturating_add(25).clamp(245, 250);
-    let specular = GrayImage::from_fn(w, h, |x, y| {
-        let [r, g, b] = doc.get_pixel(x, y).0;
-        let spread = r.max(g).max(b) - r.min(g).min(b);
-        Luma([u8::from(gray.get_pixel(x, y)[0] >= specular_min && spread <= 30) * 255])
-    });
-    let labels = connected_components(&specular, Connectivity::Eight, Luma([0]));
-    // Per blob: its size, and how much of it is saturated.
+    let specular: Vec<u8> = doc
+        .as_raw()
+        .chunks_exact(3)
+        .zip(gray.as_raw())
+        .map(|(p, &g)| {
+            let spread = p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]);
+            u8::from(g >= specular_min && spread <= 30) * 255
+        })
+        .collect();
+    // Per blob: its size, and how much of it is saturated (no blobs, no labelling).
     let mut blobs = std::collections::HashMap::<u32, (u32, u32)>::new();
-    for (p, g) in labels.pixels().zip(gray.pixels()) {
-        if p[0] != 0 {
-            let blob = blobs.entry(p[0]).or_default();
-            blob.0 += 1;
-            blob.1 += u32::from(g[0] >= SATURATED);
+    if specular.iter().any(|&v| v != 0) {
+        let specular = GrayImage::from_raw(w, h, specular).expect("one pixel per pixel");
+        let labels = connected_components(&specular, Connectivity::Eight, Luma([0]));
+        for (p, g) in labels.pixels().zip(gray.pixels()) {
+            if p[0] != 0 {
+                let blob = blobs.entry(p[0]).or_default();
+                blob.0 += 1;
+                blob.1 += u32::from(g[0] >= SATURATED);
+            }
         }
     }
     // Blobs under 0.1% of the document are print and noise, not glare. A highlight
@@ -167,7 +181,8 @@ fn directional_sharpness(gray: &GrayImage, mx: u32, my: u32) -> f64 {
     if w <= 2 * mx + 2 || h <= 2 * my + 2 {
         return 0.0;
     }
-    let at = |x: u32, y: u32| f64::from(gray.get_pixel(x, y)[0]);
+    let px = gray.as_raw();
+    let at = |x: u32, y: u32| f64::from(px[(y * w + x) as usize]);
     let dirs: [(i32, i32, f64); 4] = [(1, 0, 1.0), (0, 1, 1.0), (1, 1, 0.5), (1, -1, 0.5)];
     let mut best = f64::INFINITY;
     for (dx, dy, scale) in dirs {
@@ -199,7 +214,7 @@ pub fn edge_crispness(gray: &GrayImage) -> f64 {
     if w < 8 || h < 8 {
         return 1.0;
     }
-    let blurred = imageproc::filter::gaussian_blur_f32(gray, 1.0);
+    let blurred = gaussian_blur(gray, 1.0);
     let (sharp, soft) = (gray.as_raw(), blurred.as_raw());
     // Central differences as offsets into the row-major pixels: x, y and the two diagonals.
     let offsets = [1, w, w + 1, w - 1];

@@ -13,8 +13,9 @@
 
 use image::GrayImage;
 
-use super::sobel::sobel;
+use super::sobel::{magnitude, sobel};
 use super::Quad;
+use crate::vision::gaussian::gaussian_blur;
 
 /// Gradient directions are kept in 2° steps over the full circle.
 const DIRECTIONS: usize = 180;
@@ -47,6 +48,9 @@ pub(super) struct Edges {
     direction: Vec<u8>,
     /// Gradient magnitude of each edge pixel (0 elsewhere).
     magnitude: Vec<f32>,
+    /// Where the edge pixels are (row-major indices, in order): a few in a hundred pixels,
+    /// which the transform and the surroundings of every candidate go through.
+    pixels: Vec<u32>,
 }
 
 impl Edges {
@@ -58,15 +62,16 @@ impl Edges {
         let n = (w * h) as usize;
         let mut mag = vec![0f32; n];
         for (i, (&a, &b)) in gx.iter().zip(&gy).enumerate() {
-            mag[i] = f32::from(a).hypot(f32::from(b));
+            mag[i] = magnitude(a, b);
         }
         // The gradient's own direction wavers by several degrees along a straight edge (pixel
         // steps, JPEG blocks, and most of all a textured desk right beside it); the gradient
         // of a coarser blur, where fine texture has averaged out and a document's rim has not,
         // is steady.
-        let (cgx, cgy) = sobel(&imageproc::filter::gaussian_blur_f32(smooth, 3.0));
+        let (cgx, cgy) = sobel(&gaussian_blur(smooth, 3.0));
         let mut direction = vec![NO_EDGE; n];
         let mut magnitude = vec![0f32; n];
+        let mut pixels = Vec::new();
         // The outermost pixels see the frame's own border, not the document's.
         for y in BORDER..h.saturating_sub(BORDER) {
             for x in BORDER..w.saturating_sub(BORDER) {
@@ -89,6 +94,7 @@ impl Edges {
                 let phi = cy.atan2(cx).to_degrees().rem_euclid(360.0);
                 direction[i] = ((phi / 2.0) as usize % DIRECTIONS) as u8;
                 magnitude[i] = m;
+                pixels.push(i as u32);
             }
         }
         Edges {
@@ -96,6 +102,7 @@ impl Edges {
             h,
             direction,
             magnitude,
+            pixels,
         }
     }
 
@@ -211,19 +218,18 @@ fn hough(edges: &Edges, keep: impl Fn(usize) -> bool, max_lines: usize) -> Vec<L
     let trig: Vec<(f32, f32)> = (0..180)
         .map(|t| ((t as f32).to_radians().cos(), (t as f32).to_radians().sin()))
         .collect();
-    for y in 0..h {
-        for x in 0..w {
-            let Some(phi) = edges.at(x, y) else { continue };
-            let theta = wrap(phi, 180.0) as i32;
-            // Every direction near the pixel's own: beside a textured desk its direction is
-            // off by several degrees, and only at the true angle do a side's votes agree.
-            for dt in -VOTE_SPREAD..=VOTE_SPREAD {
-                let t = (theta + dt).rem_euclid(180) as usize;
-                let (c, s) = trig[t];
-                let rho = round_px(x as f32 * c + y as f32 * s) + diag;
-                let cell = &mut acc[t * rho_bins + rho as usize];
-                *cell = cell.saturating_add(1);
-            }
+    for &i in &edges.pixels {
+        let (x, y) = ((i % edges.w) as i32, (i / edges.w) as i32);
+        let Some(phi) = edges.at(x, y) else { continue };
+        let theta = wrap(phi, 180.0) as i32;
+        // Every direction near the pixel's own: beside a textured desk its direction is off
+        // by several degrees, and only at the true angle do a side's votes agree.
+        for dt in -VOTE_SPREAD..=VOTE_SPREAD {
+            let t = (theta + dt).rem_euclid(180) as usize;
+            let (c, s) = trig[t];
+            let rho = round_px(x as f32 * c + y as f32 * s) + diag;
+            let cell = &mut acc[t * rho_bins + rho as usize];
+            *cell = cell.saturating_add(1);
         }
     }
     // Local maxima of at least 6% of the frame's short side (a small card's short side).
@@ -380,11 +386,9 @@ fn surroundings(edges: &Edges, quad: &Quad) -> f32 {
         move |x: f32, y: f32| turn * ((b.0 - a.0) * (y - a.1) - (b.1 - a.1) * (x - a.0)) / len
     });
     let mut outside: Vec<f32> = Vec::new();
-    for (i, &m) in edges.magnitude.iter().enumerate() {
-        if m == 0.0 {
-            continue;
-        }
-        let (x, y) = ((i as u32 % edges.w) as f32, (i as u32 / edges.w) as f32);
+    for &i in &edges.pixels {
+        let m = edges.magnitude[i as usize];
+        let (x, y) = ((i % edges.w) as f32, (i / edges.w) as f32);
         if sides
             .iter()
             .any(|inside| inside(x, y) < -SURROUNDINGS_MARGIN)
@@ -420,8 +424,22 @@ fn segment_support(
     edges: &Edges,
     a: (f32, f32),
     b: (f32, f32),
+    span: (f32, f32),
+    polarity: Polarity,
+) -> f32 {
+    support_unless_below(edges, a, b, span, polarity, 0.0)
+}
+
+/// The same, but given up as soon as it cannot reach `least`, then some value below it: the
+/// candidate search drops a quadrilateral with any side below its least support, and most
+/// sides of the quadrilaterals two pairs of lines close are far below it.
+fn support_unless_below(
+    edges: &Edges,
+    a: (f32, f32),
+    b: (f32, f32),
     (t0, t1): (f32, f32),
     polarity: Polarity,
+    least: f32,
 ) -> f32 {
     let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
     if len < 4.0 {
@@ -432,12 +450,28 @@ fn segment_support(
     let normal_deg = ny.atan2(nx).to_degrees().rem_euclid(360.0);
     let positions = along_side(len, (t0, t1));
     let samples = positions.len();
+    let support = |hits: usize| hits as f32 / samples as f32;
+    // The fewest hits that reach `least` (the division is monotonic, so from just below the
+    // product up).
+    let mut needed = ((least * samples as f32).ceil() as usize).saturating_sub(1);
+    while needed <= samples && support(needed) < least {
+        needed += 1;
+    }
+    // Across the side, nearest first: the products once, not per sample.
+    let offsets = [0.0f32, -1.0, 1.0, -2.0, 2.0].map(|off| (nx * off, ny * off));
     let (mut forward, mut backward) = (0usize, 0usize);
-    for t in positions {
+    for (k, t) in positions.enumerate() {
+        let most = match polarity {
+            Polarity::One => forward.max(backward),
+            Polarity::Either => forward + backward,
+        } + (samples - k);
+        if most < needed {
+            return support(most);
+        }
         let (px, py) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
         let mut hit = None;
-        for off in [0.0f32, -1.0, 1.0, -2.0, 2.0] {
-            let (x, y) = (round_px(px + nx * off), round_px(py + ny * off));
+        for (ox, oy) in offsets {
+            let (x, y) = (round_px(px + ox), round_px(py + oy));
             if let Some(phi) = edges.at(x, y) {
                 let d = wrap(phi - normal_deg, 360.0);
                 let d = d.min(360.0 - d);
@@ -457,10 +491,10 @@ fn segment_support(
             None => {}
         }
     }
-    match polarity {
-        Polarity::One => forward.max(backward) as f32 / samples as f32,
-        Polarity::Either => (forward + backward) as f32 / samples as f32,
-    }
+    support(match polarity {
+        Polarity::One => forward.max(backward),
+        Polarity::Either => forward + backward,
+    })
 }
 
 /// A quadrilateral from two pairs of lines, with which of its sides are frame borders.
@@ -579,16 +613,17 @@ fn quads_of(
         let d = (b - a + 90.0).rem_euclid(180.0) - 90.0;
         (a + d / 2.0).rem_euclid(180.0)
     };
-    // Every pair meets every other pair below: their angles once, not per meeting.
+    // Every pair meets the pairs that cross it below: their angles once, not per meeting.
     let pair_angle: Vec<f32> = pairs.iter().map(|&p| mean_angle(p)).collect();
     // A side is one line between two others, met again by many quadrilaterals: its support
-    // is measured once (NaN: not yet), in a table indexed by the three lines.
+    // is measured once (NaN: not yet), in a table indexed by the three lines; below the
+    // least support, only that it is.
     let n = lines.len();
     let mut cache = vec![f32::NAN; n * n * n];
     let mut side = |line: usize, end1: usize, end2: usize, a: (f32, f32), b: (f32, f32)| {
         let key = (line * n + end1.min(end2)) * n + end1.max(end2);
         if cache[key].is_nan() {
-            cache[key] = segment_support(edges, a, b, SIDE_SPAN, polarity);
+            cache[key] = support_unless_below(edges, a, b, SIDE_SPAN, polarity, least_support);
         }
         cache[key]
     };
@@ -596,11 +631,10 @@ fn quads_of(
     let inside = |p: (f32, f32)| {
         p.0 >= -1.5 && p.1 >= -1.5 && p.0 <= w as f32 + 0.5 && p.1 <= h as f32 + 0.5
     };
+    let crossing = crossing_pairs(&pair_angle);
     for (pi, &p) in pairs.iter().enumerate() {
-        for (qi, &q) in pairs.iter().enumerate().skip(pi + 1) {
-            if angle_between(pair_angle[pi], pair_angle[qi]) < 60.0 {
-                continue;
-            }
+        for &qi in &crossing[pi] {
+            let q = pairs[qi];
             let (a, b, c, d) = (p.0, p.1, q.0, q.1);
             if [a, b].iter().any(|x| [c, d].contains(x)) {
                 continue;
@@ -660,6 +694,46 @@ fn quads_of(
         }
     }
     out
+}
+
+/// Two pairs of lines at least this far apart (degrees) make a quadrilateral.
+const MIN_PAIR_CROSSING_DEG: f32 = 60.0;
+
+/// For each pair of lines (by its mean angle, degrees in [0, 180]), the pairs after it in
+/// the list that cross it at `MIN_PAIR_CROSSING_DEG` or more, in their order. Most pairs run
+/// near one of a few angles, so few pairs meet: the pairs are first put by the whole degree
+/// of their angle, and only the degrees that can hold a crossing pair are looked through.
+fn crossing_pairs(pair_angle: &[f32]) -> Vec<Vec<usize>> {
+    let degree = |angle: f32| (angle as usize).min(179);
+    let mut by_degree: Vec<Vec<usize>> = vec![Vec::new(); 180];
+    for (i, &angle) in pair_angle.iter().enumerate() {
+        by_degree[degree(angle)].push(i);
+    }
+    // Two angles in the degrees d and e are within 2° of d and e themselves (180 itself,
+    // put in 179, within 1°).
+    let far_degrees: Vec<Vec<usize>> = (0..180)
+        .map(|d| {
+            (0..180)
+                .filter(|&e| angle_between(d as f32, e as f32) >= MIN_PAIR_CROSSING_DEG - 3.0)
+                .collect()
+        })
+        .collect();
+    pair_angle
+        .iter()
+        .enumerate()
+        .map(|(pi, &angle)| {
+            let mut crossing: Vec<usize> = far_degrees[degree(angle)]
+                .iter()
+                .flat_map(|&e| &by_degree[e])
+                .copied()
+                .filter(|&qi| {
+                    qi > pi && angle_between(angle, pair_angle[qi]) >= MIN_PAIR_CROSSING_DEG
+                })
+                .collect();
+            crossing.sort_unstable();
+            crossing
+        })
+        .collect()
 }
 
 /// Moves each side that is not a frame border onto the least-squares line through the edge
@@ -802,6 +876,75 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn crossing_pairs_are_every_later_pair_far_enough_in_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        // Clustered angles as a photo's lines are, whole and near-whole degrees, 0 and 180.
+        let mut angles: Vec<f32> = (0..600)
+            .map(|_| {
+                let centre = [0.0f32, 30.0, 89.5, 120.0, 179.9][rng.gen_range(0..5)];
+                (centre + rng.gen_range(-3.0f32..3.0)).rem_euclid(180.0)
+            })
+            .collect();
+        angles.extend([
+            0.0,
+            180.0,
+            60.0,
+            120.0,
+            59.99999,
+            60.00001,
+            1.0f32.next_down(),
+        ]);
+        let crossing = crossing_pairs(&angles);
+        for (i, &a) in angles.iter().enumerate() {
+            let every: Vec<usize> = (i + 1..angles.len())
+                .filter(|&j| angle_between(a, angles[j]) >= MIN_PAIR_CROSSING_DEG)
+                .collect();
+            assert_eq!(crossing[i], every, "pair {i} at {a}");
+        }
+    }
+
+    #[test]
+    fn support_given_up_below_the_least_is_below_it_and_exact_above() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        // A card's rim and a texture of short strokes.
+        let mut img = GrayImage::from_pixel(320, 240, image::Luma([70]));
+        let pts = [(60, 50), (260, 60), (250, 190), (55, 180)]
+            .map(|(x, y)| imageproc::point::Point::new(x, y));
+        imageproc::drawing::draw_polygon_mut(&mut img, &pts, image::Luma([210]));
+        for _ in 0..300 {
+            let (x, y) = (rng.gen_range(0..320) as f32, rng.gen_range(0..240) as f32);
+            let end = (x + rng.gen_range(-9.0..9.0), y + rng.gen_range(-9.0..9.0));
+            imageproc::drawing::draw_line_segment_mut(&mut img, (x, y), end, image::Luma([140]));
+        }
+        let edges = Edges::of(&crate::vision::gaussian::gaussian_blur(&img, 2.0));
+        let mut point = || (rng.gen_range(-5.0f32..325.0), rng.gen_range(-5.0f32..245.0));
+        let mut segments: Vec<_> = (0..400).map(|_| (point(), point())).collect();
+        segments.extend([
+            ((60.0, 50.0), (260.0, 60.0)),
+            ((250.0, 190.0), (55.0, 180.0)),
+        ]);
+        let (mut above, mut below) = (0, 0);
+        for (a, b) in segments {
+            for polarity in [Polarity::One, Polarity::Either] {
+                let full = segment_support(&edges, a, b, SIDE_SPAN, polarity);
+                for least in [0.2, 0.5, 0.55] {
+                    let quick = support_unless_below(&edges, a, b, SIDE_SPAN, polarity, least);
+                    if full >= least {
+                        assert_eq!(quick.to_bits(), full.to_bits(), "{a:?}-{b:?} {least}");
+                        above += 1;
+                    } else {
+                        assert!(quick < least, "{a:?}-{b:?}: {quick} for {full} < {least}");
+                        below += 1;
+                    }
+                }
+            }
+        }
+        assert!(above > 5 && below > 100, "{above} above, {below} below");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! from pairs of straight lines (`lines`, which holds on textured desks), and the convex hulls
 //! of closed edge contours (which hold when a side is too curved or short for a line).
 
+mod canny;
 mod lines;
 mod print_outline;
 mod sobel;
@@ -13,17 +14,20 @@ mod sobel;
 mod test_scenes;
 mod text_cue;
 mod tighten;
+mod warp;
 
 pub use print_outline::outline_from_print;
 pub use text_cue::{print_direction, PrintLayout, TextBox, CARD_BACK, CARD_FRONT};
 
-use image::{GrayImage, Rgb, RgbImage};
+use image::{GrayImage, RgbImage};
 use imageproc::contours::{find_contours, BorderType};
-use imageproc::geometric_transformations::{warp_into, Border, Interpolation, Projection};
+use imageproc::geometric_transformations::Projection;
 use imageproc::geometry::{
     approximate_polygon_dp, arc_length, contour_area, convex_hull, min_area_rect,
 };
 use imageproc::point::Point;
+
+use crate::vision::gaussian::gaussian_blur;
 
 /// What shape of document a material kind is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +193,7 @@ impl Found {
 /// The contrast-stretched, smoothed image both searches work on: a dark or washed-out photo
 /// still has its edges, only weaker.
 fn smoothed(gray: &GrayImage) -> GrayImage {
-    imageproc::filter::gaussian_blur_f32(&stretch(gray), 2.0)
+    gaussian_blur(&stretch(gray), 2.0)
 }
 
 /// Every large enough closed outline: edges of the smoothed image, closed by a small
@@ -197,9 +201,8 @@ fn smoothed(gray: &GrayImage) -> GrayImage {
 fn outlines(blurred: &GrayImage) -> Vec<Quad> {
     let (w, h) = blurred.dimensions();
     let frame_area = (w * h) as f32;
-    let edges = imageproc::edges::canny(blurred, 18.0, 45.0);
-    let closed =
-        imageproc::morphology::dilate(&edges, imageproc::distance_transform::Norm::LInf, 2);
+    let edges = canny::canny(blurred, 18.0, 45.0);
+    let closed = canny::dilate(&edges, 2);
     let mut out = Vec::new();
     for contour in find_contours::<i32>(&closed) {
         if contour.border_type != BorderType::Outer || contour.points.len() < 40 {
@@ -548,13 +551,7 @@ pub fn rectify(img: &RgbImage, quad: &Quad, size: (u32, u32)) -> RgbImage {
     let to = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)];
     let mut out = RgbImage::new(size.0, size.1);
     if let Some(projection) = Projection::from_control_points(q, to) {
-        warp_into(
-            img,
-            projection,
-            Interpolation::Bilinear,
-            Border::Constant(Rgb([0, 0, 0])),
-            &mut out,
-        );
+        warp::warp(img, projection, &mut out);
     }
     out
 }
@@ -562,6 +559,7 @@ pub fn rectify(img: &RgbImage, quad: &Quad, size: (u32, u32)) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::Rgb;
     use imageproc::drawing::draw_polygon_mut;
 
     fn scene(card: [(i32, i32); 4], w: u32, h: u32) -> GrayImage {
