@@ -106,6 +106,14 @@ reason_codes! {
     FaceMismatch = "face_mismatch",
 }
 
+impl ReasonCode {
+    /// The codes spelled out, `separator` between them.
+    pub fn join(codes: &[ReasonCode], separator: &str) -> String {
+        let spelled: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+        spelled.join(separator)
+    }
+}
+
 /// In the order of their spelling, as the codes were sorted when they were strings (the
 /// catalogue's map, and so the reviewer's list of reasons, keeps that order).
 impl Ord for ReasonCode {

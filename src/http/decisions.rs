@@ -57,11 +57,13 @@ impl DecisionBody {
                 details: json!({"allowed": allowed}),
             });
         }
-        let unknown: Vec<&String> = self
-            .reasons
-            .iter()
-            .filter(|r| ReasonCode::parse(r).is_none())
-            .collect();
+        let (mut codes, mut unknown) = (Vec::new(), Vec::new());
+        for r in &self.reasons {
+            match ReasonCode::parse(r) {
+                Some(code) => codes.push(code),
+                None => unknown.push(r),
+            }
+        }
         if !unknown.is_empty() {
             return Err(Error::Unprocessable {
                 code: "unknown_reason",
@@ -76,11 +78,7 @@ impl DecisionBody {
                 details: json!({}),
             });
         }
-        Ok(self
-            .reasons
-            .iter()
-            .filter_map(|r| ReasonCode::parse(r))
-            .collect())
+        Ok(codes)
     }
 }
 
@@ -156,8 +154,13 @@ async fn decide_material(
         verdict.reasons = reasons.clone();
     }
     let (target, source) = (format!("material:{}", m.id), peer.ip().to_string());
-    let asked_again = (body.decision == "ask_again")
-        .then(|| format!("{} asked for again: {}", m.kind, reasons_list(&reasons)));
+    let asked_again = (body.decision == "ask_again").then(|| {
+        format!(
+            "{} asked for again: {}",
+            m.kind,
+            ReasonCode::join(&reasons, ", ")
+        )
+    });
     let decided = decisions::decide_material(
         ctx.store.as_ref(),
         &ctx.cipher,
@@ -252,12 +255,7 @@ fn audit_entry<'a>(
 }
 
 fn reasons_note(reasons: &[ReasonCode]) -> String {
-    format!("reasons: {}", reasons_list(reasons))
-}
-
-fn reasons_list(reasons: &[ReasonCode]) -> String {
-    let codes: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-    codes.join(", ")
+    format!("reasons: {}", ReasonCode::join(reasons, ", "))
 }
 
 #[derive(Deserialize)]

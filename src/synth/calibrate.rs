@@ -13,6 +13,7 @@ use ab_glyph::FontArc;
 use super::desk::{Family, Photos};
 use super::{card, font, identity::Identity};
 use crate::filing::materials::MaterialKind;
+use crate::filing::reason::ReasonCode;
 use crate::vision::decode::{reencode_jpeg, IntakeLimits, Photo};
 use crate::vision::gate::{self, Thresholds, Verdict};
 use crate::vision::ocr::OcrEngine;
@@ -254,8 +255,7 @@ pub fn evaluate(
     for (i, (s, verdict)) in samples.iter().zip(verdicts_of).enumerate() {
         if !verdict.as_ref().is_some_and(|v| judged_right(s.label, v)) {
             let said = verdict.as_ref().map_or("refused".to_string(), |v| {
-                let reasons: Vec<&str> = v.reasons.iter().map(|r| r.as_str()).collect();
-                format!("{} {}", v.verdict, reasons.join(","))
+                format!("{} {}", v.verdict, ReasonCode::join(&v.reasons, ","))
             });
             misses.push(format!("{}: {said}", s.file_name(i)));
         }
